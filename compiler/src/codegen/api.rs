@@ -1,0 +1,284 @@
+//! The user-facing items: the network struct, its tables (parameters, layers), the inherent
+//! methods and the `Model` impl. Everything that is the same for every network lives in the
+//! runtime's `Model` provided methods; this emits only what is specific to this network.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use super::kernel::{float, float_type};
+use super::names::{ident, param_const, snake};
+use crate::dsl::ast::{InitSpec, Loss, Network};
+use crate::ir::DType;
+use crate::lower::{ParamInit, layer_widths, params};
+
+fn init_tokens(init: ParamInit) -> TokenStream {
+    let path = quote!(::gradc::__private::Init);
+    match init {
+        ParamInit::Constant(v) => {
+            let v = float(v, DType::F64);
+            quote!(#path::Constant(#v))
+        }
+        ParamInit::Weight(spec) => match spec {
+            InitSpec::GlorotNormal => quote!(#path::GlorotNormal),
+            InitSpec::GlorotUniform => quote!(#path::GlorotUniform),
+            InitSpec::HeNormal => quote!(#path::HeNormal),
+            InitSpec::HeUniform => quote!(#path::HeUniform),
+            InitSpec::LecunNormal => quote!(#path::LecunNormal),
+            InitSpec::LecunUniform => quote!(#path::LecunUniform),
+            InitSpec::Zeros => quote!(#path::Zeros),
+            InitSpec::Normal(std) => {
+                let v = float(std, DType::F64);
+                quote!(#path::Normal(#v))
+            }
+            InitSpec::Uniform(limit) => {
+                let v = float(limit, DType::F64);
+                quote!(#path::Uniform(#v))
+            }
+        },
+    }
+}
+
+/// The module name holding the generated internals of `net`.
+pub fn module_name(net: &Network) -> proc_macro2::Ident {
+    format_ident!("__gradc_{}", snake(&to_snake_case(&net.name.to_string())))
+}
+
+fn to_snake_case(camel: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in camel.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
+}
+
+/// The tables (parameter specs, layers, network info) inside the internals module.
+pub fn tables(net: &Network) -> TokenStream {
+    let decls = params(net);
+    let count = decls.len();
+    let rt = quote!(::gradc::__private);
+    let consts = decls.iter().enumerate().map(|(i, p)| {
+        let c = param_const(&p.name);
+        let doc = format!(" Index of `{}` in the parameter table.", p.name);
+        quote!(#[doc = #doc] pub const #c: usize = #i;)
+    });
+    let specs = decls.iter().map(|p| {
+        let (name, layer, shape, init, differentiable) = (&p.name, &p.layer, &p.shape, init_tokens(p.init), p.trainable);
+        quote!(#rt::ParamSpec { name: #name, layer: #layer, shape: &[#(#shape),*], init: #init, differentiable: #differentiable })
+    });
+    let widths = layer_widths(net);
+    let layer_count = net.layers.len();
+    let layers = net.layers.iter().zip(&widths).map(|(l, w)| {
+        let (name, description, frozen) = (&l.name, l.describe(), l.frozen);
+        quote!(#rt::LayerInfo { name: #name, description: #description, output_width: #w, frozen: #frozen })
+    });
+    let loss = match net.loss.0 {
+        Loss::SoftmaxCrossEntropy => quote!(SoftmaxCrossEntropy),
+        Loss::BinaryCrossEntropy => quote!(BinaryCrossEntropy),
+        Loss::MeanSquaredError => quote!(MeanSquaredError),
+    };
+    let name = net.name.to_string();
+    let input_width = net.input_width;
+    let output_width = *widths.last().unwrap_or(&net.input_width);
+    let optimizer = net.optimizer.describe();
+    quote! {
+        #(#consts)*
+
+        /// Every parameter: weights-file name, layer, shape, initializer.
+        pub static PARAMS: [#rt::ParamSpec; #count] = [#(#specs),*];
+
+        /// Every layer, as `summary()` shows it.
+        pub static LAYERS: [#rt::LayerInfo; #layer_count] = [#(#layers),*];
+
+        /// What the runtime needs to know about the network.
+        pub static INFO: #rt::NetworkInfo = #rt::NetworkInfo {
+            name: #name,
+            input_width: #input_width,
+            output_width: #output_width,
+            loss: #rt::LossKind::#loss,
+            optimizer: #optimizer,
+            layers: &LAYERS,
+            params: &PARAMS,
+        };
+    }
+}
+
+/// The texts of the compiled graphs, as constants on the struct.
+pub struct GraphTexts {
+    /// The inference graph.
+    pub ir: String,
+    /// The training graph.
+    pub train_ir: String,
+    /// Graphviz of the training graph.
+    pub dot: String,
+}
+
+/// The struct, its inherent methods and its `Model` impl.
+pub fn api(net: &Network, texts: &GraphTexts) -> TokenStream {
+    let (name, vis, docs) = (&net.name, &net.vis, &net.docs);
+    let module = module_name(net);
+    let t = float_type(net.dtype);
+    let rt = quote!(::gradc::__private);
+    let lr = float(net.optimizer.lr(), DType::F64);
+    let (ir, train_ir, dot) = (&texts.ir, &texts.train_ir, &texts.dot);
+    let lr_cast = match net.dtype {
+        DType::F32 => quote!(self.state.lr as f32),
+        DType::F64 => quote!(self.state.lr),
+    };
+    let result = quote!(::gradc::Result);
+    let nd = quote!(::gradc::ndarray);
+    let _ = ident;
+    quote! {
+        #(#docs)*
+        #[derive(Clone)]
+        #vis struct #name {
+            params: #rt::ParamStore<#t>,
+            state: #rt::TrainState,
+            train_buffers: #module::train::TrainBuffers,
+        }
+
+        #[allow(dead_code)]
+        impl #name {
+            /// The inference graph after all passes, as IR text.
+            pub const IR: &'static str = #ir;
+            /// The training graph (forward, gradients, updates) after all passes, as IR text.
+            pub const TRAIN_IR: &'static str = #train_ir;
+            /// The training graph in Graphviz `dot` syntax.
+            pub const DOT: &'static str = #dot;
+
+            /// A new network with every parameter initialized deterministically from `seed`.
+            pub fn new(seed: u64) -> Self {
+                Self {
+                    params: #rt::ParamStore::new(&#module::PARAMS, seed),
+                    state: #rt::TrainState { lr: #lr, steps: 0 },
+                    train_buffers: ::core::default::Default::default(),
+                }
+            }
+
+            /// Inference in evaluation mode: the last layer's output for each row of `x`.
+            pub fn forward(&self, x: #nd::ArrayView2<'_, #t>) -> #result<#nd::Array2<#t>> {
+                <Self as ::gradc::Model>::forward(self, x)
+            }
+
+            /// One training step (forward, loss, backward, update); on `Err` nothing changed.
+            pub fn train_step<'a>(
+                &mut self,
+                x: #nd::ArrayView2<'a, #t>,
+                targets: impl ::core::convert::Into<::gradc::Targets<'a, #t>>,
+            ) -> #result<::gradc::StepStats> {
+                <Self as ::gradc::Model>::train_step(self, x, targets)
+            }
+
+            /// Forward and backward without the update; read the gradients with `grad`.
+            pub fn loss_and_grads<'a>(
+                &mut self,
+                x: #nd::ArrayView2<'a, #t>,
+                targets: impl ::core::convert::Into<::gradc::Targets<'a, #t>>,
+            ) -> #result<::gradc::StepStats> {
+                <Self as ::gradc::Model>::loss_and_grads(self, x, targets)
+            }
+
+            /// The parameter with weights-file name `name` (e.g. `"fc1.weight"`).
+            pub fn param(&self, name: &str) -> #result<#nd::ArrayViewD<'_, #t>> {
+                <Self as ::gradc::Model>::param(self, name)
+            }
+
+            /// Overwrites the parameter `name`; the shape must match.
+            pub fn set_param(&mut self, name: &str, value: #nd::ArrayViewD<'_, #t>) -> #result<()> {
+                <Self as ::gradc::Model>::set_param(self, name, value)
+            }
+
+            /// The gradient of parameter `name` from the last backward pass.
+            pub fn grad(&self, name: &str) -> #result<#nd::ArrayViewD<'_, #t>> {
+                <Self as ::gradc::Model>::grad(self, name)
+            }
+
+            /// Weights-file names of all parameters, in file order.
+            pub fn param_names(&self) -> ::std::vec::Vec<&'static str> {
+                <Self as ::gradc::Model>::param_names(self)
+            }
+
+            /// Saves the parameters as safetensors, in PyTorch's `state_dict` layout.
+            pub fn save(&self, path: impl ::core::convert::AsRef<::std::path::Path>) -> #result<()> {
+                <Self as ::gradc::Model>::save(self, path)
+            }
+
+            /// Loads parameters strictly (all present, shapes and dtype exact); on `Err` nothing changed.
+            pub fn load(&mut self, path: impl ::core::convert::AsRef<::std::path::Path>) -> #result<()> {
+                <Self as ::gradc::Model>::load(self, path)
+            }
+
+            /// Turns updates of `layer`'s parameters on or off.
+            pub fn set_trainable(&mut self, layer: &str, trainable: bool) -> #result<()> {
+                <Self as ::gradc::Model>::set_trainable(self, layer, trainable)
+            }
+
+            /// Changes the learning rate for the next steps.
+            pub fn set_lr(&mut self, lr: f64) -> #result<()> {
+                <Self as ::gradc::Model>::set_lr(self, lr)
+            }
+
+            /// The current learning rate.
+            pub fn lr(&self) -> f64 {
+                <Self as ::gradc::Model>::lr(self)
+            }
+
+            /// A table of the layers: shapes, parameter counts, trainable flags.
+            pub fn summary(&self) -> ::std::string::String {
+                <Self as ::gradc::Model>::summary(self)
+            }
+        }
+
+        impl ::gradc::Model for #name {
+            type Scalar = #t;
+
+            fn info() -> &'static #rt::NetworkInfo {
+                &#module::INFO
+            }
+
+            fn params(&self) -> &#rt::ParamStore<#t> {
+                &self.params
+            }
+
+            fn params_mut(&mut self) -> &mut #rt::ParamStore<#t> {
+                &mut self.params
+            }
+
+            fn state(&self) -> &#rt::TrainState {
+                &self.state
+            }
+
+            fn state_mut(&mut self) -> &mut #rt::TrainState {
+                &mut self.state
+            }
+
+            fn gradient(&self, index: usize) -> ::core::option::Option<&[#t]> {
+                if self.train_buffers.batch == 0 {
+                    return ::core::option::Option::None;
+                }
+                #module::train::gradient(&self.train_buffers, index)
+            }
+
+            fn run_forward(&self, batch: usize, x: &[#t]) -> ::std::vec::Vec<#t> {
+                #module::forward::forward(&self.params, x, batch)
+            }
+
+            fn run_loss_and_grads(&mut self, batch: usize, x: &[#t], labels: &[usize], targets: &[#t]) -> f64 {
+                if self.train_buffers.batch != batch {
+                    self.train_buffers.resize(batch);
+                }
+                #module::train::loss_and_grads(&self.params, &mut self.train_buffers, x, labels, targets)
+            }
+
+            fn gradients_finite(&self) -> bool {
+                #module::train::gradients_finite(&self.train_buffers)
+            }
+
+            fn run_update(&mut self) {
+                #module::train::update(&mut self.params, &self.train_buffers, #lr_cast);
+            }
+        }
+    }
+}

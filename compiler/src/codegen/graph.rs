@@ -1,0 +1,156 @@
+//! A compiled graph as a Rust module: a buffer struct with one field per node result, the
+//! function that runs the schedule, and one kernel function per node.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::kernel::{float_type, kernel};
+use super::names::{buffer_names, ident, param_const};
+use crate::ir::{Graph, NodeId, Op, Output, node_lines};
+
+/// Which generated function a graph becomes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// `forward`: returns the prediction.
+    Inference,
+    /// `loss_and_grads` + `update`.
+    Training,
+}
+
+fn len_expr(graph: &Graph, n: NodeId) -> TokenStream {
+    let shape = graph.shape(n);
+    let fixed = shape.fixed_numel();
+    if shape.has_batch() { quote!(batch * #fixed) } else { quote!(#fixed) }
+}
+
+/// The module body for `graph`.
+pub fn graph_module(graph: &Graph, role: Role) -> TokenStream {
+    let t = float_type(graph.dtype);
+    let names = buffer_names(graph);
+    let lines = node_lines(graph);
+    let order = graph.order();
+    let (mut fields, mut resizes, mut kernels, mut compute, mut updates) = (vec![], vec![], vec![], vec![], vec![]);
+    let (mut resize_uses_batch, mut compute_uses_batch) = (false, false);
+    for &n in &order {
+        let Some(name) = names.get(&n) else { continue };
+        let k = kernel(graph, n, name, &lines[&n], &names);
+        kernels.push(k.item);
+        if graph.op(n).has_side_effect() {
+            updates.push(k.call);
+            continue;
+        }
+        compute.push(k.call);
+        compute_uses_batch |= k.uses_batch;
+        resize_uses_batch |= graph.shape(n).has_batch();
+        let field = ident(name);
+        let doc = format!(" `{}`", lines[&n]);
+        let len = len_expr(graph, n);
+        fields.push(quote!(#[doc = #doc] pub #field: ::std::vec::Vec<#t>,));
+        resizes.push(quote!(self.#field.resize(#len, 0.0);));
+    }
+    let batch_binding = if resize_uses_batch { quote!(let batch = self.batch;) } else { quote!() };
+    let (struct_name, struct_doc) = match role {
+        Role::Inference => (ident("ForwardBuffers"), format!(" Buffers of `{}` for one batch size.", graph.name)),
+        Role::Training => (ident("TrainBuffers"), format!(" Buffers of `{}` for one batch size.", graph.name)),
+    };
+    let buffers = quote! {
+        #[doc = #struct_doc]
+        #[derive(Clone, Default)]
+        pub struct #struct_name {
+            /// The batch size the buffers are sized for (0 before the first run).
+            pub batch: usize,
+            #(#fields)*
+        }
+
+        impl #struct_name {
+            /// Sizes every buffer for `batch` examples; shrinking keeps the allocation.
+            pub fn resize(&mut self, batch: usize) {
+                self.batch = batch;
+                #batch_binding
+                #(#resizes)*
+            }
+        }
+    };
+    let field_of = |output: &Output| graph.output(output).map(|n| ident(&names[&n]));
+    let body_batch = if compute_uses_batch {
+        quote!(let batch = buffers.batch;)
+    } else {
+        quote!()
+    };
+    let has = |op: Op| order.iter().any(|&n| *graph.op(n) == op);
+    let labels = if has(Op::Labels) { quote!(labels) } else { quote!(_labels) };
+    let targets = if has(Op::Targets) { quote!(targets) } else { quote!(_targets) };
+    let run = match role {
+        Role::Inference => {
+            let prediction = field_of(&Output::Prediction).expect("inference graphs output a prediction");
+            let doc = format!(" Runs `{}`: the network in evaluation mode.", graph.name);
+            quote! {
+                #[doc = #doc]
+                pub fn forward(params: &::gradc::__private::ParamStore<#t>, x: &[#t], batch: usize) -> ::std::vec::Vec<#t> {
+                    let mut buffers = ForwardBuffers::default();
+                    buffers.resize(batch);
+                    #body_batch
+                    #(#compute)*
+                    buffers.#prediction
+                }
+            }
+        }
+        Role::Training => {
+            let loss = field_of(&Output::Loss).expect("training graphs output a loss");
+            let grads: Vec<(proc_macro2::Ident, proc_macro2::Ident)> = graph
+                .outputs()
+                .filter_map(|(o, n)| match o {
+                    Output::Grad(param) => Some((param_const(param), ident(&names[&n]))),
+                    _ => None,
+                })
+                .collect();
+            let arms = grads.iter().map(|(index, field)| quote!(#index => Some(&buffers.#field),));
+            let gradient = if grads.is_empty() {
+                quote!({ let _ = (buffers, index); None })
+            } else {
+                quote!(match index { #(#arms)* _ => None })
+            };
+            let finite = grads.iter().map(|(_, field)| quote!(::gradc::__private::kernels::all_finite(&buffers.#field)));
+            let run_doc = format!(" Runs `{}` up to its updates: forward, loss and every gradient. Returns the loss.", graph.name);
+            let update_doc = format!(" The update nodes of `{}`: applies the optimizer to every trainable parameter.", graph.name);
+            let (params_arg, lr_arg) = if updates.is_empty() { (quote!(_params), quote!(_lr)) } else { (quote!(params), quote!(lr)) };
+            let buffers_arg = if updates.is_empty() { quote!(_buffers) } else { quote!(buffers) };
+            quote! {
+                #[doc = #run_doc]
+                pub fn loss_and_grads(
+                    params: &::gradc::__private::ParamStore<#t>,
+                    buffers: &mut TrainBuffers,
+                    x: &[#t],
+                    #labels: &[usize],
+                    #targets: &[#t],
+                ) -> f64 {
+                    #body_batch
+                    #(#compute)*
+                    f64::from(buffers.#loss[0])
+                }
+
+                #[doc = #update_doc]
+                pub fn update(#params_arg: &mut ::gradc::__private::ParamStore<#t>, #buffers_arg: &TrainBuffers, #lr_arg: #t) {
+                    #(#updates)*
+                }
+
+                /// The gradient buffer of parameter `index`, if it has one.
+                pub fn gradient(buffers: &TrainBuffers, index: usize) -> Option<&[#t]> {
+                    #gradient
+                }
+
+                /// Whether every gradient is finite (checked before an update).
+                pub fn gradients_finite(buffers: &TrainBuffers) -> bool {
+                    true #(&& #finite)*
+                }
+            }
+        }
+    };
+    quote! {
+        use super::*;
+
+        #buffers
+        #run
+        #(#kernels)*
+    }
+}

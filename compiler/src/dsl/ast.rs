@@ -1,0 +1,196 @@
+//! The checked declaration of a network: every default resolved, every value in range, and
+//! the span of every declaration kept for later error messages.
+
+use proc_macro2::Span;
+use syn::{Attribute, Ident, Visibility};
+
+use crate::ir::{Activation, DType};
+
+/// A whole `network!` declaration.
+#[derive(Clone, Debug)]
+pub struct Network {
+    /// `#[doc]` attributes of the struct, passed through to the generated struct.
+    pub docs: Vec<Attribute>,
+    /// The struct's visibility.
+    pub vis: Visibility,
+    /// The struct's name.
+    pub name: Ident,
+    /// Features per example.
+    pub input_width: usize,
+    /// Span of the `input` item.
+    pub input_span: Span,
+    /// Layers, in order.
+    pub layers: Vec<Layer>,
+    /// The loss and its span.
+    pub loss: (Loss, Span),
+    /// The optimizer.
+    pub optimizer: Optimizer,
+    /// `f32` or `f64`.
+    pub dtype: DType,
+    /// Whether the fusion passes run.
+    pub fusion: bool,
+}
+
+/// One layer line.
+#[derive(Clone, Debug)]
+pub struct Layer {
+    /// Its name (declared, or its 0-based position among the layer lines).
+    pub name: String,
+    /// Declared `#[frozen]`.
+    pub frozen: bool,
+    /// What it is.
+    pub kind: LayerKind,
+    /// The span of its declaration.
+    pub span: Span,
+}
+
+/// The kinds of layer.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LayerKind {
+    /// `y = x Wᵀ + b`.
+    Dense {
+        /// Output features.
+        units: usize,
+        /// Weight initializer (the default is resolved by `check`).
+        init: InitSpec,
+        /// Whether there is a bias.
+        bias: bool,
+    },
+    /// A parameter-free activation.
+    Activation(Activation),
+    /// PReLU with a learnable slope.
+    Prelu {
+        /// The slope's initial value.
+        init: f64,
+        /// One slope per unit instead of one shared slope.
+        per_unit: bool,
+    },
+}
+
+impl LayerKind {
+    /// The activation this layer applies, for choosing the default initializer of the dense
+    /// layer before it.
+    pub fn activation_family(&self) -> Option<Activation> {
+        match self {
+            LayerKind::Activation(a) => Some(*a),
+            LayerKind::Prelu { .. } => Some(Activation::Relu),
+            LayerKind::Dense { .. } => None,
+        }
+    }
+}
+
+/// Weight initializers of `dense(init = ..)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum InitSpec {
+    /// std √(2/(in+out))
+    GlorotNormal,
+    /// limit √(6/(in+out))
+    GlorotUniform,
+    /// std √(2/in)
+    HeNormal,
+    /// limit √(6/in)
+    HeUniform,
+    /// std √(1/in)
+    LecunNormal,
+    /// limit √(3/in)
+    LecunUniform,
+    /// all zero
+    Zeros,
+    /// normal with this std
+    Normal(f64),
+    /// uniform with this limit
+    Uniform(f64),
+}
+
+impl InitSpec {
+    /// The DSL spelling.
+    pub fn name(self) -> String {
+        match self {
+            InitSpec::GlorotNormal => "glorot_normal".into(),
+            InitSpec::GlorotUniform => "glorot_uniform".into(),
+            InitSpec::HeNormal => "he_normal".into(),
+            InitSpec::HeUniform => "he_uniform".into(),
+            InitSpec::LecunNormal => "lecun_normal".into(),
+            InitSpec::LecunUniform => "lecun_uniform".into(),
+            InitSpec::Zeros => "zeros".into(),
+            InitSpec::Normal(std) => format!("normal({std})"),
+            InitSpec::Uniform(limit) => format!("uniform({limit})"),
+        }
+    }
+
+    /// The default for a dense layer followed by `next` (DESIGN §2): relu family and elu →
+    /// he_normal, selu → lecun_normal, sigmoid, tanh or none → glorot_uniform.
+    pub fn default_for(next: Option<Activation>) -> Self {
+        match next {
+            Some(Activation::Selu) => InitSpec::LecunNormal,
+            Some(Activation::Sigmoid | Activation::Tanh) | None => InitSpec::GlorotUniform,
+            Some(_) => InitSpec::HeNormal,
+        }
+    }
+}
+
+/// The losses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loss {
+    /// Softmax then cross-entropy, on class indices.
+    SoftmaxCrossEntropy,
+    /// Sigmoid then binary cross-entropy, on a target matrix.
+    BinaryCrossEntropy,
+    /// Mean squared error, on a target matrix.
+    MeanSquaredError,
+}
+
+impl Loss {
+    /// The DSL spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            Loss::SoftmaxCrossEntropy => "softmax_cross_entropy",
+            Loss::BinaryCrossEntropy => "binary_cross_entropy",
+            Loss::MeanSquaredError => "mse",
+        }
+    }
+}
+
+/// The optimizer and its settings.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Optimizer {
+    /// Plain SGD.
+    Sgd {
+        /// Learning rate.
+        lr: f64,
+    },
+}
+
+impl Optimizer {
+    /// The initial learning rate.
+    pub fn lr(&self) -> f64 {
+        match self {
+            Optimizer::Sgd { lr } => *lr,
+        }
+    }
+
+    /// The declaration with defaults resolved (`sgd(lr = 0.1)`).
+    pub fn describe(&self) -> String {
+        match self {
+            Optimizer::Sgd { lr } => format!("sgd(lr = {lr})"),
+        }
+    }
+}
+
+impl Layer {
+    /// The declaration with defaults resolved (`dense(128, init = he_normal)`).
+    pub fn describe(&self) -> String {
+        match &self.kind {
+            LayerKind::Dense { units, init, bias } => {
+                format!("dense({units}, init = {}{})", init.name(), if *bias { "" } else { ", bias = false" })
+            }
+            LayerKind::Activation(a) => match a {
+                Activation::LeakyRelu { alpha } => format!("leaky_relu(alpha = {alpha})"),
+                Activation::Elu { alpha } => format!("elu(alpha = {alpha})"),
+                Activation::Gelu { tanh_approximation: true } => "gelu(approximate = tanh)".into(),
+                other => other.ident().into(),
+            },
+            LayerKind::Prelu { init, per_unit } => format!("prelu(init = {init}, per_unit = {per_unit})"),
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! Shape inference: the shape of an op's result from its operands' shapes, or why the
+//! operands do not fit.
+
+use super::op::{Binary, Op};
+use super::shape::{Dim, Shape};
+
+/// How the second operand of a binary elementwise op lines up with the first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Broadcast {
+    /// Same shape.
+    Same,
+    /// A row `[n]` repeated over the rows of `[.., n]`.
+    Row,
+    /// One element (`[]` or `[1]`) repeated everywhere.
+    Scalar,
+}
+
+/// How `b` broadcasts against `a`, or `None` if it cannot.
+pub fn broadcast(a: &Shape, b: &Shape) -> Option<Broadcast> {
+    if a == b {
+        Some(Broadcast::Same)
+    } else if b.rank() == 1 && a.rank() >= 2 && a.last() == b.last() {
+        Some(Broadcast::Row)
+    } else if b.is_single() {
+        Some(Broadcast::Scalar)
+    } else {
+        None
+    }
+}
+
+fn matrix(shape: &Shape, transpose: bool) -> Option<(Dim, Dim)> {
+    match shape.0.as_slice() {
+        [r, c] if transpose => Some((*c, *r)),
+        [r, c] => Some((*r, *c)),
+        _ => None,
+    }
+}
+
+/// The result shape of `op` applied to operands of shapes `inputs` (`own` is used by leaves,
+/// whose shape is given, not inferred).
+pub fn infer(op: &Op, inputs: &[&Shape], own: Option<&Shape>) -> Result<Shape, String> {
+    if inputs.len() != op.arity() {
+        return Err(format!("`{}` takes {} operands, got {}", op.mnemonic(), op.arity(), inputs.len()));
+    }
+    let same = |a: &Shape, b: &Shape, what: &str| {
+        if a == b { Ok(()) } else { Err(format!("`{}`: {what} shapes {a} and {b} differ", op.mnemonic())) }
+    };
+    match op {
+        Op::Input | Op::Labels | Op::Targets | Op::Param { .. } => {
+            own.cloned().ok_or_else(|| format!("leaf `{}` needs a shape", op.mnemonic()))
+        }
+        Op::Const(_) => Ok(Shape::scalar()),
+        Op::MatMul { transpose_a, transpose_b } => {
+            let (m, k1) = matrix(inputs[0], *transpose_a).ok_or("matmul: first operand is not a matrix")?;
+            let (k2, n) = matrix(inputs[1], *transpose_b).ok_or("matmul: second operand is not a matrix")?;
+            if k1 != k2 {
+                return Err(format!("matmul: inner dimensions {k1} and {k2} differ"));
+            }
+            Ok(Shape(vec![m, n]))
+        }
+        Op::SumRows => match inputs[0].0.as_slice() {
+            [_, n] => Ok(Shape(vec![*n])),
+            _ => Err(format!("sum_rows: operand {} is not a matrix", inputs[0])),
+        },
+        Op::SumAll => Ok(Shape::fixed(&[1])),
+        Op::Unary(_) => Ok(inputs[0].clone()),
+        Op::Binary(kind) => {
+            let bc = broadcast(inputs[0], inputs[1])
+                .ok_or_else(|| format!("`{}`: {} does not broadcast to {}", op.mnemonic(), inputs[1], inputs[0]))?;
+            if matches!(kind, Binary::Prelu | Binary::PreluGradInput) && bc == Broadcast::Same {
+                return Err("prelu: the slope must be a row or a scalar".into());
+            }
+            Ok(inputs[0].clone())
+        }
+        Op::Softmax => match inputs[0].rank() {
+            2 => Ok(inputs[0].clone()),
+            _ => Err(format!("softmax: operand {} is not a matrix", inputs[0])),
+        },
+        Op::SoftmaxVjp => same(inputs[0], inputs[1], "p and dp").map(|_| inputs[0].clone()),
+        Op::OneHot { classes } => match inputs[0].0.as_slice() {
+            [b] => Ok(Shape(vec![*b, Dim::Fixed(*classes)])),
+            _ => Err("one_hot: labels must be a vector".into()),
+        },
+        Op::CrossEntropy | Op::SoftmaxCrossEntropy | Op::CrossEntropyGrad => {
+            let rows = inputs[0].0.first().copied();
+            if inputs[0].rank() != 2 || inputs[1].0.as_slice() != [rows.unwrap_or(Dim::Batch)] {
+                return Err(format!("`{}`: scores {} and labels {} do not match", op.mnemonic(), inputs[0], inputs[1]));
+            }
+            Ok(if matches!(op, Op::CrossEntropyGrad) { inputs[0].clone() } else { Shape::scalar() })
+        }
+        Op::BinaryCrossEntropy | Op::BinaryCrossEntropyWithLogits | Op::MeanSquaredError => {
+            same(inputs[0], inputs[1], "prediction and target").map(|_| Shape::scalar())
+        }
+        Op::BinaryCrossEntropyGrad => same(inputs[0], inputs[1], "prediction and target").map(|_| inputs[0].clone()),
+        Op::SgdUpdate => same(inputs[0], inputs[1], "parameter and gradient").map(|_| inputs[0].clone()),
+    }
+}

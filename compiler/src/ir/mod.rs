@@ -1,0 +1,296 @@
+//! The graph IR: a DAG of [`Op`]s on a `petgraph` stable graph.
+//!
+//! Every node has an op, a shape (batch axis symbolic), the layer it came from, the phase that
+//! made it (forward, gradient, update) and the span of the user's declaration, so a later pass
+//! can still point at the user's line. Operand order is the edge weight. Node indices survive
+//! removals, which is what lets passes rewrite in place.
+
+mod dot;
+mod infer;
+mod op;
+mod print;
+mod shape;
+mod verify;
+
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::cmp::Reverse;
+
+use petgraph::Direction;
+use petgraph::stable_graph::{NodeIndex, StableDiGraph};
+use petgraph::visit::EdgeRef;
+use proc_macro2::Span;
+
+pub use dot::to_dot;
+pub use infer::{Broadcast, broadcast};
+pub use print::node_lines;
+pub use op::{Activation, Binary, Const, Num, Op, Unary};
+pub use shape::{Dim, Shape};
+pub use verify::verify;
+
+/// A node id; stable across removals.
+pub type NodeId = NodeIndex<u32>;
+
+/// Which part of the training step made a node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    /// The forward computation (and the loss).
+    Forward,
+    /// Made by autodiff.
+    Gradient,
+    /// Made by the optimizer pass.
+    Update,
+}
+
+/// The float type of a graph.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DType {
+    /// 32-bit floats.
+    F32,
+    /// 64-bit floats.
+    F64,
+}
+
+impl DType {
+    /// `f32` / `f64`.
+    pub fn name(self) -> &'static str {
+        match self {
+            DType::F32 => "f32",
+            DType::F64 => "f64",
+        }
+    }
+}
+
+/// One node of the graph.
+#[derive(Clone, Debug)]
+pub struct Node {
+    /// What it computes.
+    pub op: Op,
+    /// Its result's shape.
+    pub shape: Shape,
+    /// The declared layer it belongs to (`fc1`), or `None` for the network's own nodes.
+    pub layer: Option<String>,
+    /// Which pass family made it.
+    pub phase: Phase,
+    /// The declaration it came from, for error messages.
+    pub span: Span,
+}
+
+/// A named result of the graph that generated code reads.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Output {
+    /// The network's output (inference).
+    Prediction,
+    /// The mean loss of the batch.
+    Loss,
+    /// The gradient of a trainable parameter, by weights-file name.
+    Grad(String),
+}
+
+impl std::fmt::Display for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Output::Prediction => write!(f, "prediction"),
+            Output::Loss => write!(f, "loss"),
+            Output::Grad(name) => write!(f, "grad {name}"),
+        }
+    }
+}
+
+/// The graph IR of one compiled function (inference, or the whole training step).
+#[derive(Clone, Debug)]
+pub struct Graph {
+    /// A title for printing (`DigitNet.train`).
+    pub name: String,
+    /// The float type.
+    pub dtype: DType,
+    inner: StableDiGraph<Node, u8, u32>,
+    outputs: BTreeMap<Output, NodeId>,
+    schedule: Option<Vec<NodeId>>,
+}
+
+impl Graph {
+    /// An empty graph.
+    pub fn new(name: impl Into<String>, dtype: DType) -> Self {
+        Graph { name: name.into(), dtype, inner: StableDiGraph::default(), outputs: BTreeMap::new(), schedule: None }
+    }
+
+    /// Adds a leaf (input, labels, targets, parameter) of the given shape.
+    pub fn add_leaf(&mut self, op: Op, shape: Shape, layer: Option<String>, span: Span) -> NodeId {
+        debug_assert!(op.is_leaf());
+        self.schedule = None;
+        self.inner.add_node(Node { op, shape, layer, phase: Phase::Forward, span })
+    }
+
+    /// Adds `op` over `operands`, inferring its shape; fails (at `span`) if the shapes do not fit.
+    pub fn add(
+        &mut self,
+        op: Op,
+        operands: &[NodeId],
+        layer: Option<String>,
+        phase: Phase,
+        span: Span,
+    ) -> syn::Result<NodeId> {
+        let shapes: Vec<&Shape> = operands.iter().map(|&o| &self.inner[o].shape).collect();
+        let shape = infer::infer(&op, &shapes, None).map_err(|why| syn::Error::new(span, format!("gradc: {why}")))?;
+        self.schedule = None;
+        let id = self.inner.add_node(Node { op, shape, layer, phase, span });
+        for (position, &operand) in operands.iter().enumerate() {
+            self.inner.add_edge(operand, id, position as u8);
+        }
+        Ok(id)
+    }
+
+    /// Adds `op` over `operands` with the layer and span of `like` and the given phase.
+    pub fn add_like(&mut self, like: NodeId, phase: Phase, op: Op, operands: &[NodeId]) -> syn::Result<NodeId> {
+        let (layer, span) = (self.inner[like].layer.clone(), self.inner[like].span);
+        self.add(op, operands, layer, phase, span)
+    }
+
+    /// The node `id`.
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.inner[id]
+    }
+
+    /// Whether `id` names a live node.
+    pub fn contains(&self, id: NodeId) -> bool {
+        self.inner.contains_node(id)
+    }
+
+    /// The op of node `id`.
+    pub fn op(&self, id: NodeId) -> &Op {
+        &self.inner[id].op
+    }
+
+    /// The shape of node `id`.
+    pub fn shape(&self, id: NodeId) -> &Shape {
+        &self.inner[id].shape
+    }
+
+    /// All live nodes, in increasing id order (creation order).
+    pub fn node_ids(&self) -> Vec<NodeId> {
+        let mut ids: Vec<NodeId> = self.inner.node_indices().collect();
+        ids.sort();
+        ids
+    }
+
+    /// Number of live nodes.
+    pub fn len(&self) -> usize {
+        self.inner.node_count()
+    }
+
+    /// Whether the graph has no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.inner.node_count() == 0
+    }
+
+    /// The operands of `id`, in order.
+    pub fn operands(&self, id: NodeId) -> Vec<NodeId> {
+        let mut edges: Vec<(u8, NodeId)> =
+            self.inner.edges_directed(id, Direction::Incoming).map(|e| (*e.weight(), e.source())).collect();
+        edges.sort();
+        edges.into_iter().map(|(_, n)| n).collect()
+    }
+
+    /// The nodes that read `id`, each once, in id order.
+    pub fn users(&self, id: NodeId) -> Vec<NodeId> {
+        let users: BTreeSet<NodeId> = self.inner.neighbors_directed(id, Direction::Outgoing).collect();
+        users.into_iter().collect()
+    }
+
+    /// Makes every reader of `old` (and every output naming it) read `new` instead.
+    pub fn replace_uses(&mut self, old: NodeId, new: NodeId) {
+        if old == new {
+            return;
+        }
+        let uses: Vec<_> =
+            self.inner.edges_directed(old, Direction::Outgoing).map(|e| (e.id(), e.target(), *e.weight())).collect();
+        for (edge, user, position) in uses {
+            self.inner.remove_edge(edge);
+            self.inner.add_edge(new, user, position);
+        }
+        for target in self.outputs.values_mut() {
+            if *target == old {
+                *target = new;
+            }
+        }
+        self.schedule = None;
+    }
+
+    /// Removes node `id` and its edges.
+    pub fn remove(&mut self, id: NodeId) {
+        self.inner.remove_node(id);
+        self.schedule = None;
+    }
+
+    /// Names `id` as the output `output`.
+    pub fn set_output(&mut self, output: Output, id: NodeId) {
+        self.outputs.insert(output, id);
+    }
+
+    /// Removes the output `output`.
+    pub fn remove_output(&mut self, output: &Output) {
+        self.outputs.remove(output);
+    }
+
+    /// The node of output `output`.
+    pub fn output(&self, output: &Output) -> Option<NodeId> {
+        self.outputs.get(output).copied()
+    }
+
+    /// All outputs, ordered.
+    pub fn outputs(&self) -> impl Iterator<Item = (&Output, NodeId)> {
+        self.outputs.iter().map(|(o, &n)| (o, n))
+    }
+
+    /// A topological order that prefers lower ids: deterministic, and close to creation order.
+    pub fn topological_order(&self) -> Vec<NodeId> {
+        let mut pending: BTreeMap<NodeId, usize> =
+            self.node_ids().into_iter().map(|n| (n, self.operands(n).len())).collect();
+        let mut ready: BinaryHeap<Reverse<NodeId>> =
+            pending.iter().filter(|(_, c)| **c == 0).map(|(&n, _)| Reverse(n)).collect();
+        let mut order = Vec::with_capacity(pending.len());
+        while let Some(Reverse(n)) = ready.pop() {
+            order.push(n);
+            for e in self.inner.edges_directed(n, Direction::Outgoing) {
+                let count = pending.get_mut(&e.target()).expect("live node");
+                *count -= 1;
+                if *count == 0 {
+                    ready.push(Reverse(e.target()));
+                }
+            }
+        }
+        order
+    }
+
+    /// The execution order fixed by the schedule pass, if it ran since the last change.
+    pub fn schedule(&self) -> Option<&[NodeId]> {
+        self.schedule.as_deref()
+    }
+
+    /// Fixes the execution order (the schedule pass).
+    pub fn set_schedule(&mut self, order: Vec<NodeId>) {
+        self.schedule = Some(order);
+    }
+
+    /// The schedule, or a topological order if there is none.
+    pub fn order(&self) -> Vec<NodeId> {
+        self.schedule.clone().unwrap_or_else(|| self.topological_order())
+    }
+
+    /// Every node from which `roots` can be reached (the roots included).
+    pub fn ancestors(&self, roots: impl IntoIterator<Item = NodeId>) -> BTreeSet<NodeId> {
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<NodeId> = roots.into_iter().collect();
+        while let Some(n) = stack.pop() {
+            if seen.insert(n) {
+                stack.extend(self.inner.neighbors_directed(n, Direction::Incoming));
+            }
+        }
+        seen
+    }
+
+    /// The parameter node called `name`.
+    pub fn param(&self, name: &str) -> Option<NodeId> {
+        self.node_ids().into_iter().find(|&n| matches!(self.op(n), Op::Param { name: p, .. } if p == name))
+    }
+}

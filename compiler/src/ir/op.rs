@@ -1,0 +1,294 @@
+//! The closed set of IR operations.
+
+use std::fmt;
+
+/// An activation function: a scalar map applied elementwise.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Activation {
+    /// 1/(1+e^{−x})
+    Sigmoid,
+    /// tanh(x)
+    Tanh,
+    /// max(x, 0)
+    Relu,
+    /// x for x > 0, else αx
+    LeakyRelu { alpha: f64 },
+    /// x for x > 0, else α(eˣ−1)
+    Elu { alpha: f64 },
+    /// λ·elu(x, α) with the fixed SELU constants
+    Selu,
+    /// x·Φ(x), exact (erf) or the tanh approximation
+    Gelu { tanh_approximation: bool },
+    /// x·σ(x)
+    Silu,
+}
+
+impl Activation {
+    /// Whether the derivative is cheapest from the output y instead of the input x
+    /// (σ' = y(1−y), tanh' = 1−y²).
+    pub fn grad_from_output(self) -> bool {
+        matches!(self, Activation::Sigmoid | Activation::Tanh)
+    }
+
+    /// The IR mnemonic.
+    pub fn mnemonic(self) -> String {
+        match self {
+            Activation::Sigmoid => "sigmoid".into(),
+            Activation::Tanh => "tanh".into(),
+            Activation::Relu => "relu".into(),
+            Activation::LeakyRelu { alpha } => format!("leaky_relu[{}]", Num(alpha)),
+            Activation::Elu { alpha } => format!("elu[{}]", Num(alpha)),
+            Activation::Selu => "selu".into(),
+            Activation::Gelu { tanh_approximation: false } => "gelu".into(),
+            Activation::Gelu { tanh_approximation: true } => "gelu_tanh".into(),
+            Activation::Silu => "silu".into(),
+        }
+    }
+
+    /// A name usable in a Rust identifier.
+    pub fn ident(self) -> &'static str {
+        match self {
+            Activation::Sigmoid => "sigmoid",
+            Activation::Tanh => "tanh",
+            Activation::Relu => "relu",
+            Activation::LeakyRelu { .. } => "leaky_relu",
+            Activation::Elu { .. } => "elu",
+            Activation::Selu => "selu",
+            Activation::Gelu { tanh_approximation: false } => "gelu",
+            Activation::Gelu { tanh_approximation: true } => "gelu_tanh",
+            Activation::Silu => "silu",
+        }
+    }
+}
+
+/// A scalar constant, optionally divided by the (run-time) batch size: means over the batch
+/// scale their gradients by 1/B.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Const {
+    /// The value (before division by B).
+    pub value: f64,
+    /// Divide by the batch size at run time.
+    pub per_batch: bool,
+}
+
+impl Const {
+    /// A plain number.
+    pub fn number(value: f64) -> Self {
+        Const { value, per_batch: false }
+    }
+
+    /// `value / B`.
+    pub fn per_batch(value: f64) -> Self {
+        Const { value, per_batch: true }
+    }
+
+    /// Whether this is exactly the number 1.
+    pub fn is_one(self) -> bool {
+        self.value == 1.0 && !self.per_batch
+    }
+}
+
+/// Elementwise functions of one operand.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Unary {
+    /// −x
+    Neg,
+    /// An activation.
+    Act(Activation),
+    /// The activation's derivative, of x (or of y when `grad_from_output`).
+    ActGrad(Activation),
+    /// x for x ≤ 0, else 0: ∂prelu/∂slope.
+    NegativePart,
+}
+
+/// Elementwise functions of two operands. The second broadcasts: it has the first's shape,
+/// or is a row `[n]` repeated over the rows, or a scalar `[]`/`[1]`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Binary {
+    /// a + b
+    Add,
+    /// a − b
+    Sub,
+    /// a · b
+    Mul,
+    /// a for a > 0, else b·a (b the learnable slope)
+    Prelu,
+    /// ∂prelu/∂a: 1 for a > 0, else b
+    PreluGradInput,
+}
+
+/// Every operation of the IR.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op {
+    // ---- leaves
+    /// The input batch `[B, width]`.
+    Input,
+    /// Class indices `[B]` (softmax cross-entropy targets).
+    Labels,
+    /// Target values `[B, width]` (binary cross-entropy, mse).
+    Targets,
+    /// A parameter tensor, by weights-file name.
+    Param { name: String, trainable: bool },
+    /// A scalar constant.
+    Const(Const),
+
+    // ---- linear algebra
+    /// `op(a)·op(b)`, `op` transposing where flagged.
+    MatMul { transpose_a: bool, transpose_b: bool },
+    /// `[rows, n] -> [n]`: sum over rows (undoes a row broadcast).
+    SumRows,
+    /// `[..] -> [1]`: sum of all elements (undoes a scalar broadcast).
+    SumAll,
+
+    // ---- elementwise
+    /// f(x)
+    Unary(Unary),
+    /// f(a, b) with b broadcast
+    Binary(Binary),
+
+    // ---- row-wise
+    /// Softmax over the last axis.
+    Softmax,
+    /// `(p, dp) -> p ⊙ (dp − Σ dp⊙p)`: the softmax vector-Jacobian product.
+    SoftmaxVjp,
+    /// Labels `[B]` -> `[B, classes]` of 0/1.
+    OneHot { classes: usize },
+
+    // ---- losses: scalar `[]` means over the batch
+    /// `(p, labels)`: −mean ln p[y], from probabilities.
+    CrossEntropy,
+    /// `(p, labels)`: ∂CrossEntropy/∂p = −onehot(y)/(B·p).
+    CrossEntropyGrad,
+    /// `(z, labels)`: cross-entropy of softmax(z), log-sum-exp stable.
+    SoftmaxCrossEntropy,
+    /// `(s, t)`: −mean(t ln s + (1−t) ln(1−s)), from probabilities.
+    BinaryCrossEntropy,
+    /// `(s, t)`: ∂BinaryCrossEntropy/∂s = (s−t)/(s(1−s)·N).
+    BinaryCrossEntropyGrad,
+    /// `(z, t)`: binary cross-entropy of sigmoid(z), stable.
+    BinaryCrossEntropyWithLogits,
+    /// `(p, t)`: mean (p−t)².
+    MeanSquaredError,
+
+    // ---- optimizer (side effects: write their first operand, a parameter)
+    /// θ ← θ − η·g; η is the run-time learning rate.
+    SgdUpdate,
+}
+
+impl Op {
+    /// The number of operands the op takes.
+    pub fn arity(&self) -> usize {
+        match self {
+            Op::Input | Op::Labels | Op::Targets | Op::Param { .. } | Op::Const(_) => 0,
+            Op::SumRows | Op::SumAll | Op::Unary(_) | Op::Softmax | Op::OneHot { .. } => 1,
+            _ => 2,
+        }
+    }
+
+    /// Whether the op reads no other node.
+    pub fn is_leaf(&self) -> bool {
+        self.arity() == 0
+    }
+
+    /// Whether the op changes state outside its own result (dce never removes it).
+    pub fn has_side_effect(&self) -> bool {
+        matches!(self, Op::SgdUpdate)
+    }
+
+    /// Whether the op maps elements independently (a candidate for elementwise fusion).
+    pub fn is_elementwise(&self) -> bool {
+        matches!(self, Op::Unary(_) | Op::Binary(_))
+    }
+
+    /// Whether the result is a mean-reduced loss scalar.
+    pub fn is_loss(&self) -> bool {
+        matches!(
+            self,
+            Op::CrossEntropy
+                | Op::SoftmaxCrossEntropy
+                | Op::BinaryCrossEntropy
+                | Op::BinaryCrossEntropyWithLogits
+                | Op::MeanSquaredError
+        )
+    }
+
+    /// Whether the result holds indices rather than floats.
+    pub fn is_index(&self) -> bool {
+        matches!(self, Op::Labels)
+    }
+
+    /// Whether gradients flow into a node with this op (leaves that are data or constants
+    /// do not take one).
+    pub fn takes_gradient(&self) -> bool {
+        !matches!(self, Op::Labels | Op::Targets | Op::Const(_))
+    }
+
+    /// The mnemonic printed in IR text (without operands).
+    pub fn mnemonic(&self) -> String {
+        match self {
+            Op::Input => "input".into(),
+            Op::Labels => "labels".into(),
+            Op::Targets => "targets".into(),
+            Op::Param { name, trainable: true } => format!("param {name}"),
+            Op::Param { name, trainable: false } => format!("param {name} frozen"),
+            Op::Const(c) => format!("const {c}"),
+            Op::MatMul { .. } => "matmul".into(),
+            Op::SumRows => "sum_rows".into(),
+            Op::SumAll => "sum_all".into(),
+            Op::Unary(Unary::Neg) => "neg".into(),
+            Op::Unary(Unary::Act(a)) => a.mnemonic(),
+            Op::Unary(Unary::ActGrad(a)) => format!("{}_grad", a.mnemonic()),
+            Op::Unary(Unary::NegativePart) => "negative_part".into(),
+            Op::Binary(Binary::Add) => "add".into(),
+            Op::Binary(Binary::Sub) => "sub".into(),
+            Op::Binary(Binary::Mul) => "mul".into(),
+            Op::Binary(Binary::Prelu) => "prelu".into(),
+            Op::Binary(Binary::PreluGradInput) => "prelu_grad_input".into(),
+            Op::Softmax => "softmax".into(),
+            Op::SoftmaxVjp => "softmax_vjp".into(),
+            Op::OneHot { classes } => format!("one_hot[{classes}]"),
+            Op::CrossEntropy => "cross_entropy".into(),
+            Op::CrossEntropyGrad => "cross_entropy_grad".into(),
+            Op::SoftmaxCrossEntropy => "softmax_cross_entropy".into(),
+            Op::BinaryCrossEntropy => "binary_cross_entropy".into(),
+            Op::BinaryCrossEntropyGrad => "binary_cross_entropy_grad".into(),
+            Op::BinaryCrossEntropyWithLogits => "binary_cross_entropy_with_logits".into(),
+            Op::MeanSquaredError => "mean_squared_error".into(),
+            Op::SgdUpdate => "sgd_update".into(),
+        }
+    }
+
+    /// A short name usable in a Rust identifier (`matmul`, `leaky_relu_grad`).
+    pub fn ident(&self) -> String {
+        match self {
+            Op::Param { .. } => "param".into(),
+            Op::Const(_) => "const".into(),
+            Op::Unary(Unary::Act(a)) => a.ident().into(),
+            Op::Unary(Unary::ActGrad(a)) => format!("{}_grad", a.ident()),
+            Op::OneHot { .. } => "one_hot".into(),
+            other => other.mnemonic(),
+        }
+    }
+}
+
+/// Prints an `f64` compactly and exactly enough to round-trip (`0.01`, `1`, `1e-8`).
+pub struct Num(pub f64);
+
+impl fmt::Display for Num {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let v = self.0;
+        if v == v.trunc() && v.abs() < 1e15 {
+            write!(f, "{}", v as i64)
+        } else if v != 0.0 && (v.abs() < 1e-4 || v.abs() >= 1e15) {
+            write!(f, "{v:e}")
+        } else {
+            write!(f, "{v}")
+        }
+    }
+}
+
+impl fmt::Display for Const {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.per_batch { write!(f, "{}/B", Num(self.value)) } else { write!(f, "{}", Num(self.value)) }
+    }
+}

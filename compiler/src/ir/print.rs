@@ -1,0 +1,79 @@
+//! The canonical text form of a graph: the project's lingua franca.
+//!
+//! Nodes are renumbered `%0..%n` in execution order (the schedule, or a topological order),
+//! each with its op, operands, dtype and shape, and the layer (and phase) as a trailing
+//! comment. No spans and no petgraph indices, so the text is stable across runs and passes.
+//!
+//! ```text
+//! graph Net.train {
+//!   %2 = matmul %0, %1^T    f32[B,128]  # fc1
+//! }
+//! output loss = %9
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use super::{Graph, NodeId, Op, Phase};
+
+/// The printed line of every node (without indentation), aligned as in the whole listing.
+pub fn node_lines(graph: &Graph) -> BTreeMap<NodeId, String> {
+    let order = graph.order();
+    let lines = lines(graph, &order);
+    let text_width = lines.iter().map(|l| l.0.chars().count()).max().unwrap_or(0);
+    let ty_width = lines.iter().map(|l| l.1.chars().count()).max().unwrap_or(0);
+    order
+        .iter()
+        .zip(lines)
+        .map(|(&n, (text, ty, comment))| (n, format!("{text:<text_width$}  {ty:<ty_width$}{comment}").trim_end().to_string()))
+        .collect()
+}
+
+fn lines(graph: &Graph, order: &[NodeId]) -> Vec<(String, String, String)> {
+    let this = graph;
+    let number: BTreeMap<NodeId, usize> = order.iter().enumerate().map(|(i, &n)| (n, i)).collect();
+    let name = |n: NodeId| number.get(&n).map_or_else(|| "%?".to_string(), |i| format!("%{i}"));
+    order
+        .iter()
+        .map(|&n| {
+            let node = this.node(n);
+            let operands = this.operands(n);
+            let mut text = format!("{} = {}", name(n), node.op.mnemonic());
+            for (i, &o) in operands.iter().enumerate() {
+                text.push_str(if i == 0 { " " } else { ", " });
+                text.push_str(&name(o));
+                if let Op::MatMul { transpose_a, transpose_b } = node.op {
+                    if (i == 0 && transpose_a) || (i == 1 && transpose_b) {
+                        text.push_str("^T");
+                    }
+                }
+            }
+            let dtype = if node.op.is_index() { "usize" } else { this.dtype.name() };
+            let ty = format!("{dtype}{}", node.shape);
+            let comment = match (&node.layer, node.phase) {
+                (Some(l), Phase::Forward) => format!("  # {l}"),
+                (Some(l), Phase::Gradient) => format!("  # {l} (grad)"),
+                (Some(l), Phase::Update) => format!("  # {l} (update)"),
+                (None, _) => String::new(),
+            };
+            (text, ty, comment)
+        })
+        .collect()
+}
+
+impl fmt::Display for Graph {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let order = self.order();
+        let node_lines = node_lines(self);
+        writeln!(f, "graph {} {{", self.name)?;
+        for n in &order {
+            writeln!(f, "  {}", node_lines[n])?;
+        }
+        writeln!(f, "}}")?;
+        let number: BTreeMap<NodeId, usize> = order.iter().enumerate().map(|(i, &n)| (n, i)).collect();
+        for (output, n) in self.outputs() {
+            writeln!(f, "output {output} = %{}", number[&n])?;
+        }
+        Ok(())
+    }
+}

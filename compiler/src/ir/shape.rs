@@ -1,0 +1,90 @@
+//! Tensor shapes with a symbolic batch dimension.
+
+use std::fmt;
+
+/// One dimension: the run-time batch size `B`, or a size fixed at compile time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Dim {
+    /// The batch size, known only at run time.
+    Batch,
+    /// A compile-time size.
+    Fixed(usize),
+}
+
+/// A row-major shape; `[]` is a scalar.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Shape(pub Vec<Dim>);
+
+impl Shape {
+    /// `[]`.
+    pub fn scalar() -> Self {
+        Shape(vec![])
+    }
+
+    /// `[B]`.
+    pub fn batch() -> Self {
+        Shape(vec![Dim::Batch])
+    }
+
+    /// `[B, width]`.
+    pub fn batch_rows(width: usize) -> Self {
+        Shape(vec![Dim::Batch, Dim::Fixed(width)])
+    }
+
+    /// A shape of fixed sizes.
+    pub fn fixed(dims: &[usize]) -> Self {
+        Shape(dims.iter().map(|&d| Dim::Fixed(d)).collect())
+    }
+
+    /// Number of axes.
+    pub fn rank(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The last axis, if any.
+    pub fn last(&self) -> Option<Dim> {
+        self.0.last().copied()
+    }
+
+    /// Whether any axis is the batch.
+    pub fn has_batch(&self) -> bool {
+        self.0.contains(&Dim::Batch)
+    }
+
+    /// The product of the fixed axes (the element count per batch example when `has_batch`).
+    pub fn fixed_numel(&self) -> usize {
+        self.0.iter().map(|d| if let Dim::Fixed(n) = d { *n } else { 1 }).product()
+    }
+
+    /// The fixed sizes, if no axis is the batch.
+    pub fn as_fixed(&self) -> Option<Vec<usize>> {
+        self.0.iter().map(|d| if let Dim::Fixed(n) = d { Some(*n) } else { None }).collect()
+    }
+
+    /// Whether the shape holds exactly one element (`[]` or `[1]`).
+    pub fn is_single(&self) -> bool {
+        self.as_fixed().is_some_and(|d| d.iter().product::<usize>() == 1)
+    }
+}
+
+impl fmt::Display for Dim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Dim::Batch => write!(f, "B"),
+            Dim::Fixed(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+impl fmt::Display for Shape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[")?;
+        for (i, d) in self.0.iter().enumerate() {
+            if i > 0 {
+                write!(f, ",")?;
+            }
+            write!(f, "{d}")?;
+        }
+        write!(f, "]")
+    }
+}

@@ -1,0 +1,86 @@
+//! The gradc compiler as a plain library.
+//!
+//! `network!` (in `gradc-macros`) is a thin shell over [`expand`]. The stages, each a module:
+//! [`dsl`] parses and checks the declaration, [`lower`] builds the forward graph IR ([`ir`]),
+//! [`passes`] derive gradients and updates and optimize, and [`codegen`] emits Rust.
+//!
+//! ```
+//! let tokens: proc_macro2::TokenStream = "struct Net { input: [4], out: dense(2), \
+//!     loss: mse, optimizer: sgd(lr = 0.1) }".parse().unwrap();
+//! let compiled = gradc_compiler::compile(tokens).unwrap();
+//! assert!(compiled.train.to_string().contains("sgd_update"));
+//! ```
+
+pub mod codegen;
+pub mod dsl;
+pub mod ir;
+pub mod lower;
+pub mod passes;
+
+use proc_macro2::TokenStream;
+
+use crate::dsl::ast::Network;
+use crate::ir::Graph;
+use crate::lower::Mode;
+
+/// A network after every pass: its declaration and its two compiled graphs.
+pub struct Compiled {
+    /// The checked declaration.
+    pub network: Network,
+    /// The inference graph.
+    pub forward: Graph,
+    /// The training graph.
+    pub train: Graph,
+}
+
+/// Parses, checks, lowers and runs every pass, without generating code.
+pub fn compile(tokens: TokenStream) -> syn::Result<Compiled> {
+    let network = dsl::check(dsl::parse(tokens)?)?;
+    let mut forward = lower::lower(&network, Mode::Inference)?;
+    passes::run(&mut forward, &passes::inference_pipeline(), |_, _| {})?;
+    let mut train = lower::lower(&network, Mode::Training)?;
+    passes::run(&mut train, &passes::training_pipeline(&network), |_, _| {})?;
+    Ok(Compiled { network, forward, train })
+}
+
+/// The whole compiler: macro input to generated code.
+pub fn try_expand(tokens: TokenStream) -> syn::Result<TokenStream> {
+    let compiled = compile(tokens)?;
+    Ok(codegen::generate(&compiled.network, &compiled.forward, &compiled.train))
+}
+
+/// [`try_expand`], with errors turned into `compile_error!` plus a stub of the struct, so the
+/// user sees the real error rather than a cascade of "cannot find type".
+pub fn expand(tokens: TokenStream) -> TokenStream {
+    match try_expand(tokens.clone()) {
+        Ok(code) => code,
+        Err(error) => {
+            let mut out = error.to_compile_error();
+            out.extend(stub(tokens));
+            out
+        }
+    }
+}
+
+/// `struct NAME;` with the declared visibility, if the header can be read.
+fn stub(tokens: TokenStream) -> TokenStream {
+    let mut iter = tokens.into_iter().peekable();
+    let mut header = TokenStream::new();
+    while let Some(tree) = iter.next() {
+        match &tree {
+            proc_macro2::TokenTree::Ident(i) if i == "struct" => {
+                if let Some(proc_macro2::TokenTree::Ident(name)) = iter.next() {
+                    header.extend([tree.clone(), proc_macro2::TokenTree::Ident(name)]);
+                    return quote::quote!(#header; );
+                }
+                return TokenStream::new();
+            }
+            proc_macro2::TokenTree::Punct(p) if p.as_char() == '#' => {
+                // Skip attributes (doc comments) on the struct.
+                iter.next();
+            }
+            _ => header.extend([tree.clone()]),
+        }
+    }
+    TokenStream::new()
+}

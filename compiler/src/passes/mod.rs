@@ -1,0 +1,58 @@
+//! The passes over the graph IR, one per file, all with the same signature.
+//!
+//! The pipelines below are the whole story of the compiler after lowering.
+
+mod autodiff;
+mod dce;
+mod optimizer;
+mod schedule;
+mod simplify;
+
+pub use autodiff::Autodiff;
+pub use dce::DeadCodeElimination;
+pub use optimizer::OptimizerUpdate;
+pub use schedule::Schedule;
+pub use simplify::{RULES as SIMPLIFY_RULES, Simplify};
+
+use crate::dsl::ast::Network;
+use crate::ir::Graph;
+
+/// A transformation of the graph in place.
+pub trait Pass {
+    /// A short name for traces and snapshots (`autodiff`).
+    fn name(&self) -> &'static str;
+    /// Runs the pass. Errors point at the user's declaration.
+    fn run(&self, graph: &mut Graph) -> syn::Result<()>;
+}
+
+/// The passes that turn the lowered training graph into the compiled training step.
+pub fn training_pipeline(net: &Network) -> Vec<Box<dyn Pass>> {
+    vec![
+        // Gradients of the loss for every parameter, built from each op's VJP rule.
+        Box::new(Autodiff),
+        // The optimizer's update for each trainable parameter, as graph nodes.
+        Box::new(OptimizerUpdate::new(net.optimizer.clone())),
+        // Algebra: stable loss forms, x·1, constant folding, common subexpressions.
+        Box::new(Simplify::default()),
+        // Drop what no output needs: the input's gradient, frozen layers' gradients.
+        Box::new(DeadCodeElimination),
+        // Fix the execution order: the forward and backward computation, then the updates.
+        Box::new(Schedule),
+    ]
+}
+
+/// The passes that turn the lowered inference graph into the compiled `forward`.
+pub fn inference_pipeline() -> Vec<Box<dyn Pass>> {
+    vec![Box::new(Simplify::default()), Box::new(DeadCodeElimination), Box::new(Schedule)]
+}
+
+/// Runs `passes` in order, verifying the graph after each and showing it to `observe`.
+pub fn run(graph: &mut Graph, passes: &[Box<dyn Pass>], mut observe: impl FnMut(&str, &Graph)) -> syn::Result<()> {
+    for pass in passes {
+        pass.run(graph)?;
+        crate::ir::verify(graph, pass.name())
+            .map_err(|why| syn::Error::new(proc_macro2::Span::call_site(), format!("gradc internal error: {why}")))?;
+        observe(pass.name(), graph);
+    }
+    Ok(())
+}

@@ -1,0 +1,193 @@
+//! Algebraic simplification: small named rewrite rules run to a fixpoint, then common
+//! subexpression elimination.
+//!
+//! The loss rules are what make the textbook lowering numerically sound: cross-entropy of a
+//! softmax becomes log-sum-exp on the logits, and its gradient `p − onehot`; the same for
+//! sigmoid and binary cross-entropy. Rules only rewrite; nodes they orphan are left for dce,
+//! except the rewritten node itself, removed at once so no rule can match it twice.
+
+use std::collections::BTreeMap;
+
+use super::Pass;
+use crate::ir::{Activation, Binary, Const, Graph, NodeId, Op, Phase, Unary};
+
+/// A rewrite rule: the replacement for `node`, if the rule applies.
+type Rule = fn(&mut Graph, NodeId) -> syn::Result<Option<NodeId>>;
+
+/// Every rule, by name, in the order they are tried.
+pub const RULES: &[(&str, Rule)] = &[
+    ("mul_by_one", mul_by_one),
+    ("fold_constant_scales", fold_constant_scales),
+    ("softmax_cross_entropy", softmax_cross_entropy),
+    ("softmax_cross_entropy_grad", softmax_cross_entropy_grad),
+    ("sigmoid_binary_cross_entropy", sigmoid_binary_cross_entropy),
+    ("sigmoid_binary_cross_entropy_grad", sigmoid_binary_cross_entropy_grad),
+];
+
+/// Sweeps over the graph before giving up on a fixpoint (each sweep applies every rule
+/// everywhere, so real graphs settle in two or three).
+const MAX_SWEEPS: usize = 32;
+
+/// The simplify pass; tests may switch rules off by name.
+#[derive(Default)]
+pub struct Simplify {
+    /// Names of rules not to run.
+    pub disabled: Vec<&'static str>,
+    /// Skip common subexpression elimination.
+    pub no_cse: bool,
+}
+
+impl Pass for Simplify {
+    fn name(&self) -> &'static str {
+        "simplify"
+    }
+
+    fn run(&self, graph: &mut Graph) -> syn::Result<()> {
+        for _ in 0..MAX_SWEEPS {
+            let mut changed = false;
+            for node in graph.topological_order() {
+                for (name, rule) in RULES {
+                    if self.disabled.contains(name) || !graph.contains(node) {
+                        continue;
+                    }
+                    if let Some(replacement) = rule(graph, node)? {
+                        graph.replace_uses(node, replacement);
+                        graph.remove(node);
+                        changed = true;
+                    }
+                }
+            }
+            if !self.no_cse {
+                changed |= eliminate_common_subexpressions(graph);
+            }
+            if !changed {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn const_of(graph: &Graph, n: NodeId) -> Option<Const> {
+    if let Op::Const(c) = graph.op(n) { Some(*c) } else { None }
+}
+
+fn is(graph: &Graph, n: NodeId, op: &Op) -> bool {
+    graph.op(n) == op
+}
+
+fn binary(graph: &Graph, n: NodeId, kind: Binary) -> Option<(NodeId, NodeId)> {
+    if is(graph, n, &Op::Binary(kind)) {
+        let ops = graph.operands(n);
+        Some((ops[0], ops[1]))
+    } else {
+        None
+    }
+}
+
+/// x · 1 → x
+fn mul_by_one(graph: &mut Graph, n: NodeId) -> syn::Result<Option<NodeId>> {
+    Ok(binary(graph, n, Binary::Mul).and_then(|(x, c)| const_of(graph, c).filter(|c| c.is_one()).map(|_| x)))
+}
+
+/// (x · c₁) · c₂ → x · (c₁c₂), when at most one of them is divided by B
+fn fold_constant_scales(graph: &mut Graph, n: NodeId) -> syn::Result<Option<NodeId>> {
+    let Some((inner, c2)) = binary(graph, n, Binary::Mul) else { return Ok(None) };
+    let (Some(c2), Some((x, c1))) = (const_of(graph, c2), binary(graph, inner, Binary::Mul)) else { return Ok(None) };
+    let Some(c1) = const_of(graph, c1) else { return Ok(None) };
+    if c1.per_batch && c2.per_batch {
+        return Ok(None);
+    }
+    let folded = Const { value: c1.value * c2.value, per_batch: c1.per_batch || c2.per_batch };
+    let c = graph.add_like(n, graph.node(n).phase, Op::Const(folded), &[])?;
+    graph.add_like(n, graph.node(n).phase, Op::Binary(Binary::Mul), &[x, c]).map(Some)
+}
+
+/// cross_entropy(softmax(z), y) → softmax_cross_entropy(z, y)   (log-sum-exp, stable)
+fn softmax_cross_entropy(graph: &mut Graph, n: NodeId) -> syn::Result<Option<NodeId>> {
+    if !is(graph, n, &Op::CrossEntropy) {
+        return Ok(None);
+    }
+    let [p, labels] = graph.operands(n)[..] else { return Ok(None) };
+    if !is(graph, p, &Op::Softmax) {
+        return Ok(None);
+    }
+    let z = graph.operands(p)[0];
+    graph.add_like(n, Phase::Forward, Op::SoftmaxCrossEntropy, &[z, labels]).map(Some)
+}
+
+/// softmax_vjp(p, cross_entropy_grad(p, y)) with p = softmax(z) → (p − onehot(y)) · 1/B
+fn softmax_cross_entropy_grad(graph: &mut Graph, n: NodeId) -> syn::Result<Option<NodeId>> {
+    if !is(graph, n, &Op::SoftmaxVjp) {
+        return Ok(None);
+    }
+    let [p, dp] = graph.operands(n)[..] else { return Ok(None) };
+    if !is(graph, p, &Op::Softmax) || !is(graph, dp, &Op::CrossEntropyGrad) || graph.operands(dp)[0] != p {
+        return Ok(None);
+    }
+    let labels = graph.operands(dp)[1];
+    let classes = graph.shape(p).fixed_numel();
+    let onehot = graph.add_like(n, Phase::Gradient, Op::OneHot { classes }, &[labels])?;
+    let diff = graph.add_like(n, Phase::Gradient, Op::Binary(Binary::Sub), &[p, onehot])?;
+    let scale = graph.add_like(n, Phase::Gradient, Op::Const(Const::per_batch(1.0)), &[])?;
+    graph.add_like(n, Phase::Gradient, Op::Binary(Binary::Mul), &[diff, scale]).map(Some)
+}
+
+const SIGMOID: Op = Op::Unary(Unary::Act(Activation::Sigmoid));
+const SIGMOID_GRAD: Op = Op::Unary(Unary::ActGrad(Activation::Sigmoid));
+
+/// binary_cross_entropy(sigmoid(z), t) → binary_cross_entropy_with_logits(z, t)   (stable)
+fn sigmoid_binary_cross_entropy(graph: &mut Graph, n: NodeId) -> syn::Result<Option<NodeId>> {
+    if !is(graph, n, &Op::BinaryCrossEntropy) {
+        return Ok(None);
+    }
+    let [s, t] = graph.operands(n)[..] else { return Ok(None) };
+    if !is(graph, s, &SIGMOID) {
+        return Ok(None);
+    }
+    let z = graph.operands(s)[0];
+    graph.add_like(n, Phase::Forward, Op::BinaryCrossEntropyWithLogits, &[z, t]).map(Some)
+}
+
+/// binary_cross_entropy_grad(s, t) · sigmoid_grad(s) with s = sigmoid(z) → (s − t) · 1/N
+fn sigmoid_binary_cross_entropy_grad(graph: &mut Graph, n: NodeId) -> syn::Result<Option<NodeId>> {
+    let Some((d, slope)) = binary(graph, n, Binary::Mul) else { return Ok(None) };
+    if !is(graph, d, &Op::BinaryCrossEntropyGrad) || !is(graph, slope, &SIGMOID_GRAD) {
+        return Ok(None);
+    }
+    let [s, t] = graph.operands(d)[..] else { return Ok(None) };
+    if graph.operands(slope)[0] != s || !is(graph, s, &SIGMOID) {
+        return Ok(None);
+    }
+    let per_example = graph.shape(s).fixed_numel() as f64;
+    let diff = graph.add_like(n, Phase::Gradient, Op::Binary(Binary::Sub), &[s, t])?;
+    let scale = graph.add_like(n, Phase::Gradient, Op::Const(Const::per_batch(1.0 / per_example)), &[])?;
+    graph.add_like(n, Phase::Gradient, Op::Binary(Binary::Mul), &[diff, scale]).map(Some)
+}
+
+/// Merges nodes that compute the same op on the same operands (constants by value).
+/// Parameters, inputs and updates are never merged.
+fn eliminate_common_subexpressions(graph: &mut Graph) -> bool {
+    let mut seen: BTreeMap<(String, Vec<NodeId>), NodeId> = BTreeMap::new();
+    let mut changed = false;
+    for n in graph.topological_order() {
+        let op = graph.op(n);
+        if op.has_side_effect() || (op.is_leaf() && !matches!(op, Op::Const(_))) {
+            continue;
+        }
+        // `Debug` spells out every attribute of the op (floats exactly), so equal keys mean
+        // equal ops.
+        let key = (format!("{op:?} {}", graph.shape(n)), graph.operands(n));
+        match seen.get(&key) {
+            Some(&first) => {
+                graph.replace_uses(n, first);
+                graph.remove(n);
+                changed = true;
+            }
+            None => {
+                seen.insert(key, n);
+            }
+        }
+    }
+    changed
+}

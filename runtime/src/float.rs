@@ -1,0 +1,109 @@
+//! The element types a network can be compiled for (`dtype: f32 | f64`).
+
+use std::fmt::{Debug, Display};
+use std::iter::Sum;
+use std::ops::{AddAssign, MulAssign, SubAssign};
+
+/// A floating-point element type: `f32` or `f64`.
+///
+/// Besides `num_traits::Float` it knows its safetensors dtype, its GEMM routine and `erf`,
+/// which the standard library lacks.
+pub trait Float:
+    num_traits::Float
+    + Debug
+    + Display
+    + Default
+    + Sum
+    + AddAssign
+    + SubAssign
+    + MulAssign
+    + Send
+    + Sync
+    + 'static
+{
+    /// The dtype this type has in a safetensors file.
+    const DTYPE: safetensors::Dtype;
+    /// `"f32"` or `"f64"`.
+    const NAME: &'static str;
+
+    /// Converts from `f64` (rounding for `f32`).
+    fn from_f64(value: f64) -> Self;
+    /// Converts to `f64` (exact).
+    fn as_f64(self) -> f64;
+    /// The error function.
+    fn erf(self) -> Self;
+    /// Reads one value from little-endian bytes (`bytes.len()` is the type's size).
+    fn from_le_slice(bytes: &[u8]) -> Self;
+    /// Appends the little-endian bytes of `self`.
+    fn extend_le_bytes(self, out: &mut Vec<u8>);
+
+    /// `C = alpha·A·B + beta·C` on strided row-major storage (see `matrixmultiply::sgemm`).
+    ///
+    /// # Safety
+    /// The pointers and strides must describe valid matrices of the given sizes, and `c` must
+    /// not alias `a` or `b`.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: Self,
+        a: *const Self,
+        rsa: isize,
+        csa: isize,
+        b: *const Self,
+        rsb: isize,
+        csb: isize,
+        beta: Self,
+        c: *mut Self,
+        rsc: isize,
+        csc: isize,
+    );
+}
+
+macro_rules! impl_float {
+    ($t:ty, $dtype:ident, $erf:path, $gemm:path) => {
+        impl Float for $t {
+            const DTYPE: safetensors::Dtype = safetensors::Dtype::$dtype;
+            const NAME: &'static str = stringify!($t);
+
+            fn from_f64(value: f64) -> Self {
+                value as $t
+            }
+            fn as_f64(self) -> f64 {
+                self as f64
+            }
+            fn erf(self) -> Self {
+                $erf(self)
+            }
+            fn from_le_slice(bytes: &[u8]) -> Self {
+                <$t>::from_le_bytes(bytes.try_into().expect("caller passes the type's size"))
+            }
+            fn extend_le_bytes(self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_le_bytes());
+            }
+            unsafe fn gemm(
+                m: usize,
+                k: usize,
+                n: usize,
+                alpha: Self,
+                a: *const Self,
+                rsa: isize,
+                csa: isize,
+                b: *const Self,
+                rsb: isize,
+                csb: isize,
+                beta: Self,
+                c: *mut Self,
+                rsc: isize,
+                csc: isize,
+            ) {
+                // SAFETY: forwarded from the caller's contract.
+                unsafe { $gemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) }
+            }
+        }
+    };
+}
+
+impl_float!(f32, F32, libm::erff, matrixmultiply::sgemm);
+impl_float!(f64, F64, libm::erf, matrixmultiply::dgemm);

@@ -1,0 +1,283 @@
+//! The primitive kernels that generated code calls: GEMM, elementwise maps, reductions,
+//! row-wise softmax, the losses and the optimizer updates.
+//!
+//! All buffers are row-major slices; sizes are passed explicitly, so a kernel never guesses a
+//! shape. The compiler checks shapes when it builds the graph, and the generated code sizes its
+//! buffers from those shapes, so the length assertions here are internal invariants.
+//!
+//! GEMM is `matrixmultiply`, chosen by measurement on this project's shapes (see
+//! `bench/gemm-candidates/README.md`).
+
+use crate::Float;
+
+/// `out[m×n] = op(a)·op(b)` where `op(a)` is m×k and `op(b)` is k×n; `op` transposes when its
+/// flag is set (`a` is then stored k×m, `b` n×k). `out` is overwritten.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul<T: Float>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[T],
+    a_transposed: bool,
+    b: &[T],
+    b_transposed: bool,
+    out: &mut [T],
+) {
+    assert!(a.len() == m * k && b.len() == k * n && out.len() == m * n, "matmul sizes");
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        out.fill(T::zero());
+        return;
+    }
+    let (rsa, csa) = if a_transposed { (1, m) } else { (k, 1) };
+    let (rsb, csb) = if b_transposed { (1, k) } else { (n, 1) };
+    // SAFETY: the strides describe exactly the asserted lengths, and `out` is a distinct
+    // `&mut` borrow, so it cannot alias `a` or `b`.
+    unsafe {
+        T::gemm(
+            m,
+            k,
+            n,
+            T::one(),
+            a.as_ptr(),
+            rsa as isize,
+            csa as isize,
+            b.as_ptr(),
+            rsb as isize,
+            csb as isize,
+            T::zero(),
+            out.as_mut_ptr(),
+            n as isize,
+            1,
+        )
+    }
+}
+
+/// `out[i] = f(x[i])`.
+#[inline]
+pub fn map<T: Float>(x: &[T], out: &mut [T], f: impl Fn(T) -> T) {
+    assert_eq!(x.len(), out.len(), "map sizes");
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = f(v);
+    }
+}
+
+/// `out[i] = f(a[i], b[i])`.
+#[inline]
+pub fn zip<T: Float>(a: &[T], b: &[T], out: &mut [T], f: impl Fn(T, T) -> T) {
+    assert!(a.len() == out.len() && b.len() == out.len(), "zip sizes");
+    for ((o, &u), &v) in out.iter_mut().zip(a).zip(b) {
+        *o = f(u, v);
+    }
+}
+
+/// `out[r, j] = f(a[r, j], row[j])`: `row` is broadcast over the rows of `a`.
+#[inline]
+pub fn zip_row<T: Float>(a: &[T], row: &[T], out: &mut [T], f: impl Fn(T, T) -> T) {
+    assert!(!row.is_empty() && a.len() == out.len() && a.len() % row.len() == 0, "zip_row sizes");
+    for (o_row, a_row) in out.chunks_exact_mut(row.len()).zip(a.chunks_exact(row.len())) {
+        for ((o, &u), &v) in o_row.iter_mut().zip(a_row).zip(row) {
+            *o = f(u, v);
+        }
+    }
+}
+
+/// `out[i] = f(a[i], s)` for a scalar `s`.
+#[inline]
+pub fn zip_scalar<T: Float>(a: &[T], s: T, out: &mut [T], f: impl Fn(T, T) -> T) {
+    assert_eq!(a.len(), out.len(), "zip_scalar sizes");
+    for (o, &u) in out.iter_mut().zip(a) {
+        *o = f(u, s);
+    }
+}
+
+/// `out[j] = Σ_r x[r, j]` (the gradient of a row broadcast).
+pub fn sum_rows<T: Float>(cols: usize, x: &[T], out: &mut [T]) {
+    assert!(out.len() == cols && cols > 0 && x.len() % cols == 0, "sum_rows sizes");
+    out.fill(T::zero());
+    for row in x.chunks_exact(cols) {
+        for (o, &v) in out.iter_mut().zip(row) {
+            *o += v;
+        }
+    }
+}
+
+/// `out[0] = Σ_i x[i]` (the gradient of a scalar broadcast).
+pub fn sum_all<T: Float>(x: &[T], out: &mut [T]) {
+    out[0] = x.iter().copied().sum();
+}
+
+/// Row-wise softmax, shifted by the row maximum so `exp` cannot overflow.
+pub fn softmax_rows<T: Float>(cols: usize, z: &[T], out: &mut [T]) {
+    assert!(z.len() == out.len() && cols > 0 && z.len() % cols == 0, "softmax sizes");
+    for (o, row) in out.chunks_exact_mut(cols).zip(z.chunks_exact(cols)) {
+        let max = row.iter().copied().fold(T::neg_infinity(), T::max);
+        let mut total = T::zero();
+        for (o, &v) in o.iter_mut().zip(row) {
+            *o = (v - max).exp();
+            total += *o;
+        }
+        for o in o.iter_mut() {
+            *o = *o / total;
+        }
+    }
+}
+
+/// The softmax vector-Jacobian product: `out = p ⊙ (dp − Σ_j dp_j p_j)` per row.
+pub fn softmax_vjp_rows<T: Float>(cols: usize, p: &[T], dp: &[T], out: &mut [T]) {
+    assert!(p.len() == out.len() && dp.len() == out.len() && p.len() % cols == 0, "softmax_vjp sizes");
+    for ((o, p), dp) in out.chunks_exact_mut(cols).zip(p.chunks_exact(cols)).zip(dp.chunks_exact(cols)) {
+        let dot: T = p.iter().zip(dp).map(|(&a, &b)| a * b).sum();
+        for ((o, &p), &g) in o.iter_mut().zip(p).zip(dp) {
+            *o = p * (g - dot);
+        }
+    }
+}
+
+/// `out[r, j] = 1` where `j = labels[r]`, else 0.
+pub fn one_hot<T: Float>(classes: usize, labels: &[usize], out: &mut [T]) {
+    assert_eq!(out.len(), labels.len() * classes, "one_hot sizes");
+    out.fill(T::zero());
+    for (row, &label) in out.chunks_exact_mut(classes).zip(labels) {
+        row[label] = T::one();
+    }
+}
+
+/// Mean of `−ln p[r, y_r]` over the rows, from probabilities.
+pub fn cross_entropy<T: Float>(classes: usize, p: &[T], labels: &[usize], out: &mut [T]) {
+    let total: f64 = p.chunks_exact(classes).zip(labels).map(|(row, &y)| -row[y].as_f64().ln()).sum();
+    out[0] = T::from_f64(total / labels.len() as f64);
+}
+
+/// ∂/∂p of [`cross_entropy`]: `−onehot(y) / (B·p)`.
+pub fn cross_entropy_grad<T: Float>(classes: usize, p: &[T], labels: &[usize], out: &mut [T]) {
+    let batch = T::from_f64(labels.len() as f64);
+    out.fill(T::zero());
+    for ((o, row), &y) in out.chunks_exact_mut(classes).zip(p.chunks_exact(classes)).zip(labels) {
+        o[y] = -T::one() / (batch * row[y]);
+    }
+}
+
+/// Mean over rows of `logsumexp(z_r) − z[r, y_r]`: cross-entropy on logits, stable.
+pub fn softmax_cross_entropy<T: Float>(classes: usize, z: &[T], labels: &[usize], out: &mut [T]) {
+    let mut total = 0.0f64;
+    for (row, &y) in z.chunks_exact(classes).zip(labels) {
+        let max = row.iter().copied().fold(T::neg_infinity(), T::max).as_f64();
+        let sum: f64 = row.iter().map(|&v| (v.as_f64() - max).exp()).sum();
+        total += max + sum.ln() - row[y].as_f64();
+    }
+    out[0] = T::from_f64(total / labels.len() as f64);
+}
+
+/// PyTorch clamps each log term of binary cross-entropy at −100, so a saturated
+/// probability gives a large finite loss instead of infinity.
+const BCE_LOG_FLOOR: f64 = -100.0;
+
+/// Mean of `−(t ln s + (1−t) ln(1−s))` from probabilities `s`.
+pub fn binary_cross_entropy<T: Float>(s: &[T], t: &[T], out: &mut [T]) {
+    let total: f64 = s
+        .iter()
+        .zip(t)
+        .map(|(&s, &t)| {
+            let (s, t) = (s.as_f64(), t.as_f64());
+            -(t * s.ln().max(BCE_LOG_FLOOR) + (1.0 - t) * (1.0 - s).ln().max(BCE_LOG_FLOOR))
+        })
+        .sum();
+    out[0] = T::from_f64(total / s.len() as f64);
+}
+
+/// ∂/∂s of [`binary_cross_entropy`]: `(s − t) / (s(1−s)·N)`, the denominator floored at
+/// 1e-12 as PyTorch does.
+pub fn binary_cross_entropy_grad<T: Float>(s: &[T], t: &[T], out: &mut [T]) {
+    let n = T::from_f64(s.len() as f64);
+    let floor = T::from_f64(1e-12);
+    zip(s, t, out, |s, t| (s - t) / ((T::one() - s) * s).max(floor) / n);
+}
+
+/// Mean of `max(z,0) − z·t + ln(1 + e^{−|z|})`: binary cross-entropy on logits, stable.
+pub fn binary_cross_entropy_with_logits<T: Float>(z: &[T], t: &[T], out: &mut [T]) {
+    let total: f64 = z
+        .iter()
+        .zip(t)
+        .map(|(&z, &t)| {
+            let (z, t) = (z.as_f64(), t.as_f64());
+            z.max(0.0) - z * t + (-z.abs()).exp().ln_1p()
+        })
+        .sum();
+    out[0] = T::from_f64(total / z.len() as f64);
+}
+
+/// Mean of `(p − t)²` over all elements.
+pub fn mean_squared_error<T: Float>(p: &[T], t: &[T], out: &mut [T]) {
+    let total: f64 = p.iter().zip(t).map(|(&p, &t)| (p.as_f64() - t.as_f64()).powi(2)).sum();
+    out[0] = T::from_f64(total / p.len() as f64);
+}
+
+/// Plain SGD: `θ ← θ − η·g`.
+pub fn sgd_update<T: Float>(param: &mut [T], grad: &[T], lr: T) {
+    assert_eq!(param.len(), grad.len(), "sgd sizes");
+    for (p, &g) in param.iter_mut().zip(grad) {
+        *p -= lr * g;
+    }
+}
+
+/// Whether every value is finite (checked before an update is applied).
+pub fn all_finite<T: Float>(x: &[T]) -> bool {
+    x.iter().all(|v| v.is_finite())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(m: usize, k: usize, n: usize, a: &[f64], ta: bool, b: &[f64], tb: bool) -> Vec<f64> {
+        let at = |i: usize, p: usize| if ta { a[p * m + i] } else { a[i * k + p] };
+        let bt = |p: usize, j: usize| if tb { b[j * k + p] } else { b[p * n + j] };
+        (0..m * n).map(|ij| (0..k).map(|p| at(ij / n, p) * bt(p, ij % n)).sum()).collect()
+    }
+
+    #[test]
+    fn matmul_matches_naive_for_every_transpose() {
+        let (m, k, n) = (3, 5, 4);
+        let a: Vec<f64> = (0..m * k).map(|i| (i as f64 * 0.37).sin()).collect();
+        let b: Vec<f64> = (0..k * n).map(|i| (i as f64 * 0.91).cos()).collect();
+        for ta in [false, true] {
+            for tb in [false, true] {
+                let mut out = vec![0.0; m * n];
+                matmul(m, k, n, &a, ta, &b, tb, &mut out);
+                let want = naive(m, k, n, &a, ta, &b, tb);
+                for (x, y) in out.iter().zip(&want) {
+                    assert!((x - y).abs() < 1e-12, "ta={ta} tb={tb}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn softmax_cross_entropy_equals_cross_entropy_of_softmax() {
+        let z = [1.0f64, -2.0, 0.5, 3.0, 0.0, -1.0];
+        let labels = [2usize, 0];
+        let mut p = [0.0; 6];
+        softmax_rows(3, &z, &mut p);
+        let (mut a, mut b) = ([0.0], [0.0]);
+        cross_entropy(3, &p, &labels, &mut a);
+        softmax_cross_entropy(3, &z, &labels, &mut b);
+        assert!((a[0] - b[0]).abs() < 1e-12);
+        // Large logits: the stable form stays finite.
+        softmax_cross_entropy(3, &[1000.0, 0.0, -1000.0], &[1], &mut b);
+        assert!((b[0] - 1000.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn bce_with_logits_equals_bce_of_sigmoid() {
+        let z = [0.3f64, -1.2, 2.5];
+        let t = [1.0, 0.0, 0.25];
+        let s: Vec<f64> = z.iter().map(|&v| crate::scalar::sigmoid(v)).collect();
+        let (mut a, mut b) = ([0.0], [0.0]);
+        binary_cross_entropy(&s, &t, &mut a);
+        binary_cross_entropy_with_logits(&z, &t, &mut b);
+        assert!((a[0] - b[0]).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,33 @@
+//! Run-time support for networks compiled by gradc.
+//!
+//! The `network!` macro emits code that calls into this crate: the [`kernels`] (GEMM,
+//! elementwise maps, reductions, losses, updates), the [`scalar`] formulas of the
+//! activations, [`ParamStore`] and [`weights`] for parameters and safetensors files, and the
+//! [`Model`] trait whose provided methods validate input and implement everything that is the
+//! same for every network. [`data`] holds the embedded digits set, splits and batching.
+//!
+//! ```
+//! use gradc_runtime::{data, Init};
+//! let digits = data::digits::<f32>().unwrap();
+//! assert_eq!(digits.features.ncols(), 64);
+//! assert_eq!(Init::HeNormal.name(), "he_normal");
+//! ```
+
+pub mod data;
+mod error;
+mod float;
+pub mod init;
+pub mod kernels;
+mod model;
+mod params;
+pub mod scalar;
+mod summary;
+mod targets;
+pub mod weights;
+
+pub use error::{Error, Result};
+pub use float::Float;
+pub use init::Init;
+pub use model::{LayerInfo, Model, NetworkInfo, StepStats, TrainState};
+pub use params::{ParamSpec, ParamStore};
+pub use targets::{LossKind, TargetData, Targets, check_input, check_targets};

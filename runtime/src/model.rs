@@ -1,0 +1,199 @@
+//! The `Model` trait that every generated network implements.
+//!
+//! The generated code supplies the network-specific parts (its tables and the compiled
+//! forward, backward and update functions); everything that is the same for every network —
+//! validation, access by name, weights files, the summary — is written once here as provided
+//! methods.
+
+use std::path::Path;
+
+use ndarray::{Array2, ArrayView2, ArrayViewD, IxDyn};
+
+use crate::targets::{check_input, check_targets};
+use crate::{Error, Float, LossKind, ParamSpec, ParamStore, Result, Targets};
+
+/// One layer as the summary shows it.
+#[derive(Clone, Copy, Debug)]
+pub struct LayerInfo {
+    /// Layer name (`fc1`, or its position `"0"` when unnamed).
+    pub name: &'static str,
+    /// The layer as declared, with defaults resolved (`dense(128, init = he_normal)`).
+    pub description: &'static str,
+    /// Output features per example.
+    pub output_width: usize,
+    /// Declared `#[frozen]`.
+    pub frozen: bool,
+}
+
+/// Everything the compiler knows about a network that the runtime needs.
+#[derive(Clone, Copy, Debug)]
+pub struct NetworkInfo {
+    /// The struct's name.
+    pub name: &'static str,
+    /// Input features per example.
+    pub input_width: usize,
+    /// Output features per example.
+    pub output_width: usize,
+    /// The loss.
+    pub loss: LossKind,
+    /// The optimizer as declared, defaults resolved.
+    pub optimizer: &'static str,
+    /// Layers in order.
+    pub layers: &'static [LayerInfo],
+    /// Parameters in weights-file order.
+    pub params: &'static [ParamSpec],
+}
+
+/// What one training step reports.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepStats {
+    /// The mean loss of the batch before the update (regularizers included).
+    pub loss: f64,
+    /// Examples in the batch.
+    pub batch: usize,
+}
+
+/// Optimizer settings that can change between steps.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainState {
+    /// The learning rate.
+    pub lr: f64,
+    /// Updates applied so far.
+    pub steps: u64,
+}
+
+/// A compiled network. The `network!` macro implements this for the struct it generates, and
+/// also gives the struct inherent methods of the same names, so callers need not import it.
+pub trait Model {
+    /// `f32` or `f64`, from `dtype:`.
+    type Scalar: Float;
+
+    // ---- supplied by the generated code
+
+    /// The network's tables.
+    fn info() -> &'static NetworkInfo;
+    /// The parameters.
+    fn params(&self) -> &ParamStore<Self::Scalar>;
+    /// The parameters, mutably.
+    fn params_mut(&mut self) -> &mut ParamStore<Self::Scalar>;
+    /// Learning rate and step count.
+    fn state(&self) -> &TrainState;
+    /// Learning rate and step count, mutably.
+    fn state_mut(&mut self) -> &mut TrainState;
+    /// The gradient of parameter `index` from the last backward pass, if one was computed.
+    fn gradient(&self, index: usize) -> Option<&[Self::Scalar]>;
+    /// Runs the compiled inference graph on a validated, row-major batch.
+    fn run_forward(&self, batch: usize, x: &[Self::Scalar]) -> Vec<Self::Scalar>;
+    /// Runs the compiled training graph up to the update; returns the loss.
+    fn run_loss_and_grads(&mut self, batch: usize, x: &[Self::Scalar], labels: &[usize], targets: &[Self::Scalar]) -> f64;
+    /// Whether every gradient of the last backward pass is finite.
+    fn gradients_finite(&self) -> bool;
+    /// Applies the compiled optimizer update with the gradients of the last backward pass.
+    fn run_update(&mut self);
+
+    // ---- provided
+
+    /// Inference: evaluation mode, returns the last layer's output `[batch, outputs]`.
+    fn forward(&self, x: ArrayView2<'_, Self::Scalar>) -> Result<Array2<Self::Scalar>> {
+        let info = Self::info();
+        let batch = check_input(&x, info.input_width)?;
+        let x = x.as_standard_layout();
+        let out = self.run_forward(batch, x.as_slice().expect("standard layout is contiguous"));
+        Ok(Array2::from_shape_vec((batch, info.output_width), out).expect("generated code sizes its output"))
+    }
+
+    /// Forward and backward in training mode without an update; gradients are readable after.
+    fn loss_and_grads<'a>(
+        &mut self,
+        x: ArrayView2<'a, Self::Scalar>,
+        targets: impl Into<Targets<'a, Self::Scalar>>,
+    ) -> Result<StepStats> {
+        let info = Self::info();
+        let batch = check_input(&x, info.input_width)?;
+        let targets = check_targets(info.loss, targets.into(), batch, info.output_width)?;
+        let x = x.as_standard_layout();
+        let x = x.as_slice().expect("standard layout is contiguous");
+        let loss = self.run_loss_and_grads(batch, x, targets.classes(), targets.values());
+        if !loss.is_finite() {
+            return Err(Error::NonFiniteLoss { loss });
+        }
+        Ok(StepStats { loss, batch })
+    }
+
+    /// One training step: forward, loss, backward, update. On `Err` nothing was updated.
+    fn train_step<'a>(
+        &mut self,
+        x: ArrayView2<'a, Self::Scalar>,
+        targets: impl Into<Targets<'a, Self::Scalar>>,
+    ) -> Result<StepStats> {
+        let stats = self.loss_and_grads(x, targets)?;
+        if !self.gradients_finite() {
+            return Err(Error::NonFiniteLoss { loss: f64::NAN });
+        }
+        self.run_update();
+        self.state_mut().steps += 1;
+        Ok(stats)
+    }
+
+    /// The parameter called `name` (weights-file name, e.g. `fc1.weight`).
+    fn param(&self, name: &str) -> Result<ArrayViewD<'_, Self::Scalar>> {
+        self.params().get(name)
+    }
+
+    /// Overwrites the parameter called `name`; the shape must match.
+    fn set_param(&mut self, name: &str, value: ArrayViewD<'_, Self::Scalar>) -> Result<()> {
+        self.params_mut().set(name, value)
+    }
+
+    /// The gradient of the parameter called `name` from the last backward pass.
+    fn grad(&self, name: &str) -> Result<ArrayViewD<'_, Self::Scalar>> {
+        let index = self.params().index_of(name)?;
+        let spec = &Self::info().params[index];
+        let known = || Self::info().params.iter().filter(|s| s.differentiable).map(|s| s.name).collect::<Vec<_>>().join(", ");
+        match self.gradient(index) {
+            Some(g) => Ok(ArrayViewD::from_shape(IxDyn(spec.shape), g).expect("gradient has the parameter's shape")),
+            None if !spec.differentiable => Err(Error::UnknownName { what: "gradient (the layer is #[frozen])", name: name.into(), known: known() }),
+            None => Err(Error::UnknownName { what: "gradient yet (run loss_and_grads or train_step first)", name: name.into(), known: known() }),
+        }
+    }
+
+    /// Weights-file names of all parameters, in file order.
+    fn param_names(&self) -> Vec<&'static str> {
+        Self::info().params.iter().map(|s| s.name).collect()
+    }
+
+    /// Saves all parameters as safetensors in PyTorch's `state_dict` layout.
+    fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        crate::weights::save(self.params(), path.as_ref())
+    }
+
+    /// Loads parameters saved by `save` or by `safetensors.torch.save_file(model.state_dict())`.
+    /// Strict: every tensor present with its shape and dtype, no others. On `Err` nothing changed.
+    fn load(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        crate::weights::load(self.params_mut(), path.as_ref())
+    }
+
+    /// Turns updates of `layer`'s parameters on or off (for fine-tuning).
+    fn set_trainable(&mut self, layer: &str, trainable: bool) -> Result<()> {
+        self.params_mut().set_layer_trainable(layer, trainable)
+    }
+
+    /// The learning rate.
+    fn lr(&self) -> f64 {
+        self.state().lr
+    }
+
+    /// Changes the learning rate for the next steps; it must be finite and non-negative.
+    fn set_lr(&mut self, lr: f64) -> Result<()> {
+        if !lr.is_finite() || lr < 0.0 {
+            return Err(Error::InvalidValue { what: "learning rate", value: lr, why: "must be finite and non-negative" });
+        }
+        self.state_mut().lr = lr;
+        Ok(())
+    }
+
+    /// A table of the layers: output shapes, parameter counts, whether they train.
+    fn summary(&self) -> String {
+        crate::summary::render(Self::info(), self.params())
+    }
+}
