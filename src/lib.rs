@@ -32,13 +32,15 @@
 
 pub use gradc_macros::network;
 pub use gradc_runtime::{
-    Error, Init, LayerInfo, LossKind, Model, NetworkInfo, ParamSpec, Result, StepStats, Targets, data, init, kernels,
-    scalar, weights,
+    Error, Init, LayerInfo, LossKind, Model, NetworkInfo, ParamSpec, Result, StepStats, Targets,
+    data, init, kernels, scalar, weights,
 };
 pub use ndarray;
 
 /// What generated code names. Not a stable API.
 #[doc(hidden)]
 pub mod __private {
-    pub use gradc_runtime::{Init, LayerInfo, LossKind, NetworkInfo, ParamSpec, ParamStore, TrainState, kernels, scalar};
+    pub use gradc_runtime::{
+        Init, LayerInfo, LossKind, NetworkInfo, ParamSpec, ParamStore, TrainState, kernels, scalar,
+    };
 }

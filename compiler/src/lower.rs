@@ -55,14 +55,22 @@ pub fn params(net: &Network) -> Vec<ParamDecl> {
         };
         match &layer.kind {
             LayerKind::Dense { units, init, bias } => {
-                out.push(decl("weight", vec![*units, width], ParamInit::Weight(*init)));
+                out.push(decl(
+                    "weight",
+                    vec![*units, width],
+                    ParamInit::Weight(*init),
+                ));
                 if *bias {
                     out.push(decl("bias", vec![*units], ParamInit::Constant(0.0)));
                 }
                 width = *units;
             }
             LayerKind::Prelu { init, per_unit } => {
-                out.push(decl("weight", vec![if *per_unit { width } else { 1 }], ParamInit::Constant(*init)));
+                out.push(decl(
+                    "weight",
+                    vec![if *per_unit { width } else { 1 }],
+                    ParamInit::Constant(*init),
+                ));
             }
             LayerKind::Activation(_) => {}
         }
@@ -84,13 +92,24 @@ pub fn layer_widths(net: &Network) -> Vec<usize> {
         .collect()
 }
 
-fn lower_layer(graph: &mut Graph, layer: &Layer, x: NodeId, params: &[ParamDecl]) -> syn::Result<NodeId> {
+fn lower_layer(
+    graph: &mut Graph,
+    layer: &Layer,
+    x: NodeId,
+    params: &[ParamDecl],
+) -> syn::Result<NodeId> {
     let name = Some(layer.name.clone());
     let param = |graph: &mut Graph, suffix: &str| {
         let full = format!("{}.{suffix}", layer.name);
-        let decl = params.iter().find(|p| p.name == full).expect("params() declares every parameter");
+        let decl = params
+            .iter()
+            .find(|p| p.name == full)
+            .expect("params() declares every parameter");
         graph.add_leaf(
-            Op::Param { name: full, trainable: decl.trainable },
+            Op::Param {
+                name: full,
+                trainable: decl.trainable,
+            },
             Shape::fixed(&decl.shape),
             name.clone(),
             layer.span,
@@ -99,18 +118,45 @@ fn lower_layer(graph: &mut Graph, layer: &Layer, x: NodeId, params: &[ParamDecl]
     match &layer.kind {
         LayerKind::Dense { bias, .. } => {
             let w = param(graph, "weight");
-            let y = graph.add(Op::MatMul { transpose_a: false, transpose_b: true }, &[x, w], name.clone(), Phase::Forward, layer.span)?;
+            let y = graph.add(
+                Op::MatMul {
+                    transpose_a: false,
+                    transpose_b: true,
+                },
+                &[x, w],
+                name.clone(),
+                Phase::Forward,
+                layer.span,
+            )?;
             if *bias {
                 let b = param(graph, "bias");
-                graph.add(Op::Binary(crate::ir::Binary::Add), &[y, b], name.clone(), Phase::Forward, layer.span)
+                graph.add(
+                    Op::Binary(crate::ir::Binary::Add),
+                    &[y, b],
+                    name.clone(),
+                    Phase::Forward,
+                    layer.span,
+                )
             } else {
                 Ok(y)
             }
         }
-        LayerKind::Activation(a) => graph.add(Op::Unary(Unary::Act(*a)), &[x], name.clone(), Phase::Forward, layer.span),
+        LayerKind::Activation(a) => graph.add(
+            Op::Unary(Unary::Act(*a)),
+            &[x],
+            name.clone(),
+            Phase::Forward,
+            layer.span,
+        ),
         LayerKind::Prelu { .. } => {
             let slope = param(graph, "weight");
-            graph.add(Op::Binary(crate::ir::Binary::Prelu), &[x, slope], name.clone(), Phase::Forward, layer.span)
+            graph.add(
+                Op::Binary(crate::ir::Binary::Prelu),
+                &[x, slope],
+                name.clone(),
+                Phase::Forward,
+                layer.span,
+            )
         }
     }
 }
@@ -124,7 +170,12 @@ pub fn lower(net: &Network, mode: Mode) -> syn::Result<Graph> {
     let mut graph = Graph::new(format!("{}.{suffix}", net.name), net.dtype);
     let params = params(net);
     let input_layer = Some("input".to_string());
-    let mut x = graph.add_leaf(Op::Input, Shape::batch_rows(net.input_width), input_layer, net.input_span);
+    let mut x = graph.add_leaf(
+        Op::Input,
+        Shape::batch_rows(net.input_width),
+        input_layer,
+        net.input_span,
+    );
     for layer in &net.layers {
         x = lower_layer(&mut graph, layer, x, &params)?;
     }
@@ -135,7 +186,9 @@ pub fn lower(net: &Network, mode: Mode) -> syn::Result<Graph> {
     let (loss, span) = net.loss;
     let width = *layer_widths(net).last().unwrap_or(&net.input_width);
     let layer = Some("loss".to_string());
-    let add = |graph: &mut Graph, op: Op, operands: &[NodeId]| graph.add(op, operands, layer.clone(), Phase::Forward, span);
+    let add = |graph: &mut Graph, op: Op, operands: &[NodeId]| {
+        graph.add(op, operands, layer.clone(), Phase::Forward, span)
+    };
     let value = match loss {
         Loss::SoftmaxCrossEntropy => {
             let labels = graph.add_leaf(Op::Labels, Shape::batch(), layer.clone(), span);
@@ -143,12 +196,14 @@ pub fn lower(net: &Network, mode: Mode) -> syn::Result<Graph> {
             add(&mut graph, Op::CrossEntropy, &[p, labels])?
         }
         Loss::BinaryCrossEntropy => {
-            let targets = graph.add_leaf(Op::Targets, Shape::batch_rows(width), layer.clone(), span);
+            let targets =
+                graph.add_leaf(Op::Targets, Shape::batch_rows(width), layer.clone(), span);
             let s = add(&mut graph, Op::Unary(Unary::Act(Activation::Sigmoid)), &[x])?;
             add(&mut graph, Op::BinaryCrossEntropy, &[s, targets])?
         }
         Loss::MeanSquaredError => {
-            let targets = graph.add_leaf(Op::Targets, Shape::batch_rows(width), layer.clone(), span);
+            let targets =
+                graph.add_leaf(Op::Targets, Shape::batch_rows(width), layer.clone(), span);
             add(&mut graph, Op::MeanSquaredError, &[x, targets])?
         }
     };

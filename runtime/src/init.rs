@@ -61,12 +61,24 @@ impl Init {
         let (fan_in, fan_out) = Self::fans(shape);
         let (fi, fo) = (fan_in.max(1) as f64, fan_out.max(1) as f64);
         match self {
-            Init::GlorotNormal => Distribution1::Normal { std: (2.0 / (fi + fo)).sqrt() },
-            Init::GlorotUniform => Distribution1::Uniform { limit: (6.0 / (fi + fo)).sqrt() },
-            Init::HeNormal => Distribution1::Normal { std: (2.0 / fi).sqrt() },
-            Init::HeUniform => Distribution1::Uniform { limit: (6.0 / fi).sqrt() },
-            Init::LecunNormal => Distribution1::Normal { std: (1.0 / fi).sqrt() },
-            Init::LecunUniform => Distribution1::Uniform { limit: (3.0 / fi).sqrt() },
+            Init::GlorotNormal => Distribution1::Normal {
+                std: (2.0 / (fi + fo)).sqrt(),
+            },
+            Init::GlorotUniform => Distribution1::Uniform {
+                limit: (6.0 / (fi + fo)).sqrt(),
+            },
+            Init::HeNormal => Distribution1::Normal {
+                std: (2.0 / fi).sqrt(),
+            },
+            Init::HeUniform => Distribution1::Uniform {
+                limit: (6.0 / fi).sqrt(),
+            },
+            Init::LecunNormal => Distribution1::Normal {
+                std: (1.0 / fi).sqrt(),
+            },
+            Init::LecunUniform => Distribution1::Uniform {
+                limit: (3.0 / fi).sqrt(),
+            },
             Init::Zeros => Distribution1::Constant { value: 0.0 },
             Init::Normal(std) => Distribution1::Normal { std },
             Init::Uniform(limit) => Distribution1::Uniform { limit },
@@ -79,7 +91,14 @@ impl Init {
         let len = shape.iter().product();
         match self.distribution(shape) {
             Distribution1::Normal { std } => (0..len)
-                .map(|_| T::from_f64(std * { let z: f64 = StandardNormal.sample(rng); z }))
+                .map(|_| {
+                    T::from_f64(
+                        std * {
+                            let z: f64 = StandardNormal.sample(rng);
+                            z
+                        },
+                    )
+                })
                 .collect(),
             Distribution1::Uniform { limit } => (0..len)
                 .map(|_| T::from_f64(limit * (2.0 * rng.random::<f64>() - 1.0)))

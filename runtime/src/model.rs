@@ -85,7 +85,13 @@ pub trait Model {
     /// Runs the compiled inference graph on a validated, row-major batch.
     fn run_forward(&self, batch: usize, x: &[Self::Scalar]) -> Vec<Self::Scalar>;
     /// Runs the compiled training graph up to the update; returns the loss.
-    fn run_loss_and_grads(&mut self, batch: usize, x: &[Self::Scalar], labels: &[usize], targets: &[Self::Scalar]) -> f64;
+    fn run_loss_and_grads(
+        &mut self,
+        batch: usize,
+        x: &[Self::Scalar],
+        labels: &[usize],
+        targets: &[Self::Scalar],
+    ) -> f64;
     /// Whether every gradient of the last backward pass is finite.
     fn gradients_finite(&self) -> bool;
     /// Applies the compiled optimizer update with the gradients of the last backward pass.
@@ -99,7 +105,8 @@ pub trait Model {
         let batch = check_input(&x, info.input_width)?;
         let x = x.as_standard_layout();
         let out = self.run_forward(batch, x.as_slice().expect("standard layout is contiguous"));
-        Ok(Array2::from_shape_vec((batch, info.output_width), out).expect("generated code sizes its output"))
+        Ok(Array2::from_shape_vec((batch, info.output_width), out)
+            .expect("generated code sizes its output"))
     }
 
     /// Forward and backward in training mode without an update; gradients are readable after.
@@ -149,11 +156,28 @@ pub trait Model {
     fn grad(&self, name: &str) -> Result<ArrayViewD<'_, Self::Scalar>> {
         let index = self.params().index_of(name)?;
         let spec = &Self::info().params[index];
-        let known = || Self::info().params.iter().filter(|s| s.differentiable).map(|s| s.name).collect::<Vec<_>>().join(", ");
+        let known = || {
+            Self::info()
+                .params
+                .iter()
+                .filter(|s| s.differentiable)
+                .map(|s| s.name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         match self.gradient(index) {
-            Some(g) => Ok(ArrayViewD::from_shape(IxDyn(spec.shape), g).expect("gradient has the parameter's shape")),
-            None if !spec.differentiable => Err(Error::UnknownName { what: "gradient (the layer is #[frozen])", name: name.into(), known: known() }),
-            None => Err(Error::UnknownName { what: "gradient yet (run loss_and_grads or train_step first)", name: name.into(), known: known() }),
+            Some(g) => Ok(ArrayViewD::from_shape(IxDyn(spec.shape), g)
+                .expect("gradient has the parameter's shape")),
+            None if !spec.differentiable => Err(Error::UnknownName {
+                what: "gradient (the layer is #[frozen])",
+                name: name.into(),
+                known: known(),
+            }),
+            None => Err(Error::UnknownName {
+                what: "gradient yet (run loss_and_grads or train_step first)",
+                name: name.into(),
+                known: known(),
+            }),
         }
     }
 
@@ -186,7 +210,11 @@ pub trait Model {
     /// Changes the learning rate for the next steps; it must be finite and non-negative.
     fn set_lr(&mut self, lr: f64) -> Result<()> {
         if !lr.is_finite() || lr < 0.0 {
-            return Err(Error::InvalidValue { what: "learning rate", value: lr, why: "must be finite and non-negative" });
+            return Err(Error::InvalidValue {
+                what: "learning rate",
+                value: lr,
+                why: "must be finite and non-negative",
+            });
         }
         self.state_mut().lr = lr;
         Ok(())

@@ -45,10 +45,17 @@ impl<T: Float> ParamStore<T> {
         let values = specs
             .iter()
             .enumerate()
-            .map(|(i, spec)| spec.init.sample(spec.shape, &mut crate::init::param_rng(seed, i)))
+            .map(|(i, spec)| {
+                spec.init
+                    .sample(spec.shape, &mut crate::init::param_rng(seed, i))
+            })
             .collect();
         let trainable = specs.iter().map(|s| s.differentiable).collect();
-        Self { specs, values, trainable }
+        Self {
+            specs,
+            values,
+            trainable,
+        }
     }
 
     /// The spec table.
@@ -75,7 +82,12 @@ impl<T: Float> ParamStore<T> {
 
     /// Replaces all values at once; `values` must match the specs (checked by the caller).
     pub(crate) fn replace_all(&mut self, values: Vec<Vec<T>>) {
-        debug_assert!(values.iter().zip(self.specs).all(|(v, s)| v.len() == s.len()));
+        debug_assert!(
+            values
+                .iter()
+                .zip(self.specs)
+                .all(|(v, s)| v.len() == s.len())
+        );
         self.values = values;
     }
 
@@ -87,17 +99,28 @@ impl<T: Float> ParamStore<T> {
 
     /// The index of the parameter called `name`.
     pub fn index_of(&self, name: &str) -> Result<usize> {
-        self.specs.iter().position(|s| s.name == name).ok_or_else(|| Error::UnknownName {
-            what: "parameter",
-            name: name.to_string(),
-            known: self.specs.iter().map(|s| s.name).collect::<Vec<_>>().join(", "),
-        })
+        self.specs
+            .iter()
+            .position(|s| s.name == name)
+            .ok_or_else(|| Error::UnknownName {
+                what: "parameter",
+                name: name.to_string(),
+                known: self
+                    .specs
+                    .iter()
+                    .map(|s| s.name)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
     }
 
     /// A view of the parameter called `name`, with its shape.
     pub fn get(&self, name: &str) -> Result<ArrayViewD<'_, T>> {
         let i = self.index_of(name)?;
-        Ok(ArrayViewD::from_shape(IxDyn(self.specs[i].shape), &self.values[i]).expect("length matches spec"))
+        Ok(
+            ArrayViewD::from_shape(IxDyn(self.specs[i].shape), &self.values[i])
+                .expect("length matches spec"),
+        )
     }
 
     /// Overwrites the parameter called `name`; the shape must match and values be finite.
@@ -112,7 +135,11 @@ impl<T: Float> ParamStore<T> {
             });
         }
         if let Some(bad) = value.iter().find(|v| !v.is_finite()) {
-            return Err(Error::InvalidValue { what: "parameter value", value: bad.as_f64(), why: "must be finite" });
+            return Err(Error::InvalidValue {
+                what: "parameter value",
+                value: bad.as_f64(),
+                why: "must be finite",
+            });
         }
         self.values[i] = value.iter().copied().collect();
         Ok(())
@@ -120,14 +147,22 @@ impl<T: Float> ParamStore<T> {
 
     /// Turns updates of every parameter of `layer` on or off.
     pub fn set_layer_trainable(&mut self, layer: &str, trainable: bool) -> Result<()> {
-        let indices: Vec<usize> = (0..self.specs.len()).filter(|&i| self.specs[i].layer == layer).collect();
+        let indices: Vec<usize> = (0..self.specs.len())
+            .filter(|&i| self.specs[i].layer == layer)
+            .collect();
         if indices.is_empty() {
             let mut known: Vec<&str> = self.specs.iter().map(|s| s.layer).collect();
             known.dedup();
-            return Err(Error::UnknownName { what: "layer with parameters", name: layer.to_string(), known: known.join(", ") });
+            return Err(Error::UnknownName {
+                what: "layer with parameters",
+                name: layer.to_string(),
+                known: known.join(", "),
+            });
         }
         if trainable && indices.iter().any(|&i| !self.specs[i].differentiable) {
-            return Err(Error::FrozenLayer { layer: layer.to_string() });
+            return Err(Error::FrozenLayer {
+                layer: layer.to_string(),
+            });
         }
         for i in indices {
             self.trainable[i] = trainable;

@@ -83,7 +83,11 @@ pub fn elu<T: Float>(x: T, alpha: T) -> T {
 /// 1 for x > 0, else αeˣ.
 #[inline(always)]
 pub fn elu_grad<T: Float>(x: T, alpha: T) -> T {
-    if x > T::zero() { T::one() } else { alpha * x.exp() }
+    if x > T::zero() {
+        T::one()
+    } else {
+        alpha * x.exp()
+    }
 }
 
 /// λ·elu(x, α) with the fixed SELU constants.
@@ -186,7 +190,10 @@ mod tests {
         for (name, f, df) in pairs {
             for x in [-3.1, -0.7, -0.01, 0.02, 0.5, 2.3] {
                 let (n, a) = (numeric(f, x), df(x));
-                assert!((n - a).abs() < 1e-7 * (1.0 + a.abs()), "{name}'({x}): numeric {n}, analytic {a}");
+                assert!(
+                    (n - a).abs() < 1e-7 * (1.0 + a.abs()),
+                    "{name}'({x}): numeric {n}, analytic {a}"
+                );
             }
         }
     }

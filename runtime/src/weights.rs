@@ -12,7 +12,10 @@ use safetensors::tensor::{SafeTensors, TensorView};
 use crate::{Error, Float, ParamStore, Result};
 
 fn weights_error(path: &Path, why: impl Into<String>) -> Error {
-    Error::WeightsFile { path: path.display().to_string(), why: why.into() }
+    Error::WeightsFile {
+        path: path.display().to_string(),
+        why: why.into(),
+    }
 }
 
 /// Serializes every parameter to safetensors bytes.
@@ -31,58 +34,102 @@ pub fn to_bytes<T: Float>(store: &ParamStore<T>) -> Result<Vec<u8>> {
         .iter()
         .zip(&bytes)
         .map(|(spec, data)| {
-            let view = TensorView::new(T::DTYPE, spec.shape.to_vec(), data).expect("sizes match the spec");
+            let view =
+                TensorView::new(T::DTYPE, spec.shape.to_vec(), data).expect("sizes match the spec");
             (spec.name, view)
         })
         .collect::<Vec<_>>();
     let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
-    safetensors::serialize(views, Some(metadata))
-        .map_err(|e| Error::WeightsFile { path: "<memory>".into(), why: e.to_string() })
+    safetensors::serialize(views, Some(metadata)).map_err(|e| Error::WeightsFile {
+        path: "<memory>".into(),
+        why: e.to_string(),
+    })
 }
 
 /// Writes every parameter to `path`.
 pub fn save<T: Float>(store: &ParamStore<T>, path: &Path) -> Result<()> {
     let bytes = to_bytes(store)?;
-    std::fs::write(path, bytes).map_err(|source| Error::Io { path: path.display().to_string(), source })
+    std::fs::write(path, bytes).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 /// Reads `path` into `store`, strictly; on error `store` is unchanged.
 pub fn load<T: Float>(store: &mut ParamStore<T>, path: &Path) -> Result<()> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.display().to_string(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
     load_bytes(store, &bytes, path)
 }
 
 /// Reads safetensors `bytes` into `store`, strictly; `path` only names the source in errors.
 pub fn load_bytes<T: Float>(store: &mut ParamStore<T>, bytes: &[u8], path: &Path) -> Result<()> {
-    let file = SafeTensors::deserialize(bytes).map_err(|e| weights_error(path, format!("not a valid safetensors file ({e})")))?;
+    let file = SafeTensors::deserialize(bytes)
+        .map_err(|e| weights_error(path, format!("not a valid safetensors file ({e})")))?;
     let mut values = Vec::with_capacity(store.specs().len());
     for spec in store.specs() {
-        let tensor = file
-            .tensor(spec.name)
-            .map_err(|_| weights_error(path, format!("missing tensor `{}` (shape {:?})", spec.name, spec.shape)))?;
+        let tensor = file.tensor(spec.name).map_err(|_| {
+            weights_error(
+                path,
+                format!("missing tensor `{}` (shape {:?})", spec.name, spec.shape),
+            )
+        })?;
         if tensor.dtype() != T::DTYPE {
             return Err(weights_error(
                 path,
-                format!("tensor `{}` has dtype {:?}, but the network is {} ({:?})", spec.name, tensor.dtype(), T::NAME, T::DTYPE),
+                format!(
+                    "tensor `{}` has dtype {:?}, but the network is {} ({:?})",
+                    spec.name,
+                    tensor.dtype(),
+                    T::NAME,
+                    T::DTYPE
+                ),
             ));
         }
         if tensor.shape() != spec.shape {
             return Err(weights_error(
                 path,
-                format!("tensor `{}` has shape {:?}, but the network expects {:?}", spec.name, tensor.shape(), spec.shape),
+                format!(
+                    "tensor `{}` has shape {:?}, but the network expects {:?}",
+                    spec.name,
+                    tensor.shape(),
+                    spec.shape
+                ),
             ));
         }
-        let value: Vec<T> = tensor.data().chunks_exact(size_of::<T>()).map(T::from_le_slice).collect();
+        let value: Vec<T> = tensor
+            .data()
+            .chunks_exact(size_of::<T>())
+            .map(T::from_le_slice)
+            .collect();
         if let Some(bad) = value.iter().position(|v| !v.is_finite()) {
-            return Err(weights_error(path, format!("tensor `{}` holds a non-finite value at flat index {bad}", spec.name)));
+            return Err(weights_error(
+                path,
+                format!(
+                    "tensor `{}` holds a non-finite value at flat index {bad}",
+                    spec.name
+                ),
+            ));
         }
         values.push(value);
     }
-    let mut unexpected: Vec<String> =
-        file.names().into_iter().filter(|n| store.specs().iter().all(|s| s.name != *n)).map(str::to_string).collect();
+    let mut unexpected: Vec<String> = file
+        .names()
+        .into_iter()
+        .filter(|n| store.specs().iter().all(|s| s.name != *n))
+        .map(str::to_string)
+        .collect();
     if !unexpected.is_empty() {
         unexpected.sort();
-        return Err(weights_error(path, format!("unexpected tensors not in the network: {}", unexpected.join(", "))));
+        return Err(weights_error(
+            path,
+            format!(
+                "unexpected tensors not in the network: {}",
+                unexpected.join(", ")
+            ),
+        ));
     }
     store.replace_all(values);
     Ok(())

@@ -5,8 +5,8 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::kernel::{float, float_type};
-use super::names::{ident, param_const, snake};
+use super::kernel::{float, float_type, usize_lit};
+use super::names::{param_const, snake};
 use crate::dsl::ast::{InitSpec, Loss, Network};
 use crate::ir::DType;
 use crate::lower::{ParamInit, layer_widths, params};
@@ -61,16 +61,19 @@ pub fn tables(net: &Network) -> TokenStream {
     let rt = quote!(::gradc::__private);
     let consts = decls.iter().enumerate().map(|(i, p)| {
         let c = param_const(&p.name);
+        let i = usize_lit(i);
         let doc = format!(" Index of `{}` in the parameter table.", p.name);
         quote!(#[doc = #doc] pub const #c: usize = #i;)
     });
     let specs = decls.iter().map(|p| {
-        let (name, layer, shape, init, differentiable) = (&p.name, &p.layer, &p.shape, init_tokens(p.init), p.trainable);
+        let shape = p.shape.iter().map(|&d| usize_lit(d));
+        let (name, layer, init, differentiable) = (&p.name, &p.layer, init_tokens(p.init), p.trainable);
         quote!(#rt::ParamSpec { name: #name, layer: #layer, shape: &[#(#shape),*], init: #init, differentiable: #differentiable })
     });
     let widths = layer_widths(net);
-    let layer_count = net.layers.len();
-    let layers = net.layers.iter().zip(&widths).map(|(l, w)| {
+    let (count, layer_count) = (usize_lit(count), usize_lit(net.layers.len()));
+    let layers = net.layers.iter().zip(&widths).map(|(l, &w)| {
+        let w = usize_lit(w);
         let (name, description, frozen) = (&l.name, l.describe(), l.frozen);
         quote!(#rt::LayerInfo { name: #name, description: #description, output_width: #w, frozen: #frozen })
     });
@@ -80,8 +83,8 @@ pub fn tables(net: &Network) -> TokenStream {
         Loss::MeanSquaredError => quote!(MeanSquaredError),
     };
     let name = net.name.to_string();
-    let input_width = net.input_width;
-    let output_width = *widths.last().unwrap_or(&net.input_width);
+    let input_width = usize_lit(net.input_width);
+    let output_width = usize_lit(*widths.last().unwrap_or(&net.input_width));
     let optimizer = net.optimizer.describe();
     quote! {
         #(#consts)*
@@ -129,7 +132,6 @@ pub fn api(net: &Network, texts: &GraphTexts) -> TokenStream {
     };
     let result = quote!(::gradc::Result);
     let nd = quote!(::gradc::ndarray);
-    let _ = ident;
     quote! {
         #(#docs)*
         #[derive(Clone)]

@@ -4,7 +4,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::kernel::{float_type, kernel};
+use super::kernel::{float_type, kernel, usize_lit};
 use super::names::{buffer_names, ident, param_const};
 use crate::ir::{Graph, NodeId, Op, Output, node_lines};
 
@@ -20,7 +20,12 @@ pub enum Role {
 fn len_expr(graph: &Graph, n: NodeId) -> TokenStream {
     let shape = graph.shape(n);
     let fixed = shape.fixed_numel();
-    if shape.has_batch() { quote!(batch * #fixed) } else { quote!(#fixed) }
+    let fixed = usize_lit(fixed);
+    if shape.has_batch() {
+        quote!(batch * #fixed)
+    } else {
+        quote!(#fixed)
+    }
 }
 
 /// The module body for `graph`.
@@ -29,11 +34,12 @@ pub fn graph_module(graph: &Graph, role: Role) -> TokenStream {
     let names = buffer_names(graph);
     let lines = node_lines(graph);
     let order = graph.order();
-    let (mut fields, mut resizes, mut kernels, mut compute, mut updates) = (vec![], vec![], vec![], vec![], vec![]);
-    let (mut resize_uses_batch, mut compute_uses_batch) = (false, false);
+    let (mut fields, mut resizes, mut kernels, mut compute, mut updates) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    let mut compute_uses_batch = false;
     for &n in &order {
         let Some(name) = names.get(&n) else { continue };
-        let k = kernel(graph, n, name, &lines[&n], &names);
+        let k = kernel(graph, n, name, &compact(&lines[&n]), &names);
         kernels.push(k.item);
         if graph.op(n).has_side_effect() {
             updates.push(k.call);
@@ -41,17 +47,21 @@ pub fn graph_module(graph: &Graph, role: Role) -> TokenStream {
         }
         compute.push(k.call);
         compute_uses_batch |= k.uses_batch;
-        resize_uses_batch |= graph.shape(n).has_batch();
         let field = ident(name);
-        let doc = format!(" `{}`", lines[&n]);
+        let doc = format!(" `{}`", compact(&lines[&n]));
         let len = len_expr(graph, n);
         fields.push(quote!(#[doc = #doc] pub #field: ::std::vec::Vec<#t>,));
         resizes.push(quote!(self.#field.resize(#len, 0.0);));
     }
-    let batch_binding = if resize_uses_batch { quote!(let batch = self.batch;) } else { quote!() };
     let (struct_name, struct_doc) = match role {
-        Role::Inference => (ident("ForwardBuffers"), format!(" Buffers of `{}` for one batch size.", graph.name)),
-        Role::Training => (ident("TrainBuffers"), format!(" Buffers of `{}` for one batch size.", graph.name)),
+        Role::Inference => (
+            ident("ForwardBuffers"),
+            format!(" Buffers of `{}` for one batch size.", graph.name),
+        ),
+        Role::Training => (
+            ident("TrainBuffers"),
+            format!(" Buffers of `{}` for one batch size.", graph.name),
+        ),
     };
     let buffers = quote! {
         #[doc = #struct_doc]
@@ -66,7 +76,6 @@ pub fn graph_module(graph: &Graph, role: Role) -> TokenStream {
             /// Sizes every buffer for `batch` examples; shrinking keeps the allocation.
             pub fn resize(&mut self, batch: usize) {
                 self.batch = batch;
-                #batch_binding
                 #(#resizes)*
             }
         }
@@ -78,18 +87,26 @@ pub fn graph_module(graph: &Graph, role: Role) -> TokenStream {
         quote!()
     };
     let has = |op: Op| order.iter().any(|&n| *graph.op(n) == op);
-    let labels = if has(Op::Labels) { quote!(labels) } else { quote!(_labels) };
-    let targets = if has(Op::Targets) { quote!(targets) } else { quote!(_targets) };
+    let labels = if has(Op::Labels) {
+        quote!(labels)
+    } else {
+        quote!(_labels)
+    };
+    let targets = if has(Op::Targets) {
+        quote!(targets)
+    } else {
+        quote!(_targets)
+    };
     let run = match role {
         Role::Inference => {
-            let prediction = field_of(&Output::Prediction).expect("inference graphs output a prediction");
+            let prediction =
+                field_of(&Output::Prediction).expect("inference graphs output a prediction");
             let doc = format!(" Runs `{}`: the network in evaluation mode.", graph.name);
             quote! {
                 #[doc = #doc]
                 pub fn forward(params: &::gradc::__private::ParamStore<#t>, x: &[#t], batch: usize) -> ::std::vec::Vec<#t> {
                     let mut buffers = ForwardBuffers::default();
                     buffers.resize(batch);
-                    #body_batch
                     #(#compute)*
                     buffers.#prediction
                 }
@@ -104,17 +121,50 @@ pub fn graph_module(graph: &Graph, role: Role) -> TokenStream {
                     _ => None,
                 })
                 .collect();
-            let arms = grads.iter().map(|(index, field)| quote!(#index => Some(&buffers.#field),));
+            let arms = grads
+                .iter()
+                .map(|(index, field)| quote!(#index => Some(&buffers.#field),));
             let gradient = if grads.is_empty() {
-                quote!({ let _ = (buffers, index); None })
+                quote!({
+                    let _ = (buffers, index);
+                    None
+                })
             } else {
                 quote!(match index { #(#arms)* _ => None })
             };
-            let finite = grads.iter().map(|(_, field)| quote!(::gradc::__private::kernels::all_finite(&buffers.#field)));
-            let run_doc = format!(" Runs `{}` up to its updates: forward, loss and every gradient. Returns the loss.", graph.name);
-            let update_doc = format!(" The update nodes of `{}`: applies the optimizer to every trainable parameter.", graph.name);
-            let (params_arg, lr_arg) = if updates.is_empty() { (quote!(_params), quote!(_lr)) } else { (quote!(params), quote!(lr)) };
-            let buffers_arg = if updates.is_empty() { quote!(_buffers) } else { quote!(buffers) };
+            let finite = grads
+                .iter()
+                .map(|(_, field)| quote!(::gradc::__private::kernels::all_finite(&buffers.#field)));
+            let finite = if grads.is_empty() {
+                quote!({
+                    let _ = buffers;
+                    true
+                })
+            } else {
+                quote!(#(#finite)&&*)
+            };
+            let loss_value = match graph.dtype {
+                crate::ir::DType::F32 => quote!(f64::from(buffers.#loss[0])),
+                crate::ir::DType::F64 => quote!(buffers.#loss[0]),
+            };
+            let run_doc = format!(
+                " Runs `{}` up to its updates: forward, loss and every gradient. Returns the loss.",
+                graph.name
+            );
+            let update_doc = format!(
+                " The update nodes of `{}`: applies the optimizer to every trainable parameter.",
+                graph.name
+            );
+            let (params_arg, lr_arg) = if updates.is_empty() {
+                (quote!(_params), quote!(_lr))
+            } else {
+                (quote!(params), quote!(lr))
+            };
+            let buffers_arg = if updates.is_empty() {
+                quote!(_buffers)
+            } else {
+                quote!(buffers)
+            };
             quote! {
                 #[doc = #run_doc]
                 pub fn loss_and_grads(
@@ -126,7 +176,7 @@ pub fn graph_module(graph: &Graph, role: Role) -> TokenStream {
                 ) -> f64 {
                     #body_batch
                     #(#compute)*
-                    f64::from(buffers.#loss[0])
+                    #loss_value
                 }
 
                 #[doc = #update_doc]
@@ -141,7 +191,7 @@ pub fn graph_module(graph: &Graph, role: Role) -> TokenStream {
 
                 /// Whether every gradient is finite (checked before an update).
                 pub fn gradients_finite(buffers: &TrainBuffers) -> bool {
-                    true #(&& #finite)*
+                    #finite
                 }
             }
         }
@@ -153,4 +203,16 @@ pub fn graph_module(graph: &Graph, role: Role) -> TokenStream {
         #run
         #(#kernels)*
     }
+}
+
+/// A printed IR line with the listing's column padding squeezed out, for a doc attribute.
+fn compact(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    for word in line.split("  ").filter(|w| !w.trim().is_empty()) {
+        if !out.is_empty() {
+            out.push_str("  ");
+        }
+        out.push_str(word.trim());
+    }
+    out
 }

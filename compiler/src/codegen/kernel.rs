@@ -8,7 +8,9 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use super::names::{ident, param_const};
-use crate::ir::{Activation, Binary, Broadcast, DType, Dim, Graph, NodeId, Op, Shape, Unary, broadcast};
+use crate::ir::{
+    Activation, Binary, Broadcast, DType, Dim, Graph, NodeId, Op, Shape, Unary, broadcast,
+};
 
 /// A float literal of the graph's type; negative values are emitted as a negation.
 pub fn float(value: f64, dtype: DType) -> TokenStream {
@@ -16,7 +18,11 @@ pub fn float(value: f64, dtype: DType) -> TokenStream {
         DType::F32 => proc_macro2::Literal::f32_suffixed(value.abs() as f32),
         DType::F64 => proc_macro2::Literal::f64_suffixed(value.abs()),
     };
-    if value < 0.0 { quote!((-#lit)) } else { quote!(#lit) }
+    if value < 0.0 {
+        quote!((-#lit))
+    } else {
+        quote!(#lit)
+    }
 }
 
 /// The Rust type of the graph's floats.
@@ -27,11 +33,19 @@ pub fn float_type(dtype: DType) -> TokenStream {
     }
 }
 
+/// An unsuffixed integer literal (`128`, not `128usize`).
+pub fn usize_lit(n: usize) -> proc_macro2::Literal {
+    proc_macro2::Literal::usize_unsuffixed(n)
+}
+
 /// Tokens for a dimension, and whether they read the run-time batch size.
 fn dim(d: Dim) -> (TokenStream, bool) {
     match d {
         Dim::Batch => (quote!(batch), true),
-        Dim::Fixed(n) => (quote!(#n), false),
+        Dim::Fixed(n) => {
+            let n = usize_lit(n);
+            (quote!(#n), false)
+        }
     }
 }
 
@@ -77,7 +91,11 @@ fn operand_names(op: &Op) -> &'static [&'static str] {
 }
 
 /// The argument expression that passes `operand` to a kernel at the call site.
-fn argument(graph: &Graph, operand: NodeId, buffers: &std::collections::BTreeMap<NodeId, String>) -> TokenStream {
+fn argument(
+    graph: &Graph,
+    operand: NodeId,
+    buffers: &std::collections::BTreeMap<NodeId, String>,
+) -> TokenStream {
     match graph.op(operand) {
         Op::Input => quote!(x),
         Op::Labels => quote!(labels),
@@ -113,7 +131,11 @@ fn unary_fn(op: Unary, dtype: DType) -> TokenStream {
             quote!(#scalar::#f)
         }
         Unary::ActGrad(a) => {
-            let f = if a.grad_from_output() { format_ident!("{}_grad_from_output", a.ident()) } else { format_ident!("{}_grad", a.ident()) };
+            let f = if a.grad_from_output() {
+                format_ident!("{}_grad_from_output", a.ident())
+            } else {
+                format_ident!("{}_grad", a.ident())
+            };
             quote!(#scalar::#f)
         }
     }
@@ -152,11 +174,19 @@ pub fn kernel(
     for (i, &o) in operands.iter().enumerate() {
         if let Op::Const(c) = graph.op(o) {
             let v = float(c.value, dtype);
-            inputs.push(if c.per_batch { Operand::Value(quote!(#v / batch as #t), true) } else { Operand::Value(v, false) });
+            inputs.push(if c.per_batch {
+                Operand::Value(quote!(#v / batch as #t), true)
+            } else {
+                Operand::Value(v, false)
+            });
             continue;
         }
         let role = ident(roles.get(i).copied().unwrap_or("operand"));
-        let elem = if graph.op(o).is_index() { quote!(usize) } else { t.clone() };
+        let elem = if graph.op(o).is_index() {
+            quote!(usize)
+        } else {
+            t.clone()
+        };
         params.push(quote!(#role: &[#elem]));
         args.push(argument(graph, o, buffers));
         inputs.push(Operand::Slice(role));
@@ -173,7 +203,10 @@ pub fn kernel(
 
     let mut uses_batch = false;
     let body = match &node.op {
-        Op::MatMul { transpose_a, transpose_b } => {
+        Op::MatMul {
+            transpose_a,
+            transpose_b,
+        } => {
             let (m, kk) = matrix(graph.shape(operands[0]), *transpose_a);
             let (_, nn) = matrix(graph.shape(operands[1]), *transpose_b);
             let ((m, b1), (kk, b2), (nn, b3)) = (dim(m), dim(kk), dim(nn));
@@ -182,7 +215,7 @@ pub fn kernel(
             quote!(#k::matmul(#m, #kk, #nn, #a, #transpose_a, #b, #transpose_b, out);)
         }
         Op::SumRows => {
-            let cols = graph.shape(n).fixed_numel();
+            let cols = usize_lit(graph.shape(n).fixed_numel());
             let x = slice(0);
             quote!(#k::sum_rows(#cols, #x, out);)
         }
@@ -198,7 +231,9 @@ pub fn kernel(
         Op::Binary(b) => {
             let f = binary_fn(*b);
             let a = slice(0);
-            match broadcast(graph.shape(operands[0]), graph.shape(operands[1])).expect("verified shapes") {
+            match broadcast(graph.shape(operands[0]), graph.shape(operands[1]))
+                .expect("verified shapes")
+            {
                 Broadcast::Same => {
                     let b = slice(1);
                     quote!(#k::zip(#a, #b, out, #f);)
@@ -215,22 +250,29 @@ pub fn kernel(
             }
         }
         Op::Softmax | Op::SoftmaxVjp => {
-            let cols = graph.shape(n).fixed_numel();
-            let kernel = if node.op == Op::Softmax { quote!(softmax_rows) } else { quote!(softmax_vjp_rows) };
+            let cols = usize_lit(graph.shape(n).fixed_numel());
+            let kernel = if node.op == Op::Softmax {
+                quote!(softmax_rows)
+            } else {
+                quote!(softmax_vjp_rows)
+            };
             let operands = (0..operands.len()).map(slice);
             quote!(#k::#kernel(#cols, #(#operands,)* out);)
         }
         Op::OneHot { classes } => {
-            let labels = slice(0);
+            let (classes, labels) = (usize_lit(*classes), slice(0));
             quote!(#k::one_hot(#classes, #labels, out);)
         }
         Op::CrossEntropy | Op::CrossEntropyGrad | Op::SoftmaxCrossEntropy => {
-            let cols = graph.shape(operands[0]).fixed_numel();
+            let cols = usize_lit(graph.shape(operands[0]).fixed_numel());
             let f = ident(&node.op.ident());
             let (p, labels) = (slice(0), slice(1));
             quote!(#k::#f(#cols, #p, #labels, out);)
         }
-        Op::BinaryCrossEntropy | Op::BinaryCrossEntropyGrad | Op::BinaryCrossEntropyWithLogits | Op::MeanSquaredError => {
+        Op::BinaryCrossEntropy
+        | Op::BinaryCrossEntropyGrad
+        | Op::BinaryCrossEntropyWithLogits
+        | Op::MeanSquaredError => {
             let f = ident(&node.op.ident());
             let (p, t) = (slice(0), slice(1));
             quote!(#k::#f(#p, #t, out);)
@@ -239,7 +281,9 @@ pub fn kernel(
             let grad = slice(1);
             quote!(#k::sgd_update(param, #grad, lr);)
         }
-        Op::Input | Op::Labels | Op::Targets | Op::Param { .. } | Op::Const(_) => unreachable!("leaves have no kernel"),
+        Op::Input | Op::Labels | Op::Targets | Op::Param { .. } | Op::Const(_) => {
+            unreachable!("leaves have no kernel")
+        }
     };
 
     let fn_name = ident(name);
@@ -266,7 +310,11 @@ pub fn kernel(
                 #fn_name(params.value_mut(#param), #grad_arg, lr);
             }
         };
-        return Kernel { item, call, uses_batch: false };
+        return Kernel {
+            item,
+            call,
+            uses_batch: false,
+        };
     }
     let field = ident(name);
     let item = quote! {
@@ -277,5 +325,9 @@ pub fn kernel(
         }
     };
     let call = quote!(#fn_name(#batch_arg #(#args,)* &mut buffers.#field););
-    Kernel { item, call, uses_batch }
+    Kernel {
+        item,
+        call,
+        uses_batch,
+    }
 }

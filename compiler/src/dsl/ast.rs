@@ -182,15 +182,23 @@ impl Layer {
     pub fn describe(&self) -> String {
         match &self.kind {
             LayerKind::Dense { units, init, bias } => {
-                format!("dense({units}, init = {}{})", init.name(), if *bias { "" } else { ", bias = false" })
+                format!(
+                    "dense({units}, init = {}{})",
+                    init.name(),
+                    if *bias { "" } else { ", bias = false" }
+                )
             }
             LayerKind::Activation(a) => match a {
                 Activation::LeakyRelu { alpha } => format!("leaky_relu(alpha = {alpha})"),
                 Activation::Elu { alpha } => format!("elu(alpha = {alpha})"),
-                Activation::Gelu { tanh_approximation: true } => "gelu(approximate = tanh)".into(),
+                Activation::Gelu {
+                    tanh_approximation: true,
+                } => "gelu(approximate = tanh)".into(),
                 other => other.ident().into(),
             },
-            LayerKind::Prelu { init, per_unit } => format!("prelu(init = {init}, per_unit = {per_unit})"),
+            LayerKind::Prelu { init, per_unit } => {
+                format!("prelu(init = {init}, per_unit = {per_unit})")
+            }
         }
     }
 }

@@ -33,7 +33,18 @@ impl Errors {
     }
 }
 
-const LAYERS: &[&str] = &["dense", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "silu", "prelu"];
+const LAYERS: &[&str] = &[
+    "dense",
+    "sigmoid",
+    "tanh",
+    "relu",
+    "leaky_relu",
+    "elu",
+    "selu",
+    "gelu",
+    "silu",
+    "prelu",
+];
 const LOSSES: &[&str] = &["softmax_cross_entropy", "binary_cross_entropy", "mse"];
 const OPTIMIZERS: &[&str] = &["sgd"];
 const INITS: &[&str] = &[
@@ -58,7 +69,12 @@ struct Args<'a> {
 impl<'a> Args<'a> {
     /// Binds `call`'s arguments: the first `positional` parameters may be given by position,
     /// all by `key = value`.
-    fn bind(call: &'a RawCall, params: &[&'static str], positional: usize, errors: &mut Errors) -> Self {
+    fn bind(
+        call: &'a RawCall,
+        params: &[&'static str],
+        positional: usize,
+        errors: &mut Errors,
+    ) -> Self {
         let mut bound = BTreeMap::new();
         let mut seen_key = false;
         let mut next_position = 0;
@@ -72,7 +88,10 @@ impl<'a> Args<'a> {
                         } else {
                             format!("expected one of: {}", params.join(", "))
                         };
-                        errors.at(key.span(), format!("unknown argument `{key}` for `{}`; {expected}", call.name));
+                        errors.at(
+                            key.span(),
+                            format!("unknown argument `{key}` for `{}`; {expected}", call.name),
+                        );
                         continue;
                     };
                     (name, key.span())
@@ -86,9 +105,16 @@ impl<'a> Args<'a> {
                     if next_position >= positional {
                         let takes = match positional {
                             0 => format!("`{}` takes no positional arguments", call.name),
-                            n => format!("`{}` takes at most {n} positional argument(s) ({})", call.name, params[..n].join(", ")),
+                            n => format!(
+                                "`{}` takes at most {n} positional argument(s) ({})",
+                                call.name,
+                                params[..n].join(", ")
+                            ),
                         };
-                        errors.at(span, format!("unexpected argument {}: {takes}", arg.value.describe()));
+                        errors.at(
+                            span,
+                            format!("unexpected argument {}: {takes}", arg.value.describe()),
+                        );
                         continue;
                     }
                     next_position += 1;
@@ -106,7 +132,10 @@ impl<'a> Args<'a> {
         match self.bound.get(name)? {
             RawArgValue::Number { value, span, .. } => Some((*value, *span)),
             other => {
-                errors.at(other.span(), format!("`{name}` takes a number, found {}", other.describe()));
+                errors.at(
+                    other.span(),
+                    format!("`{name}` takes a number, found {}", other.describe()),
+                );
                 None
             }
         }
@@ -114,10 +143,22 @@ impl<'a> Args<'a> {
 
     fn integer(&self, name: &str, errors: &mut Errors) -> Option<(usize, Span)> {
         match self.bound.get(name)? {
-            RawArgValue::Number { value, integer: true, span, .. } if *value >= 0.0 => Some((*value as usize, *span)),
+            RawArgValue::Number {
+                value,
+                integer: true,
+                span,
+                ..
+            } if *value >= 0.0 => Some((*value as usize, *span)),
             other => {
-                let what = if matches!(other, RawArgValue::Number { .. }) { "a whole number ≥ 1" } else { "an integer" };
-                errors.at(other.span(), format!("`{name}` takes {what}, found {}", other.describe()));
+                let what = if matches!(other, RawArgValue::Number { .. }) {
+                    "a whole number ≥ 1"
+                } else {
+                    "an integer"
+                };
+                errors.at(
+                    other.span(),
+                    format!("`{name}` takes {what}, found {}", other.describe()),
+                );
                 None
             }
         }
@@ -127,14 +168,25 @@ impl<'a> Args<'a> {
         match self.bound.get(name)? {
             RawArgValue::Bool(b) => Some(b.value),
             other => {
-                errors.at(other.span(), format!("`{name}` takes `true` or `false`, found {}", other.describe()));
+                errors.at(
+                    other.span(),
+                    format!(
+                        "`{name}` takes `true` or `false`, found {}",
+                        other.describe()
+                    ),
+                );
                 None
             }
         }
     }
 
     /// A bare identifier among `choices`.
-    fn choice(&self, name: &str, choices: &[&'static str], errors: &mut Errors) -> Option<&'static str> {
+    fn choice(
+        &self,
+        name: &str,
+        choices: &[&'static str],
+        errors: &mut Errors,
+    ) -> Option<&'static str> {
         let value = self.bound.get(name)?;
         if let RawArgValue::Call(c) = value {
             if c.args.is_empty() {
@@ -143,19 +195,35 @@ impl<'a> Args<'a> {
                 }
             }
         }
-        errors.at(value.span(), format!("`{name}` takes one of: {}; found {}", choices.join(", "), value.describe()));
+        errors.at(
+            value.span(),
+            format!(
+                "`{name}` takes one of: {}; found {}",
+                choices.join(", "),
+                value.describe()
+            ),
+        );
         None
     }
 
     fn require(&self, name: &str, example: &str, errors: &mut Errors) {
         if !self.bound.contains_key(name) {
-            errors.at(self.call.span, format!("`{}` needs `{name}`, e.g. `{example}`", self.call.name));
+            errors.at(
+                self.call.span,
+                format!("`{}` needs `{name}`, e.g. `{example}`", self.call.name),
+            );
         }
     }
 }
 
 /// A number that must lie in a range; reports at its span.
-fn in_range(value: Option<(f64, Span)>, ok: impl Fn(f64) -> bool, rule: &str, what: &str, errors: &mut Errors) -> Option<f64> {
+fn in_range(
+    value: Option<(f64, Span)>,
+    ok: impl Fn(f64) -> bool,
+    rule: &str,
+    what: &str,
+    errors: &mut Errors,
+) -> Option<f64> {
     let (v, span) = value?;
     if v.is_finite() && ok(v) {
         Some(v)
@@ -167,7 +235,14 @@ fn in_range(value: Option<(f64, Span)>, ok: impl Fn(f64) -> bool, rule: &str, wh
 
 fn init_spec(value: &RawArgValue, errors: &mut Errors) -> Option<InitSpec> {
     let RawArgValue::Call(call) = value else {
-        errors.at(value.span(), format!("`init` takes an initializer ({}), found {}", INITS.join(", "), value.describe()));
+        errors.at(
+            value.span(),
+            format!(
+                "`init` takes an initializer ({}), found {}",
+                INITS.join(", "),
+                value.describe()
+            ),
+        );
         return None;
     };
     let plain = |spec: InitSpec, errors: &mut Errors| {
@@ -185,15 +260,35 @@ fn init_spec(value: &RawArgValue, errors: &mut Errors) -> Option<InitSpec> {
         "normal" => {
             let args = Args::bind(call, &["std"], 1, errors);
             args.require("std", "normal(0.02)", errors);
-            in_range(args.number("std", errors), |v| v > 0.0, "positive", "std", errors).map(InitSpec::Normal)
+            in_range(
+                args.number("std", errors),
+                |v| v > 0.0,
+                "positive",
+                "std",
+                errors,
+            )
+            .map(InitSpec::Normal)
         }
         "uniform" => {
             let args = Args::bind(call, &["limit"], 1, errors);
             args.require("limit", "uniform(0.05)", errors);
-            in_range(args.number("limit", errors), |v| v > 0.0, "positive", "limit", errors).map(InitSpec::Uniform)
+            in_range(
+                args.number("limit", errors),
+                |v| v > 0.0,
+                "positive",
+                "limit",
+                errors,
+            )
+            .map(InitSpec::Uniform)
         }
         other => {
-            errors.at(call.name.span(), format!("unknown initializer `{other}`; expected one of: {}", INITS.join(", ")));
+            errors.at(
+                call.name.span(),
+                format!(
+                    "unknown initializer `{other}`; expected one of: {}",
+                    INITS.join(", ")
+                ),
+            );
             None
         }
     }
@@ -229,7 +324,14 @@ fn layer_kind(call: &RawCall, errors: &mut Errors) -> Option<(LayerKind, bool)> 
             let init = args.bound.get("init").and_then(|v| init_spec(v, errors));
             let bias = args.boolean("bias", errors).unwrap_or(true);
             let init_given = args.bound.contains_key("init");
-            Some((LayerKind::Dense { units: units?, init: init.unwrap_or(InitSpec::GlorotUniform), bias }, init_given))
+            Some((
+                LayerKind::Dense {
+                    units: units?,
+                    init: init.unwrap_or(InitSpec::GlorotUniform),
+                    bias,
+                },
+                init_given,
+            ))
         }
         "sigmoid" => activation(Activation::Sigmoid, errors),
         "tanh" => activation(Activation::Tanh, errors),
@@ -240,10 +342,20 @@ fn layer_kind(call: &RawCall, errors: &mut Errors) -> Option<(LayerKind, bool)> 
             let args = Args::bind(call, &["alpha"], 1, errors);
             let default = if name == "elu" { 1.0 } else { 0.01 };
             let alpha = match args.bound.contains_key("alpha") {
-                true => in_range(args.number("alpha", errors), |v| v >= 0.0, "non-negative", "alpha", errors)?,
+                true => in_range(
+                    args.number("alpha", errors),
+                    |v| v >= 0.0,
+                    "non-negative",
+                    "alpha",
+                    errors,
+                )?,
                 false => default,
             };
-            let act = if name == "elu" { Activation::Elu { alpha } } else { Activation::LeakyRelu { alpha } };
+            let act = if name == "elu" {
+                Activation::Elu { alpha }
+            } else {
+                Activation::LeakyRelu { alpha }
+            };
             Some((LayerKind::Activation(act), false))
         }
         "gelu" => {
@@ -252,19 +364,36 @@ fn layer_kind(call: &RawCall, errors: &mut Errors) -> Option<(LayerKind, bool)> 
                 true => args.choice("approximate", &["none", "tanh"], errors)? == "tanh",
                 false => false,
             };
-            Some((LayerKind::Activation(Activation::Gelu { tanh_approximation: tanh }), false))
+            Some((
+                LayerKind::Activation(Activation::Gelu {
+                    tanh_approximation: tanh,
+                }),
+                false,
+            ))
         }
         "prelu" => {
             let args = Args::bind(call, &["init", "per_unit"], 0, errors);
             let init = match args.bound.contains_key("init") {
-                true => in_range(args.number("init", errors), |_| true, "finite", "init", errors)?,
+                true => in_range(
+                    args.number("init", errors),
+                    |_| true,
+                    "finite",
+                    "init",
+                    errors,
+                )?,
                 false => 0.25,
             };
             let per_unit = args.boolean("per_unit", errors).unwrap_or(false);
             Some((LayerKind::Prelu { init, per_unit }, false))
         }
         _ => {
-            errors.at(call.name.span(), format!("unknown layer `{name}`; expected one of: {}", LAYERS.join(", ")));
+            errors.at(
+                call.name.span(),
+                format!(
+                    "unknown layer `{name}`; expected one of: {}",
+                    LAYERS.join(", ")
+                ),
+            );
             None
         }
     }
@@ -277,7 +406,13 @@ fn loss(call: &RawCall, errors: &mut Errors) -> Option<Loss> {
         "binary_cross_entropy" => Some(Loss::BinaryCrossEntropy),
         "mse" => Some(Loss::MeanSquaredError),
         other => {
-            errors.at(call.name.span(), format!("unknown loss `{other}`; expected one of: {}", LOSSES.join(", ")));
+            errors.at(
+                call.name.span(),
+                format!(
+                    "unknown loss `{other}`; expected one of: {}",
+                    LOSSES.join(", ")
+                ),
+            );
             None
         }
     }
@@ -288,11 +423,23 @@ fn optimizer(call: &RawCall, errors: &mut Errors) -> Option<Optimizer> {
         "sgd" => {
             let args = Args::bind(call, &["lr"], 1, errors);
             args.require("lr", "sgd(lr = 0.1)", errors);
-            let lr = in_range(args.number("lr", errors), |v| v >= 0.0, "non-negative", "lr", errors)?;
+            let lr = in_range(
+                args.number("lr", errors),
+                |v| v >= 0.0,
+                "non-negative",
+                "lr",
+                errors,
+            )?;
             Some(Optimizer::Sgd { lr })
         }
         other => {
-            errors.at(call.name.span(), format!("unknown optimizer `{other}`; expected one of: {}", OPTIMIZERS.join(", ")));
+            errors.at(
+                call.name.span(),
+                format!(
+                    "unknown optimizer `{other}`; expected one of: {}",
+                    OPTIMIZERS.join(", ")
+                ),
+            );
             None
         }
     }
@@ -302,7 +449,10 @@ fn expect_call<'a>(item: &'a RawItem, key: &str, errors: &mut Errors) -> Option<
     match &item.value {
         RawValue::Call(c) => Some(c),
         _ => {
-            errors.at(item_span(item), format!("`{key}` takes a name, e.g. `{key}: {}`", example_for(key)));
+            errors.at(
+                item_span(item),
+                format!("`{key}` takes a name, e.g. `{key}: {}`", example_for(key)),
+            );
             None
         }
     }
@@ -320,9 +470,17 @@ fn example_for(key: &str) -> &'static str {
 /// Checks the raw tree and resolves every default.
 pub fn check(raw: RawNetwork) -> syn::Result<Network> {
     let mut errors = Errors::default();
-    let docs: Vec<_> = raw.attrs.iter().filter(|a| a.path().is_ident("doc")).cloned().collect();
+    let docs: Vec<_> = raw
+        .attrs
+        .iter()
+        .filter(|a| a.path().is_ident("doc"))
+        .cloned()
+        .collect();
     for attr in raw.attrs.iter().filter(|a| !a.path().is_ident("doc")) {
-        errors.at(attr.path().span_or_call_site(), "only doc comments are allowed on the network struct");
+        errors.at(
+            attr.path().span_or_call_site(),
+            "only doc comments are allowed on the network struct",
+        );
     }
     let mut first_seen: BTreeMap<String, Span> = BTreeMap::new();
     let mut input: Option<(usize, Span)> = None;
@@ -342,14 +500,26 @@ pub fn check(raw: RawNetwork) -> syn::Result<Network> {
             if attr.path().is_ident("doc") {
                 continue;
             }
-            if attr.path().is_ident("frozen") && !is_setting && matches!(attr.meta, syn::Meta::Path(_)) {
+            if attr.path().is_ident("frozen")
+                && !is_setting
+                && matches!(attr.meta, syn::Meta::Path(_))
+            {
                 frozen = true;
             } else if attr.path().is_ident("frozen") && !is_setting {
-                errors.at(attr.path().span_or_call_site(), "`#[frozen]` takes no arguments");
+                errors.at(
+                    attr.path().span_or_call_site(),
+                    "`#[frozen]` takes no arguments",
+                );
             } else if is_setting {
-                errors.at(attr.path().span_or_call_site(), "attributes are allowed only on layers");
+                errors.at(
+                    attr.path().span_or_call_site(),
+                    "attributes are allowed only on layers",
+                );
             } else {
-                errors.at(attr.path().span_or_call_site(), "unknown attribute on a layer; only `#[frozen]` is supported");
+                errors.at(
+                    attr.path().span_or_call_site(),
+                    "unknown attribute on a layer; only `#[frozen]` is supported",
+                );
             }
         }
         if is_setting {
@@ -373,26 +543,41 @@ pub fn check(raw: RawNetwork) -> syn::Result<Network> {
                             Ok(w) => input = Some((w, span)),
                             Err(e) => errors.at(d.span(), e),
                         },
-                        _ => errors.at(*dims_span, "`input` takes one feature dimension, e.g. `input: [64]`"),
+                        _ => errors.at(
+                            *dims_span,
+                            "`input` takes one feature dimension, e.g. `input: [64]`",
+                        ),
                     },
-                    _ => errors.at(span, "`input` takes its shape in brackets, e.g. `input: [64]`"),
+                    _ => errors.at(
+                        span,
+                        "`input` takes its shape in brackets, e.g. `input: [64]`",
+                    ),
                 }
             }
             Some("loss") => {
                 if layer_lines == 0 {
-                    errors.at(span, "`loss` comes before any layer; declare the layers first");
+                    errors.at(
+                        span,
+                        "`loss` comes before any layer; declare the layers first",
+                    );
                 }
-                if let Some(l) = expect_call(item, "loss", &mut errors).and_then(|c| loss(c, &mut errors)) {
+                if let Some(l) =
+                    expect_call(item, "loss", &mut errors).and_then(|c| loss(c, &mut errors))
+                {
                     loss_item = Some((l, span));
                 }
             }
             Some("optimizer") => {
-                optimizer_item = expect_call(item, "optimizer", &mut errors).and_then(|c| optimizer(c, &mut errors));
+                optimizer_item = expect_call(item, "optimizer", &mut errors)
+                    .and_then(|c| optimizer(c, &mut errors));
             }
             Some("dtype") => match expect_call(item, "dtype", &mut errors) {
                 Some(c) if c.name == "f32" && c.args.is_empty() => dtype = DType::F32,
                 Some(c) if c.name == "f64" && c.args.is_empty() => dtype = DType::F64,
-                Some(c) => errors.at(c.span, format!("`dtype` takes `f32` or `f64`, found `{}`", c.name)),
+                Some(c) => errors.at(
+                    c.span,
+                    format!("`dtype` takes `f32` or `f64`, found `{}`", c.name),
+                ),
                 None => {}
             },
             Some("fusion") => match &item.value {
@@ -404,7 +589,10 @@ pub fn check(raw: RawNetwork) -> syn::Result<Network> {
                 let position = layer_lines;
                 layer_lines += 1;
                 if loss_item.is_some() || first_seen.contains_key("loss") {
-                    errors.at(span, "layer after `loss`; the layers come first, then `loss` and `optimizer`");
+                    errors.at(
+                        span,
+                        "layer after `loss`; the layers come first, then `loss` and `optimizer`",
+                    );
                 }
                 let name = key.clone().unwrap_or_else(|| position.to_string());
                 if let Some(k) = &item.key {
@@ -421,20 +609,35 @@ pub fn check(raw: RawNetwork) -> syn::Result<Network> {
                     }
                 };
                 if let Some((kind, init_given)) = layer_kind(call, &mut errors) {
-                    layers.push(DeclaredLayer { name, frozen, kind, init_given, span: call.span });
+                    layers.push(DeclaredLayer {
+                        name,
+                        frozen,
+                        kind,
+                        init_given,
+                        span: call.span,
+                    });
                 }
             }
         }
     }
     let name_span = raw.name.span();
     if input.is_none() && !first_seen.contains_key("input") {
-        errors.at(name_span, "missing `input: [..]` (the features per example, e.g. `input: [64]`)");
+        errors.at(
+            name_span,
+            "missing `input: [..]` (the features per example, e.g. `input: [64]`)",
+        );
     }
     if !first_seen.contains_key("loss") {
-        errors.at(name_span, format!("missing `loss: ..` (one of: {})", LOSSES.join(", ")));
+        errors.at(
+            name_span,
+            format!("missing `loss: ..` (one of: {})", LOSSES.join(", ")),
+        );
     }
     if !first_seen.contains_key("optimizer") {
-        errors.at(name_span, "missing `optimizer: ..` (e.g. `optimizer: sgd(lr = 0.1)`)");
+        errors.at(
+            name_span,
+            "missing `optimizer: ..` (e.g. `optimizer: sgd(lr = 0.1)`)",
+        );
     }
     errors.finish()?;
 
@@ -451,7 +654,12 @@ pub fn check(raw: RawNetwork) -> syn::Result<Network> {
                     *init = InitSpec::default_for(next.flatten());
                 }
             }
-            Layer { name: layers[i].name.clone(), frozen: layers[i].frozen, kind, span: layers[i].span }
+            Layer {
+                name: layers[i].name.clone(),
+                frozen: layers[i].frozen,
+                kind,
+                span: layers[i].span,
+            }
         })
         .collect();
     let (input_width, input_span) = input.expect("checked above");
@@ -475,6 +683,8 @@ trait SpanOrCallSite {
 
 impl SpanOrCallSite for syn::Path {
     fn span_or_call_site(&self) -> Span {
-        self.segments.first().map_or_else(Span::call_site, |s| s.ident.span())
+        self.segments
+            .first()
+            .map_or_else(Span::call_site, |s| s.ident.span())
     }
 }

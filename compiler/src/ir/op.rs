@@ -39,8 +39,12 @@ impl Activation {
             Activation::LeakyRelu { alpha } => format!("leaky_relu[{}]", Num(alpha)),
             Activation::Elu { alpha } => format!("elu[{}]", Num(alpha)),
             Activation::Selu => "selu".into(),
-            Activation::Gelu { tanh_approximation: false } => "gelu".into(),
-            Activation::Gelu { tanh_approximation: true } => "gelu_tanh".into(),
+            Activation::Gelu {
+                tanh_approximation: false,
+            } => "gelu".into(),
+            Activation::Gelu {
+                tanh_approximation: true,
+            } => "gelu_tanh".into(),
             Activation::Silu => "silu".into(),
         }
     }
@@ -54,8 +58,12 @@ impl Activation {
             Activation::LeakyRelu { .. } => "leaky_relu",
             Activation::Elu { .. } => "elu",
             Activation::Selu => "selu",
-            Activation::Gelu { tanh_approximation: false } => "gelu",
-            Activation::Gelu { tanh_approximation: true } => "gelu_tanh",
+            Activation::Gelu {
+                tanh_approximation: false,
+            } => "gelu",
+            Activation::Gelu {
+                tanh_approximation: true,
+            } => "gelu_tanh",
             Activation::Silu => "silu",
         }
     }
@@ -74,12 +82,18 @@ pub struct Const {
 impl Const {
     /// A plain number.
     pub fn number(value: f64) -> Self {
-        Const { value, per_batch: false }
+        Const {
+            value,
+            per_batch: false,
+        }
     }
 
     /// `value / B`.
     pub fn per_batch(value: f64) -> Self {
-        Const { value, per_batch: true }
+        Const {
+            value,
+            per_batch: true,
+        }
     }
 
     /// Whether this is exactly the number 1.
@@ -134,7 +148,10 @@ pub enum Op {
 
     // ---- linear algebra
     /// `op(a)·op(b)`, `op` transposing where flagged.
-    MatMul { transpose_a: bool, transpose_b: bool },
+    MatMul {
+        transpose_a: bool,
+        transpose_b: bool,
+    },
     /// `[rows, n] -> [n]`: sum over rows (undoes a row broadcast).
     SumRows,
     /// `[..] -> [1]`: sum of all elements (undoes a scalar broadcast).
@@ -229,8 +246,14 @@ impl Op {
             Op::Input => "input".into(),
             Op::Labels => "labels".into(),
             Op::Targets => "targets".into(),
-            Op::Param { name, trainable: true } => format!("param {name}"),
-            Op::Param { name, trainable: false } => format!("param {name} frozen"),
+            Op::Param {
+                name,
+                trainable: true,
+            } => format!("param {name}"),
+            Op::Param {
+                name,
+                trainable: false,
+            } => format!("param {name} frozen"),
             Op::Const(c) => format!("const {c}"),
             Op::MatMul { .. } => "matmul".into(),
             Op::SumRows => "sum_rows".into(),
@@ -289,6 +312,10 @@ impl fmt::Display for Num {
 
 impl fmt::Display for Const {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.per_batch { write!(f, "{}/B", Num(self.value)) } else { write!(f, "{}", Num(self.value)) }
+        if self.per_batch {
+            write!(f, "{}/B", Num(self.value))
+        } else {
+            write!(f, "{}", Num(self.value))
+        }
     }
 }

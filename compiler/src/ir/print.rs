@@ -25,14 +25,25 @@ pub fn node_lines(graph: &Graph) -> BTreeMap<NodeId, String> {
     order
         .iter()
         .zip(lines)
-        .map(|(&n, (text, ty, comment))| (n, format!("{text:<text_width$}  {ty:<ty_width$}{comment}").trim_end().to_string()))
+        .map(|(&n, (text, ty, comment))| {
+            (
+                n,
+                format!("{text:<text_width$}  {ty:<ty_width$}{comment}")
+                    .trim_end()
+                    .to_string(),
+            )
+        })
         .collect()
 }
 
 fn lines(graph: &Graph, order: &[NodeId]) -> Vec<(String, String, String)> {
     let this = graph;
     let number: BTreeMap<NodeId, usize> = order.iter().enumerate().map(|(i, &n)| (n, i)).collect();
-    let name = |n: NodeId| number.get(&n).map_or_else(|| "%?".to_string(), |i| format!("%{i}"));
+    let name = |n: NodeId| {
+        number
+            .get(&n)
+            .map_or_else(|| "%?".to_string(), |i| format!("%{i}"))
+    };
     order
         .iter()
         .map(|&n| {
@@ -42,13 +53,21 @@ fn lines(graph: &Graph, order: &[NodeId]) -> Vec<(String, String, String)> {
             for (i, &o) in operands.iter().enumerate() {
                 text.push_str(if i == 0 { " " } else { ", " });
                 text.push_str(&name(o));
-                if let Op::MatMul { transpose_a, transpose_b } = node.op {
+                if let Op::MatMul {
+                    transpose_a,
+                    transpose_b,
+                } = node.op
+                {
                     if (i == 0 && transpose_a) || (i == 1 && transpose_b) {
                         text.push_str("^T");
                     }
                 }
             }
-            let dtype = if node.op.is_index() { "usize" } else { this.dtype.name() };
+            let dtype = if node.op.is_index() {
+                "usize"
+            } else {
+                this.dtype.name()
+            };
             let ty = format!("{dtype}{}", node.shape);
             let comment = match (&node.layer, node.phase) {
                 (Some(l), Phase::Forward) => format!("  # {l}"),
@@ -70,7 +89,8 @@ impl fmt::Display for Graph {
             writeln!(f, "  {}", node_lines[n])?;
         }
         writeln!(f, "}}")?;
-        let number: BTreeMap<NodeId, usize> = order.iter().enumerate().map(|(i, &n)| (n, i)).collect();
+        let number: BTreeMap<NodeId, usize> =
+            order.iter().enumerate().map(|(i, &n)| (n, i)).collect();
         for (output, n) in self.outputs() {
             writeln!(f, "output {output} = %{}", number[&n])?;
         }

@@ -12,7 +12,9 @@
 use std::collections::BTreeMap;
 
 use super::Pass;
-use crate::ir::{Activation, Binary, Broadcast, Const, Graph, NodeId, Op, Output, Phase, Unary, broadcast};
+use crate::ir::{
+    Activation, Binary, Broadcast, Const, Graph, NodeId, Op, Output, Phase, Unary, broadcast,
+};
 
 /// The autodiff pass.
 pub struct Autodiff;
@@ -23,16 +25,25 @@ impl Pass for Autodiff {
     }
 
     fn run(&self, graph: &mut Graph) -> syn::Result<()> {
-        let loss = graph
-            .output(&Output::Loss)
-            .ok_or_else(|| syn::Error::new(proc_macro2::Span::call_site(), "gradc: autodiff needs a loss output"))?;
+        let loss = graph.output(&Output::Loss).ok_or_else(|| {
+            syn::Error::new(
+                proc_macro2::Span::call_site(),
+                "gradc: autodiff needs a loss output",
+            )
+        })?;
         let relevant = graph.ancestors([loss]);
-        let order: Vec<NodeId> = graph.topological_order().into_iter().filter(|n| relevant.contains(n)).collect();
+        let order: Vec<NodeId> = graph
+            .topological_order()
+            .into_iter()
+            .filter(|n| relevant.contains(n))
+            .collect();
         let mut pending: BTreeMap<NodeId, Vec<NodeId>> = BTreeMap::new();
         let seed = graph.add_like(loss, Phase::Gradient, Op::Const(Const::number(1.0)), &[])?;
         pending.insert(loss, vec![seed]);
         for &node in order.iter().rev() {
-            let Some(contributions) = pending.remove(&node) else { continue };
+            let Some(contributions) = pending.remove(&node) else {
+                continue;
+            };
             let g = sum(graph, node, contributions)?;
             if let Op::Param { name, trainable } = graph.op(node).clone() {
                 if trainable {
@@ -50,7 +61,10 @@ impl Pass for Autodiff {
                     if graph.shape(grad) != graph.shape(operand) {
                         return Err(syn::Error::new(
                             graph.node(node).span,
-                            format!("gradc internal error: gradient of `{}` has the wrong shape", graph.op(node).mnemonic()),
+                            format!(
+                                "gradc internal error: gradient of `{}` has the wrong shape",
+                                graph.op(node).mnemonic()
+                            ),
                         ));
                     }
                     pending.entry(operand).or_default().push(grad);
@@ -66,7 +80,12 @@ fn sum(graph: &mut Graph, node: NodeId, contributions: Vec<NodeId>) -> syn::Resu
     let mut iter = contributions.into_iter();
     let mut total = iter.next().expect("at least one contribution");
     for next in iter {
-        total = graph.add_like(node, Phase::Gradient, Op::Binary(Binary::Add), &[total, next])?;
+        total = graph.add_like(
+            node,
+            Phase::Gradient,
+            Op::Binary(Binary::Add),
+            &[total, next],
+        )?;
     }
     Ok(total)
 }
@@ -82,37 +101,77 @@ fn unbroadcast(graph: &mut Graph, at: NodeId, g: NodeId, operand: NodeId) -> syn
 
 /// The vector-Jacobian product of `node` with upstream gradient `g`: for each operand
 /// position that takes a gradient, the node computing it.
-fn vjp(graph: &mut Graph, node: NodeId, operands: &[NodeId], g: NodeId) -> syn::Result<Vec<(usize, NodeId)>> {
+fn vjp(
+    graph: &mut Graph,
+    node: NodeId,
+    operands: &[NodeId],
+    g: NodeId,
+) -> syn::Result<Vec<(usize, NodeId)>> {
     let op = graph.op(node).clone();
-    let add = |graph: &mut Graph, op: Op, args: &[NodeId]| graph.add_like(node, Phase::Gradient, op, args);
-    let mm = |transpose_a, transpose_b| Op::MatMul { transpose_a, transpose_b };
+    let add = |graph: &mut Graph, op: Op, args: &[NodeId]| {
+        graph.add_like(node, Phase::Gradient, op, args)
+    };
+    let mm = |transpose_a, transpose_b| Op::MatMul {
+        transpose_a,
+        transpose_b,
+    };
     let mul = Op::Binary(Binary::Mul);
     let (a, b) = (operands.first().copied(), operands.get(1).copied());
     let a = a.unwrap_or(node);
     let b = b.unwrap_or(node);
     Ok(match op {
         // C = A·B: dA = G·Bᵀ, dB = Aᵀ·G
-        Op::MatMul { transpose_a: false, transpose_b: false } => {
-            vec![(0, add(graph, mm(false, true), &[g, b])?), (1, add(graph, mm(true, false), &[a, g])?)]
+        Op::MatMul {
+            transpose_a: false,
+            transpose_b: false,
+        } => {
+            vec![
+                (0, add(graph, mm(false, true), &[g, b])?),
+                (1, add(graph, mm(true, false), &[a, g])?),
+            ]
         }
         // C = A·Bᵀ: dA = G·B, dB = Gᵀ·A
-        Op::MatMul { transpose_a: false, transpose_b: true } => {
-            vec![(0, add(graph, mm(false, false), &[g, b])?), (1, add(graph, mm(true, false), &[g, a])?)]
+        Op::MatMul {
+            transpose_a: false,
+            transpose_b: true,
+        } => {
+            vec![
+                (0, add(graph, mm(false, false), &[g, b])?),
+                (1, add(graph, mm(true, false), &[g, a])?),
+            ]
         }
         // C = Aᵀ·B: dA = B·Gᵀ, dB = A·G
-        Op::MatMul { transpose_a: true, transpose_b: false } => {
-            vec![(0, add(graph, mm(false, true), &[b, g])?), (1, add(graph, mm(false, false), &[a, g])?)]
+        Op::MatMul {
+            transpose_a: true,
+            transpose_b: false,
+        } => {
+            vec![
+                (0, add(graph, mm(false, true), &[b, g])?),
+                (1, add(graph, mm(false, false), &[a, g])?),
+            ]
         }
         // C = Aᵀ·Bᵀ: dA = Bᵀ·Gᵀ, dB = Gᵀ·Aᵀ
-        Op::MatMul { transpose_a: true, transpose_b: true } => {
-            vec![(0, add(graph, mm(true, true), &[b, g])?), (1, add(graph, mm(true, true), &[g, a])?)]
+        Op::MatMul {
+            transpose_a: true,
+            transpose_b: true,
+        } => {
+            vec![
+                (0, add(graph, mm(true, true), &[b, g])?),
+                (1, add(graph, mm(true, true), &[g, a])?),
+            ]
         }
         // d(a + b) = g, g summed over b's broadcast axes
         Op::Binary(Binary::Add) => vec![(0, g), (1, unbroadcast(graph, node, g, b)?)],
         // d(a − b) = g, −g
         Op::Binary(Binary::Sub) => {
             let gb = unbroadcast(graph, node, g, b)?;
-            vec![(0, g), (1, graph.add_like(node, Phase::Gradient, Op::Unary(Unary::Neg), &[gb])?)]
+            vec![
+                (0, g),
+                (
+                    1,
+                    graph.add_like(node, Phase::Gradient, Op::Unary(Unary::Neg), &[gb])?,
+                ),
+            ]
         }
         // d(a·b) = g·b, g·a
         Op::Binary(Binary::Mul) => {

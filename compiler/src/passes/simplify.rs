@@ -21,7 +21,10 @@ pub const RULES: &[(&str, Rule)] = &[
     ("softmax_cross_entropy", softmax_cross_entropy),
     ("softmax_cross_entropy_grad", softmax_cross_entropy_grad),
     ("sigmoid_binary_cross_entropy", sigmoid_binary_cross_entropy),
-    ("sigmoid_binary_cross_entropy_grad", sigmoid_binary_cross_entropy_grad),
+    (
+        "sigmoid_binary_cross_entropy_grad",
+        sigmoid_binary_cross_entropy_grad,
+    ),
 ];
 
 /// Sweeps over the graph before giving up on a fixpoint (each sweep applies every rule
@@ -69,7 +72,11 @@ impl Pass for Simplify {
 }
 
 fn const_of(graph: &Graph, n: NodeId) -> Option<Const> {
-    if let Op::Const(c) = graph.op(n) { Some(*c) } else { None }
+    if let Op::Const(c) = graph.op(n) {
+        Some(*c)
+    } else {
+        None
+    }
 }
 
 fn is(graph: &Graph, n: NodeId, op: &Op) -> bool {
@@ -87,20 +94,32 @@ fn binary(graph: &Graph, n: NodeId, kind: Binary) -> Option<(NodeId, NodeId)> {
 
 /// x · 1 → x
 fn mul_by_one(graph: &mut Graph, n: NodeId) -> syn::Result<Option<NodeId>> {
-    Ok(binary(graph, n, Binary::Mul).and_then(|(x, c)| const_of(graph, c).filter(|c| c.is_one()).map(|_| x)))
+    Ok(binary(graph, n, Binary::Mul)
+        .and_then(|(x, c)| const_of(graph, c).filter(|c| c.is_one()).map(|_| x)))
 }
 
 /// (x · c₁) · c₂ → x · (c₁c₂), when at most one of them is divided by B
 fn fold_constant_scales(graph: &mut Graph, n: NodeId) -> syn::Result<Option<NodeId>> {
-    let Some((inner, c2)) = binary(graph, n, Binary::Mul) else { return Ok(None) };
-    let (Some(c2), Some((x, c1))) = (const_of(graph, c2), binary(graph, inner, Binary::Mul)) else { return Ok(None) };
-    let Some(c1) = const_of(graph, c1) else { return Ok(None) };
+    let Some((inner, c2)) = binary(graph, n, Binary::Mul) else {
+        return Ok(None);
+    };
+    let (Some(c2), Some((x, c1))) = (const_of(graph, c2), binary(graph, inner, Binary::Mul)) else {
+        return Ok(None);
+    };
+    let Some(c1) = const_of(graph, c1) else {
+        return Ok(None);
+    };
     if c1.per_batch && c2.per_batch {
         return Ok(None);
     }
-    let folded = Const { value: c1.value * c2.value, per_batch: c1.per_batch || c2.per_batch };
+    let folded = Const {
+        value: c1.value * c2.value,
+        per_batch: c1.per_batch || c2.per_batch,
+    };
     let c = graph.add_like(n, graph.node(n).phase, Op::Const(folded), &[])?;
-    graph.add_like(n, graph.node(n).phase, Op::Binary(Binary::Mul), &[x, c]).map(Some)
+    graph
+        .add_like(n, graph.node(n).phase, Op::Binary(Binary::Mul), &[x, c])
+        .map(Some)
 }
 
 /// cross_entropy(softmax(z), y) → softmax_cross_entropy(z, y)   (log-sum-exp, stable)
@@ -108,12 +127,16 @@ fn softmax_cross_entropy(graph: &mut Graph, n: NodeId) -> syn::Result<Option<Nod
     if !is(graph, n, &Op::CrossEntropy) {
         return Ok(None);
     }
-    let [p, labels] = graph.operands(n)[..] else { return Ok(None) };
+    let [p, labels] = graph.operands(n)[..] else {
+        return Ok(None);
+    };
     if !is(graph, p, &Op::Softmax) {
         return Ok(None);
     }
     let z = graph.operands(p)[0];
-    graph.add_like(n, Phase::Forward, Op::SoftmaxCrossEntropy, &[z, labels]).map(Some)
+    graph
+        .add_like(n, Phase::Forward, Op::SoftmaxCrossEntropy, &[z, labels])
+        .map(Some)
 }
 
 /// softmax_vjp(p, cross_entropy_grad(p, y)) with p = softmax(z) → (p − onehot(y)) · 1/B
@@ -121,8 +144,13 @@ fn softmax_cross_entropy_grad(graph: &mut Graph, n: NodeId) -> syn::Result<Optio
     if !is(graph, n, &Op::SoftmaxVjp) {
         return Ok(None);
     }
-    let [p, dp] = graph.operands(n)[..] else { return Ok(None) };
-    if !is(graph, p, &Op::Softmax) || !is(graph, dp, &Op::CrossEntropyGrad) || graph.operands(dp)[0] != p {
+    let [p, dp] = graph.operands(n)[..] else {
+        return Ok(None);
+    };
+    if !is(graph, p, &Op::Softmax)
+        || !is(graph, dp, &Op::CrossEntropyGrad)
+        || graph.operands(dp)[0] != p
+    {
         return Ok(None);
     }
     let labels = graph.operands(dp)[1];
@@ -130,7 +158,9 @@ fn softmax_cross_entropy_grad(graph: &mut Graph, n: NodeId) -> syn::Result<Optio
     let onehot = graph.add_like(n, Phase::Gradient, Op::OneHot { classes }, &[labels])?;
     let diff = graph.add_like(n, Phase::Gradient, Op::Binary(Binary::Sub), &[p, onehot])?;
     let scale = graph.add_like(n, Phase::Gradient, Op::Const(Const::per_batch(1.0)), &[])?;
-    graph.add_like(n, Phase::Gradient, Op::Binary(Binary::Mul), &[diff, scale]).map(Some)
+    graph
+        .add_like(n, Phase::Gradient, Op::Binary(Binary::Mul), &[diff, scale])
+        .map(Some)
 }
 
 const SIGMOID: Op = Op::Unary(Unary::Act(Activation::Sigmoid));
@@ -141,28 +171,43 @@ fn sigmoid_binary_cross_entropy(graph: &mut Graph, n: NodeId) -> syn::Result<Opt
     if !is(graph, n, &Op::BinaryCrossEntropy) {
         return Ok(None);
     }
-    let [s, t] = graph.operands(n)[..] else { return Ok(None) };
+    let [s, t] = graph.operands(n)[..] else {
+        return Ok(None);
+    };
     if !is(graph, s, &SIGMOID) {
         return Ok(None);
     }
     let z = graph.operands(s)[0];
-    graph.add_like(n, Phase::Forward, Op::BinaryCrossEntropyWithLogits, &[z, t]).map(Some)
+    graph
+        .add_like(n, Phase::Forward, Op::BinaryCrossEntropyWithLogits, &[z, t])
+        .map(Some)
 }
 
 /// binary_cross_entropy_grad(s, t) · sigmoid_grad(s) with s = sigmoid(z) → (s − t) · 1/N
 fn sigmoid_binary_cross_entropy_grad(graph: &mut Graph, n: NodeId) -> syn::Result<Option<NodeId>> {
-    let Some((d, slope)) = binary(graph, n, Binary::Mul) else { return Ok(None) };
+    let Some((d, slope)) = binary(graph, n, Binary::Mul) else {
+        return Ok(None);
+    };
     if !is(graph, d, &Op::BinaryCrossEntropyGrad) || !is(graph, slope, &SIGMOID_GRAD) {
         return Ok(None);
     }
-    let [s, t] = graph.operands(d)[..] else { return Ok(None) };
+    let [s, t] = graph.operands(d)[..] else {
+        return Ok(None);
+    };
     if graph.operands(slope)[0] != s || !is(graph, s, &SIGMOID) {
         return Ok(None);
     }
     let per_example = graph.shape(s).fixed_numel() as f64;
     let diff = graph.add_like(n, Phase::Gradient, Op::Binary(Binary::Sub), &[s, t])?;
-    let scale = graph.add_like(n, Phase::Gradient, Op::Const(Const::per_batch(1.0 / per_example)), &[])?;
-    graph.add_like(n, Phase::Gradient, Op::Binary(Binary::Mul), &[diff, scale]).map(Some)
+    let scale = graph.add_like(
+        n,
+        Phase::Gradient,
+        Op::Const(Const::per_batch(1.0 / per_example)),
+        &[],
+    )?;
+    graph
+        .add_like(n, Phase::Gradient, Op::Binary(Binary::Mul), &[diff, scale])
+        .map(Some)
 }
 
 /// Merges nodes that compute the same op on the same operands (constants by value).
