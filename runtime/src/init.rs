@@ -37,7 +37,7 @@ pub enum Init {
 
 /// The distribution an [`Init`] resolves to for a given shape.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Distribution1 {
+pub enum InitDistribution {
     /// Normal with mean 0 and this std.
     Normal { std: f64 },
     /// Uniform on [−limit, limit).
@@ -57,32 +57,32 @@ impl Init {
     }
 
     /// The distribution this initializer samples from for a tensor of `shape`.
-    pub fn distribution(self, shape: &[usize]) -> Distribution1 {
+    pub fn distribution(self, shape: &[usize]) -> InitDistribution {
         let (fan_in, fan_out) = Self::fans(shape);
         let (fi, fo) = (fan_in.max(1) as f64, fan_out.max(1) as f64);
         match self {
-            Init::GlorotNormal => Distribution1::Normal {
+            Init::GlorotNormal => InitDistribution::Normal {
                 std: (2.0 / (fi + fo)).sqrt(),
             },
-            Init::GlorotUniform => Distribution1::Uniform {
+            Init::GlorotUniform => InitDistribution::Uniform {
                 limit: (6.0 / (fi + fo)).sqrt(),
             },
-            Init::HeNormal => Distribution1::Normal {
+            Init::HeNormal => InitDistribution::Normal {
                 std: (2.0 / fi).sqrt(),
             },
-            Init::HeUniform => Distribution1::Uniform {
+            Init::HeUniform => InitDistribution::Uniform {
                 limit: (6.0 / fi).sqrt(),
             },
-            Init::LecunNormal => Distribution1::Normal {
+            Init::LecunNormal => InitDistribution::Normal {
                 std: (1.0 / fi).sqrt(),
             },
-            Init::LecunUniform => Distribution1::Uniform {
+            Init::LecunUniform => InitDistribution::Uniform {
                 limit: (3.0 / fi).sqrt(),
             },
-            Init::Zeros => Distribution1::Constant { value: 0.0 },
-            Init::Normal(std) => Distribution1::Normal { std },
-            Init::Uniform(limit) => Distribution1::Uniform { limit },
-            Init::Constant(value) => Distribution1::Constant { value },
+            Init::Zeros => InitDistribution::Constant { value: 0.0 },
+            Init::Normal(std) => InitDistribution::Normal { std },
+            Init::Uniform(limit) => InitDistribution::Uniform { limit },
+            Init::Constant(value) => InitDistribution::Constant { value },
         }
     }
 
@@ -90,7 +90,7 @@ impl Init {
     pub fn sample<T: Float>(self, shape: &[usize], rng: &mut ChaCha8Rng) -> Vec<T> {
         let len = shape.iter().product();
         match self.distribution(shape) {
-            Distribution1::Normal { std } => (0..len)
+            InitDistribution::Normal { std } => (0..len)
                 .map(|_| {
                     T::from_f64(
                         std * {
@@ -100,10 +100,10 @@ impl Init {
                     )
                 })
                 .collect(),
-            Distribution1::Uniform { limit } => (0..len)
+            InitDistribution::Uniform { limit } => (0..len)
                 .map(|_| T::from_f64(limit * (2.0 * rng.random::<f64>() - 1.0)))
                 .collect(),
-            Distribution1::Constant { value } => vec![T::from_f64(value); len],
+            InitDistribution::Constant { value } => vec![T::from_f64(value); len],
         }
     }
 

@@ -1,0 +1,129 @@
+//! gradc against PyTorch: for each fixture network, the loss, the logits, every gradient
+//! and the parameters after three SGD steps match PyTorch to 1e-5 relative (f32). The
+//! fixtures come from `tools/make_fixtures.py`; the weights load through the strict `load`.
+
+use std::path::Path;
+
+use gradc::ndarray::{Array2, ArrayD, IxDyn};
+use gradc::{Model, Targets, network};
+use safetensors::SafeTensors;
+
+network! {
+    struct PreluSoftmaxCe {
+        input: [6], fc1: dense(5), act1: prelu, fc2: dense(4), act2: tanh, out: dense(3),
+        loss: softmax_cross_entropy, optimizer: sgd(lr = 0.1),
+    }
+}
+
+network! {
+    struct GeluPreluBce {
+        input: [5], fc1: dense(6), act1: gelu, fc2: dense(4), act2: prelu(init = 0.1, per_unit = true), out: dense(3),
+        loss: binary_cross_entropy, optimizer: sgd(lr = 0.1),
+    }
+}
+
+network! {
+    struct SeluEluSiluLeakyMse {
+        input: [4], fc1: dense(6), act1: selu, fc2: dense(5), act2: elu(0.5), fc3: dense(5), act3: silu,
+        fc4: dense(4), act4: leaky_relu(0.05), out: dense(2),
+        loss: mse, optimizer: sgd(lr = 0.1),
+    }
+}
+
+network! {
+    struct SigmoidGeluTanhReluCe {
+        input: [5], fc1: dense(7), act1: sigmoid, fc2: dense(6), act2: gelu(approximate = tanh),
+        fc3: dense(5), act3: relu, out: dense(4),
+        loss: softmax_cross_entropy, optimizer: sgd(lr = 0.1),
+    }
+}
+
+const TOLERANCE: f64 = 1e-5;
+
+struct Fixture {
+    bytes: Vec<u8>,
+}
+
+impl Fixture {
+    fn open(case: &str) -> (Fixture, std::path::PathBuf) {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let bytes = std::fs::read(dir.join(format!("{case}.data.safetensors"))).unwrap();
+        (Fixture { bytes }, dir.join(format!("{case}.weights.safetensors")))
+    }
+
+    fn tensor(&self, name: &str) -> Option<ArrayD<f32>> {
+        let file = SafeTensors::deserialize(&self.bytes).unwrap();
+        let t = file.tensor(name).ok()?;
+        let values: Vec<f32> = match t.dtype() {
+            safetensors::Dtype::F32 => t.data().chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect(),
+            safetensors::Dtype::I64 => {
+                t.data().chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().unwrap()) as f32).collect()
+            }
+            other => panic!("unexpected dtype {other:?}"),
+        };
+        Some(ArrayD::from_shape_vec(IxDyn(t.shape()), values).unwrap())
+    }
+}
+
+/// max |a − b| / max |b|: the error relative to the tensor's scale.
+fn relative_error(actual: &ArrayD<f32>, expected: &ArrayD<f32>) -> f64 {
+    assert_eq!(actual.shape(), expected.shape());
+    let scale = expected.iter().fold(0.0f64, |m, &v| m.max(f64::from(v).abs())).max(1e-30);
+    actual.iter().zip(expected).fold(0.0f64, |m, (&a, &b)| m.max((f64::from(a) - f64::from(b)).abs())) / scale
+}
+
+fn check<M: Model<Scalar = f32>>(case: &str, mut net: M) {
+    let (data, weights) = Fixture::open(case);
+    net.load(&weights).unwrap();
+    let x: Array2<f32> = data.tensor("x").unwrap().into_dimensionality().unwrap();
+    let labels: Option<Vec<usize>> = data.tensor("labels").map(|l| l.iter().map(|&v| v as usize).collect());
+    let values: Option<Array2<f32>> = data.tensor("targets").map(|t| t.into_dimensionality().unwrap());
+    let targets = || match (&labels, &values) {
+        (Some(l), _) => Targets::Classes(l),
+        (None, Some(v)) => Targets::Values(v.view()),
+        (None, None) => panic!("fixture has no targets"),
+    };
+    let mut report = Vec::new();
+
+    let logits = net.forward(x.view()).unwrap().into_dyn();
+    report.push(("logits".to_string(), relative_error(&logits, &data.tensor("logits").unwrap())));
+    let stats = net.loss_and_grads(x.view(), targets()).unwrap();
+    let expected_loss = f64::from(data.tensor("loss").unwrap().into_iter().next().unwrap());
+    report.push(("loss".into(), (stats.loss - expected_loss).abs() / expected_loss.abs()));
+    for name in net.param_names() {
+        let grad = net.grad(name).unwrap().to_owned();
+        report.push((format!("grad {name}"), relative_error(&grad, &data.tensor(&format!("grad.{name}")).unwrap())));
+    }
+    for _ in 0..3 {
+        net.train_step(x.view(), targets()).unwrap();
+    }
+    for name in net.param_names() {
+        let value = net.param(name).unwrap().to_owned();
+        report.push((format!("after 3 steps {name}"), relative_error(&value, &data.tensor(&format!("after.{name}")).unwrap())));
+    }
+    let worst = report.iter().map(|r| r.1).fold(0.0, f64::max);
+    println!("{case}: worst relative error {worst:.2e}");
+    for (what, error) in &report {
+        assert!(*error < TOLERANCE, "{case}: {what} differs from PyTorch by {error:e} (relative)");
+    }
+}
+
+#[test]
+fn prelu_softmax_cross_entropy_matches_pytorch() {
+    check("prelu_softmax_ce", PreluSoftmaxCe::new(0));
+}
+
+#[test]
+fn gelu_prelu_binary_cross_entropy_matches_pytorch() {
+    check("gelu_prelu_bce", GeluPreluBce::new(0));
+}
+
+#[test]
+fn selu_elu_silu_leaky_mse_matches_pytorch() {
+    check("selu_elu_silu_leaky_mse", SeluEluSiluLeakyMse::new(0));
+}
+
+#[test]
+fn sigmoid_gelu_tanh_relu_cross_entropy_matches_pytorch() {
+    check("sigmoid_gelu_tanh_relu_ce", SigmoidGeluTanhReluCe::new(0));
+}

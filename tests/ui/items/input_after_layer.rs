@@ -1,0 +1,12 @@
+use gradc::network;
+
+network! {
+    struct Net {
+        fc1: dense(3),
+        input: [4],
+        loss: mse,
+        optimizer: sgd(lr = 0.1),
+    }
+}
+
+fn main() {}

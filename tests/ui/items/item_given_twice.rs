@@ -1,0 +1,13 @@
+use gradc::network;
+
+network! {
+    struct Net {
+        input: [4],
+        fc1: dense(3),
+        loss: mse,
+        loss: softmax_cross_entropy,
+        optimizer: sgd(lr = 0.1),
+    }
+}
+
+fn main() {}

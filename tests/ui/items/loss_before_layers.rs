@@ -1,0 +1,12 @@
+use gradc::network;
+
+network! {
+    struct Net {
+        input: [4],
+        loss: mse,
+        fc1: dense(3),
+        optimizer: sgd(lr = 0.1),
+    }
+}
+
+fn main() {}

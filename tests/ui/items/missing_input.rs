@@ -1,0 +1,11 @@
+use gradc::network;
+
+network! {
+    struct Net {
+        fc1: dense(3),
+        loss: mse,
+        optimizer: sgd(lr = 0.1),
+    }
+}
+
+fn main() {}

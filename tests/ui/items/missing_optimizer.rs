@@ -1,0 +1,11 @@
+use gradc::network;
+
+network! {
+    struct Net {
+        input: [4],
+        fc1: dense(3),
+        loss: mse,
+    }
+}
+
+fn main() {}

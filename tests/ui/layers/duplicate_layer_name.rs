@@ -1,0 +1,14 @@
+use gradc::network;
+
+network! {
+    struct Net {
+        input: [4],
+        fc1: dense(3),
+        act: relu,
+        fc1: dense(2),
+        loss: mse,
+        optimizer: sgd(lr = 0.1),
+    }
+}
+
+fn main() {}

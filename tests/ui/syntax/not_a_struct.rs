@@ -1,0 +1,9 @@
+use gradc::network;
+
+network! {
+    enum Net {
+        input: [4],
+    }
+}
+
+fn main() {}
