@@ -80,7 +80,7 @@ pub fn zip<T: Float>(a: &[T], b: &[T], out: &mut [T], f: impl Fn(T, T) -> T) {
 #[inline]
 pub fn zip_row<T: Float>(a: &[T], row: &[T], out: &mut [T], f: impl Fn(T, T) -> T) {
     assert!(
-        !row.is_empty() && a.len() == out.len() && a.len() % row.len() == 0,
+        !row.is_empty() && a.len() == out.len() && a.len().is_multiple_of(row.len()),
         "zip_row sizes"
     );
     for (o_row, a_row) in out
@@ -105,7 +105,7 @@ pub fn zip_scalar<T: Float>(a: &[T], s: T, out: &mut [T], f: impl Fn(T, T) -> T)
 /// `out[j] = Σ_r x[r, j]` (the gradient of a row broadcast).
 pub fn sum_rows<T: Float>(cols: usize, x: &[T], out: &mut [T]) {
     assert!(
-        out.len() == cols && cols > 0 && x.len() % cols == 0,
+        out.len() == cols && cols > 0 && x.len().is_multiple_of(cols),
         "sum_rows sizes"
     );
     out.fill(T::zero());
@@ -124,7 +124,7 @@ pub fn sum_all<T: Float>(x: &[T], out: &mut [T]) {
 /// Row-wise softmax, shifted by the row maximum so `exp` cannot overflow.
 pub fn softmax_rows<T: Float>(cols: usize, z: &[T], out: &mut [T]) {
     assert!(
-        z.len() == out.len() && cols > 0 && z.len() % cols == 0,
+        z.len() == out.len() && cols > 0 && z.len().is_multiple_of(cols),
         "softmax sizes"
     );
     for (o, row) in out.chunks_exact_mut(cols).zip(z.chunks_exact(cols)) {
@@ -143,7 +143,7 @@ pub fn softmax_rows<T: Float>(cols: usize, z: &[T], out: &mut [T]) {
 /// The softmax vector-Jacobian product: `out = p ⊙ (dp − Σ_j dp_j p_j)` per row.
 pub fn softmax_vjp_rows<T: Float>(cols: usize, p: &[T], dp: &[T], out: &mut [T]) {
     assert!(
-        p.len() == out.len() && dp.len() == out.len() && p.len() % cols == 0,
+        p.len() == out.len() && dp.len() == out.len() && p.len().is_multiple_of(cols),
         "softmax_vjp sizes"
     );
     for ((o, p), dp) in out

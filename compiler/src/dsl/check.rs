@@ -188,12 +188,11 @@ impl<'a> Args<'a> {
         errors: &mut Errors,
     ) -> Option<&'static str> {
         let value = self.bound.get(name)?;
-        if let RawArgValue::Call(c) = value {
-            if c.args.is_empty() {
-                if let Some(found) = choices.iter().find(|ch| c.name == **ch) {
-                    return Some(found);
-                }
-            }
+        if let RawArgValue::Call(c) = value
+            && c.args.is_empty()
+            && let Some(found) = choices.iter().find(|ch| c.name == **ch)
+        {
+            return Some(found);
         }
         errors.at(
             value.span(),
@@ -645,14 +644,14 @@ pub fn check(raw: RawNetwork) -> syn::Result<Network> {
     let resolved: Vec<Layer> = (0..layers.len())
         .map(|i| {
             let mut kind = layers[i].kind.clone();
-            if let LayerKind::Dense { init, .. } = &mut kind {
-                if !layers[i].init_given {
-                    let next = layers[i + 1..].iter().find_map(|l| match &l.kind {
-                        LayerKind::Dense { .. } => Some(None),
-                        other => other.activation_family().map(Some),
-                    });
-                    *init = InitSpec::default_for(next.flatten());
-                }
+            if let LayerKind::Dense { init, .. } = &mut kind
+                && !layers[i].init_given
+            {
+                let next = layers[i + 1..].iter().find_map(|l| match &l.kind {
+                    LayerKind::Dense { .. } => Some(None),
+                    other => other.activation_family().map(Some),
+                });
+                *init = InitSpec::default_for(next.flatten());
             }
             Layer {
                 name: layers[i].name.clone(),

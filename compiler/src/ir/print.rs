@@ -57,10 +57,9 @@ fn lines(graph: &Graph, order: &[NodeId]) -> Vec<(String, String, String)> {
                     transpose_a,
                     transpose_b,
                 } = node.op
+                    && ((i == 0 && transpose_a) || (i == 1 && transpose_b))
                 {
-                    if (i == 0 && transpose_a) || (i == 1 && transpose_b) {
-                        text.push_str("^T");
-                    }
+                    text.push_str("^T");
                 }
             }
             let dtype = if node.op.is_index() {
