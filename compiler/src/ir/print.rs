@@ -91,7 +91,11 @@ impl fmt::Display for Graph {
         let number: BTreeMap<NodeId, usize> =
             order.iter().enumerate().map(|(i, &n)| (n, i)).collect();
         for (output, n) in self.outputs() {
-            writeln!(f, "output {output} = {}", number.get(&n).map_or("%?".to_string(), |i| format!("%{i}")))?;
+            writeln!(
+                f,
+                "output {output} = {}",
+                number.get(&n).map_or("%?".to_string(), |i| format!("%{i}"))
+            )?;
         }
         Ok(())
     }
