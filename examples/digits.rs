@@ -39,12 +39,7 @@ fn main() -> Result<(), gradc::Error> {
     }
     let digits: Dataset<f32> = data::digits()?;
     let (train, test) = digits.stratified_split(0.2, SEED);
-    println!(
-        "digits: {} training and {} test examples, {} classes",
-        train.len(),
-        test.len(),
-        digits.classes
-    );
+    println!("digits: {} training and {} test examples, {} classes", train.len(), test.len(), digits.classes);
 
     let mut net = DigitNet::new(SEED);
     println!("{}\n", net.summary());
@@ -61,20 +56,10 @@ fn main() -> Result<(), gradc::Error> {
         }
         let train_acc = data::accuracy(net.forward(train.features.view())?.view(), &train.labels);
         let test_acc = data::accuracy(net.forward(test.features.view())?.view(), &test.labels);
-        println!(
-            "{epoch:>5}   {:.4}   {:>8.2}%  {:>7.2}%",
-            total / seen as f64,
-            100.0 * train_acc,
-            100.0 * test_acc
-        );
+        println!("{epoch:>5}   {:.4}   {:>8.2}%  {:>7.2}%", total / seen as f64, 100.0 * train_acc, 100.0 * test_acc);
     }
     let elapsed = start.elapsed();
     let test_acc = data::accuracy(net.forward(test.features.view())?.view(), &test.labels);
-    println!(
-        "\nfinal test accuracy: {:.2}% ({} epochs in {:.2} s)",
-        100.0 * test_acc,
-        EPOCHS,
-        elapsed.as_secs_f64()
-    );
+    println!("\nfinal test accuracy: {:.2}% ({} epochs in {:.2} s)", 100.0 * test_acc, EPOCHS, elapsed.as_secs_f64());
     Ok(())
 }

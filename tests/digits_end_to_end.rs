@@ -29,19 +29,14 @@ fn digits_reach_95_percent_test_accuracy() {
     for _ in 0..30 {
         let (mut total, mut seen) = (0.0, 0);
         for batch in train.shuffled_batches(32, &mut rng) {
-            let stats = net
-                .train_step(batch.features.view(), &batch.labels)
-                .unwrap();
+            let stats = net.train_step(batch.features.view(), &batch.labels).unwrap();
             total += stats.loss * stats.batch as f64;
             seen += stats.batch;
         }
         last_epoch_loss = total / seen as f64;
         first_epoch_loss.get_or_insert(last_epoch_loss);
     }
-    let accuracy = data::accuracy(
-        net.forward(test.features.view()).unwrap().view(),
-        &test.labels,
-    );
+    let accuracy = data::accuracy(net.forward(test.features.view()).unwrap().view(), &test.labels);
     assert!(accuracy >= 0.95, "test accuracy {accuracy}");
     assert!(
         last_epoch_loss < 0.2 * first_epoch_loss.unwrap(),

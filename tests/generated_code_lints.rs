@@ -37,15 +37,11 @@ network! {
 fn degenerate_networks_still_run() {
     let x = gradc::ndarray::Array2::<f32>::ones((2, 3));
     let mut net = NoParams::new(0);
-    let stats = net
-        .train_step(x.view(), &gradc::ndarray::Array2::<f32>::zeros((2, 3)))
-        .unwrap();
+    let stats = net.train_step(x.view(), &gradc::ndarray::Array2::<f32>::zeros((2, 3))).unwrap();
     assert!((stats.loss - 1f64.tanh().powi(2)).abs() < 1e-6);
     let mut frozen = AllFrozen::new(0);
     let before = frozen.param("a.weight").unwrap().to_owned();
-    frozen
-        .train_step(x.view(), &gradc::ndarray::Array2::<f32>::zeros((2, 2)))
-        .unwrap();
+    frozen.train_step(x.view(), &gradc::ndarray::Array2::<f32>::zeros((2, 2))).unwrap();
     assert_eq!(frozen.param("a.weight").unwrap(), before);
     assert!(frozen.set_trainable("a", true).is_err());
     let _ = (PublicNet::new(1), PrivateNet::new(1));

@@ -29,11 +29,7 @@ const Z: f64 = 6.0;
 #[test]
 fn every_initializer_has_its_mean_and_variance() {
     let net = Inits::new(2024);
-    for spec in <Inits as Model>::info()
-        .params
-        .iter()
-        .filter(|s| s.name.ends_with(".weight"))
-    {
+    for spec in <Inits as Model>::info().params.iter().filter(|s| s.name.ends_with(".weight")) {
         let values = net.param(spec.name).unwrap();
         let n = values.len() as f64;
         let mean = values.sum() / n;
@@ -43,11 +39,7 @@ fn every_initializer_has_its_mean_and_variance() {
             InitDistribution::Normal { std } => (std * std, 2.0 * std.powi(4)),
             // For U(−a, a): σ² = a²/3 and Var(x²) = a⁴/5 − a⁴/9 = 4a⁴/45; every |x| ≤ a.
             InitDistribution::Uniform { limit } => {
-                assert!(
-                    values.iter().all(|v| v.abs() <= limit),
-                    "{}: sample outside ±{limit}",
-                    spec.name
-                );
+                assert!(values.iter().all(|v| v.abs() <= limit), "{}: sample outside ±{limit}", spec.name);
                 (limit * limit / 3.0, 4.0 * limit.powi(4) / 45.0)
             }
             InitDistribution::Constant { value } => {
@@ -57,11 +49,7 @@ fn every_initializer_has_its_mean_and_variance() {
         };
         let mean_bound = Z * (expected_var / n).sqrt();
         let var_bound = Z * (var_of_x2 / n).sqrt();
-        assert!(
-            mean.abs() < mean_bound,
-            "{}: mean {mean} outside ±{mean_bound}",
-            spec.name
-        );
+        assert!(mean.abs() < mean_bound, "{}: mean {mean} outside ±{mean_bound}", spec.name);
         assert!(
             (var - expected_var).abs() < var_bound,
             "{}: variance {var}, expected {expected_var} ± {var_bound}",
@@ -90,14 +78,8 @@ fn the_variances_are_the_documented_formulas() {
 #[test]
 fn initialization_is_deterministic_from_the_seed() {
     let (a, b, c) = (Inits::new(5), Inits::new(5), Inits::new(6));
-    assert_eq!(
-        a.param("he_normal.weight").unwrap(),
-        b.param("he_normal.weight").unwrap()
-    );
-    assert_ne!(
-        a.param("he_normal.weight").unwrap(),
-        c.param("he_normal.weight").unwrap()
-    );
+    assert_eq!(a.param("he_normal.weight").unwrap(), b.param("he_normal.weight").unwrap());
+    assert_ne!(a.param("he_normal.weight").unwrap(), c.param("he_normal.weight").unwrap());
     // Biases start at zero.
     assert!(a.param("he_normal.bias").unwrap().iter().all(|&v| v == 0.0));
 }
@@ -120,14 +102,7 @@ network! {
 
 #[test]
 fn default_initializer_follows_the_next_activation() {
-    let init_of = |name: &str| {
-        <Defaults as Model>::info()
-            .params
-            .iter()
-            .find(|s| s.name == name)
-            .unwrap()
-            .init
-    };
+    let init_of = |name: &str| <Defaults as Model>::info().params.iter().find(|s| s.name == name).unwrap().init;
     assert_eq!(init_of("before_relu.weight"), Init::HeNormal);
     assert_eq!(init_of("before_elu.weight"), Init::HeNormal);
     assert_eq!(init_of("before_selu.weight"), Init::LecunNormal);

@@ -40,11 +40,7 @@ where
     let (lr, steps) = (net.state().lr, net.state().steps);
     let error = bad(net).expect_err("bad input must be rejected");
     assert_eq!(snapshot(net), before, "parameters changed after: {error}");
-    assert_eq!(
-        (net.state().lr, net.state().steps),
-        (lr, steps),
-        "state changed after: {error}"
-    );
+    assert_eq!((net.state().lr, net.state().steps), (lr, steps), "state changed after: {error}");
     error.to_string()
 }
 
@@ -62,57 +58,37 @@ fn temp(name: &str) -> std::path::PathBuf {
 
 #[test]
 fn wrong_input_width() {
-    let msg = assert_unchanged(&mut trained(), |n| {
-        n.train_step(Array2::zeros((2, 4)).view(), &[0, 1])
-            .map(drop)
-    });
-    assert_eq!(
-        msg,
-        "input has 4 features per example, but the network expects 3"
-    );
+    let msg = assert_unchanged(&mut trained(), |n| n.train_step(Array2::zeros((2, 4)).view(), &[0, 1]).map(drop));
+    assert_eq!(msg, "input has 4 features per example, but the network expects 3");
     assert!(trained().forward(Array2::zeros((1, 2)).view()).is_err());
 }
 
 #[test]
 fn empty_batch() {
-    let msg = assert_unchanged(&mut trained(), |n| {
-        n.train_step(Array2::zeros((0, 3)).view(), &[]).map(drop)
-    });
+    let msg = assert_unchanged(&mut trained(), |n| n.train_step(Array2::zeros((0, 3)).view(), &[]).map(drop));
     assert!(msg.contains("empty batch"), "{msg}");
     assert!(trained().forward(Array2::zeros((0, 3)).view()).is_err());
 }
 
 #[test]
 fn target_count() {
-    let msg = assert_unchanged(&mut trained(), |n| {
-        n.train_step(batch().view(), &[0]).map(drop)
-    });
+    let msg = assert_unchanged(&mut trained(), |n| n.train_step(batch().view(), &[0]).map(drop));
     assert_eq!(msg, "got 1 targets for a batch of 2 examples");
 }
 
 #[test]
 fn class_index_out_of_range() {
-    let msg = assert_unchanged(&mut trained(), |n| {
-        n.train_step(batch().view(), &[0, 2]).map(drop)
-    });
-    assert_eq!(
-        msg,
-        "class index 2 of example 1 is out of range: the network has 2 classes (0..2)"
-    );
+    let msg = assert_unchanged(&mut trained(), |n| n.train_step(batch().view(), &[0, 2]).map(drop));
+    assert_eq!(msg, "class index 2 of example 1 is out of range: the network has 2 classes (0..2)");
 }
 
 #[test]
 fn wrong_kind_of_targets() {
     let values = Array2::<f32>::zeros((2, 2));
-    let msg = assert_unchanged(&mut trained(), |n| {
-        n.train_step(batch().view(), &values).map(drop)
-    });
+    let msg = assert_unchanged(&mut trained(), |n| n.train_step(batch().view(), &values).map(drop));
     assert!(msg.contains("takes class indices"), "{msg}");
     let mut probs = Probabilities::new(1);
-    let msg = assert_unchanged(&mut probs, |n| {
-        n.train_step(Array2::zeros((2, 2)).view(), &[0, 1])
-            .map(drop)
-    });
+    let msg = assert_unchanged(&mut probs, |n| n.train_step(Array2::zeros((2, 2)).view(), &[0, 1]).map(drop));
     assert!(msg.contains("[batch, outputs] matrix"), "{msg}");
 }
 
@@ -120,10 +96,7 @@ fn wrong_kind_of_targets() {
 fn binary_targets_outside_zero_one() {
     let mut net = Probabilities::new(1);
     let targets = array![[0.0f32, 1.0], [0.5, 1.5]];
-    let msg = assert_unchanged(&mut net, |n| {
-        n.train_step(Array2::zeros((2, 2)).view(), &targets)
-            .map(drop)
-    });
+    let msg = assert_unchanged(&mut net, |n| n.train_step(Array2::zeros((2, 2)).view(), &targets).map(drop));
     assert!(msg.contains("column 1") && msg.contains("[0, 1]"), "{msg}");
 }
 
@@ -131,9 +104,7 @@ fn binary_targets_outside_zero_one() {
 fn non_finite_input() {
     let mut x = batch();
     x[[1, 2]] = f32::NAN;
-    let msg = assert_unchanged(&mut trained(), |n| {
-        n.train_step(x.view(), &[0, 1]).map(drop)
-    });
+    let msg = assert_unchanged(&mut trained(), |n| n.train_step(x.view(), &[0, 1]).map(drop));
     assert!(msg.contains("example 1, feature 2"), "{msg}");
 }
 
@@ -142,8 +113,7 @@ fn non_finite_loss_leaves_parameters_unchanged() {
     // Finite inputs whose products overflow f32: the loss and gradients become infinite or NaN.
     let x = Array2::from_elem((2, 3), 1e30f32);
     let mut net = trained();
-    net.set_param("fc.weight", (ArrayD::ones(IxDyn(&[4, 3])) * 1e10f32).view())
-        .unwrap();
+    net.set_param("fc.weight", (ArrayD::ones(IxDyn(&[4, 3])) * 1e10f32).view()).unwrap();
     let msg = assert_unchanged(&mut net, |n| n.train_step(x.view(), &[0, 1]).map(drop));
     assert!(msg.contains("not finite"), "{msg}");
 }
@@ -162,25 +132,12 @@ fn bad_learning_rate() {
 #[test]
 fn unknown_names_and_wrong_shapes() {
     let mut net = trained();
-    let msg = assert_unchanged(&mut net, |n| {
-        n.set_param("fc.wieght", ArrayD::zeros(IxDyn(&[4, 3])).view())
-    });
-    assert!(
-        msg.contains("no parameter named `fc.wieght`") && msg.contains("fc.weight"),
-        "{msg}"
-    );
-    let msg = assert_unchanged(&mut net, |n| {
-        n.set_param("fc.weight", ArrayD::zeros(IxDyn(&[3, 4])).view())
-    });
-    assert_eq!(
-        msg,
-        "`fc.weight` has shape [3, 4], but the network expects [4, 3]"
-    );
+    let msg = assert_unchanged(&mut net, |n| n.set_param("fc.wieght", ArrayD::zeros(IxDyn(&[4, 3])).view()));
+    assert!(msg.contains("no parameter named `fc.wieght`") && msg.contains("fc.weight"), "{msg}");
+    let msg = assert_unchanged(&mut net, |n| n.set_param("fc.weight", ArrayD::zeros(IxDyn(&[3, 4])).view()));
+    assert_eq!(msg, "`fc.weight` has shape [3, 4], but the network expects [4, 3]");
     let msg = assert_unchanged(&mut net, |n| n.set_trainable("nope", false));
-    assert!(
-        msg.contains("no layer with parameters named `nope`"),
-        "{msg}"
-    );
+    assert!(msg.contains("no layer with parameters named `nope`"), "{msg}");
     assert!(net.param("out.bias").is_ok());
     assert!(net.grad("missing").is_err());
 }
@@ -189,10 +146,7 @@ fn unknown_names_and_wrong_shapes() {
 fn gradients_before_any_step_are_an_error() {
     let net = Classifier::new(0);
     let msg = net.grad("fc.weight").unwrap_err().to_string();
-    assert!(
-        msg.contains("run loss_and_grads or train_step first"),
-        "{msg}"
-    );
+    assert!(msg.contains("run loss_and_grads or train_step first"), "{msg}");
 }
 
 fn weights_error(bytes: &[u8]) -> String {
@@ -207,20 +161,13 @@ fn weights_error(bytes: &[u8]) -> String {
 fn weights_file(tensors: &[(&str, safetensors::Dtype, Vec<usize>, Vec<u8>)]) -> Vec<u8> {
     let views: Vec<_> = tensors
         .iter()
-        .map(|(n, d, s, b)| {
-            (
-                n.to_string(),
-                safetensors::tensor::TensorView::new(*d, s.clone(), b).unwrap(),
-            )
-        })
+        .map(|(n, d, s, b)| (n.to_string(), safetensors::tensor::TensorView::new(*d, s.clone(), b).unwrap()))
         .collect();
     safetensors::serialize(views, None).unwrap()
 }
 
 fn f32_bytes(n: usize) -> Vec<u8> {
-    (0..n)
-        .flat_map(|i| (i as f32 * 0.01).to_le_bytes())
-        .collect()
+    (0..n).flat_map(|i| (i as f32 * 0.01).to_le_bytes()).collect()
 }
 
 fn good_tensors() -> Vec<(&'static str, safetensors::Dtype, Vec<usize>, Vec<u8>)> {
@@ -246,58 +193,33 @@ fn weights_file_wrong_shape() {
     let mut tensors = good_tensors();
     tensors[0].2 = vec![3, 4];
     let msg = weights_error(&weights_file(&tensors));
-    assert!(
-        msg.contains("`fc.weight` has shape [3, 4], but the network expects [4, 3]"),
-        "{msg}"
-    );
+    assert!(msg.contains("`fc.weight` has shape [3, 4], but the network expects [4, 3]"), "{msg}");
 }
 
 #[test]
 fn weights_file_wrong_dtype() {
     let mut tensors = good_tensors();
-    tensors[3] = (
-        "out.bias",
-        safetensors::Dtype::F64,
-        vec![2],
-        (0..2).flat_map(|_| 1.0f64.to_le_bytes()).collect(),
-    );
+    tensors[3] = ("out.bias", safetensors::Dtype::F64, vec![2], (0..2).flat_map(|_| 1.0f64.to_le_bytes()).collect());
     let msg = weights_error(&weights_file(&tensors));
-    assert!(
-        msg.contains("`out.bias` has dtype F64, but the network is f32"),
-        "{msg}"
-    );
+    assert!(msg.contains("`out.bias` has dtype F64, but the network is f32"), "{msg}");
 }
 
 #[test]
 fn weights_file_unexpected_tensor() {
     let mut tensors = good_tensors();
-    tensors.push((
-        "head.weight",
-        safetensors::Dtype::F32,
-        vec![1],
-        f32_bytes(1),
-    ));
+    tensors.push(("head.weight", safetensors::Dtype::F32, vec![1], f32_bytes(1)));
     let msg = weights_error(&weights_file(&tensors));
-    assert!(
-        msg.contains("unexpected tensors not in the network: head.weight"),
-        "{msg}"
-    );
+    assert!(msg.contains("unexpected tensors not in the network: head.weight"), "{msg}");
 }
 
 #[test]
 fn weights_file_corrupt_bytes() {
     let good = weights_file(&good_tensors());
-    for bytes in [
-        &good[..good.len() - 3],
-        &good[..10],
-        b"not a weights file at all".as_slice(),
-    ] {
+    for bytes in [&good[..good.len() - 3], &good[..10], b"not a weights file at all".as_slice()] {
         let msg = weights_error(bytes);
         assert!(msg.contains("not a valid safetensors file"), "{msg}");
     }
-    let msg = assert_unchanged(&mut trained(), |n| {
-        n.load(temp("does-not-exist.safetensors"))
-    });
+    let msg = assert_unchanged(&mut trained(), |n| n.load(temp("does-not-exist.safetensors")));
     assert!(msg.contains("does-not-exist"), "{msg}");
 }
 
@@ -307,10 +229,7 @@ fn good_weights_file_loads() {
     std::fs::write(&path, weights_file(&good_tensors())).unwrap();
     let mut net = trained();
     net.load(&path).unwrap();
-    assert_eq!(
-        net.param("out.bias").unwrap().as_slice().unwrap(),
-        &[0.0, 0.01]
-    );
+    assert_eq!(net.param("out.bias").unwrap().as_slice().unwrap(), &[0.0, 0.01]);
 }
 
 #[test]
@@ -325,8 +244,5 @@ fn save_then_load_round_trips_exactly() {
     assert_ne!(snapshot(&other), snapshot(&net));
     other.load(&path).unwrap();
     assert_eq!(snapshot(&other), snapshot(&net));
-    assert_eq!(
-        other.forward(batch().view()).unwrap(),
-        net.forward(batch().view()).unwrap()
-    );
+    assert_eq!(other.forward(batch().view()).unwrap(), net.forward(batch().view()).unwrap());
 }

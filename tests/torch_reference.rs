@@ -48,26 +48,19 @@ impl Fixture {
     fn open(case: &str) -> (Fixture, std::path::PathBuf) {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
         let bytes = std::fs::read(dir.join(format!("{case}.data.safetensors"))).unwrap();
-        (
-            Fixture { bytes },
-            dir.join(format!("{case}.weights.safetensors")),
-        )
+        (Fixture { bytes }, dir.join(format!("{case}.weights.safetensors")))
     }
 
     fn tensor(&self, name: &str) -> Option<ArrayD<f32>> {
         let file = SafeTensors::deserialize(&self.bytes).unwrap();
         let t = file.tensor(name).ok()?;
         let values: Vec<f32> = match t.dtype() {
-            safetensors::Dtype::F32 => t
-                .data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-                .collect(),
-            safetensors::Dtype::I64 => t
-                .data()
-                .chunks_exact(8)
-                .map(|b| i64::from_le_bytes(b.try_into().unwrap()) as f32)
-                .collect(),
+            safetensors::Dtype::F32 => {
+                t.data().chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect()
+            }
+            safetensors::Dtype::I64 => {
+                t.data().chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().unwrap()) as f32).collect()
+            }
             other => panic!("unexpected dtype {other:?}"),
         };
         Some(ArrayD::from_shape_vec(IxDyn(t.shape()), values).unwrap())
@@ -77,25 +70,16 @@ impl Fixture {
 /// max |a − b| / max |b|: the error relative to the tensor's scale.
 fn relative_error(actual: &ArrayD<f32>, expected: &ArrayD<f32>) -> f64 {
     assert_eq!(actual.shape(), expected.shape());
-    let scale = expected
-        .iter()
-        .fold(0.0f64, |m, &v| m.max(f64::from(v).abs()))
-        .max(1e-30);
-    actual.iter().zip(expected).fold(0.0f64, |m, (&a, &b)| {
-        m.max((f64::from(a) - f64::from(b)).abs())
-    }) / scale
+    let scale = expected.iter().fold(0.0f64, |m, &v| m.max(f64::from(v).abs())).max(1e-30);
+    actual.iter().zip(expected).fold(0.0f64, |m, (&a, &b)| m.max((f64::from(a) - f64::from(b)).abs())) / scale
 }
 
 fn check<M: Model<Scalar = f32>>(case: &str, mut net: M) {
     let (data, weights) = Fixture::open(case);
     net.load(&weights).unwrap();
     let x: Array2<f32> = data.tensor("x").unwrap().into_dimensionality().unwrap();
-    let labels: Option<Vec<usize>> = data
-        .tensor("labels")
-        .map(|l| l.iter().map(|&v| v as usize).collect());
-    let values: Option<Array2<f32>> = data
-        .tensor("targets")
-        .map(|t| t.into_dimensionality().unwrap());
+    let labels: Option<Vec<usize>> = data.tensor("labels").map(|l| l.iter().map(|&v| v as usize).collect());
+    let values: Option<Array2<f32>> = data.tensor("targets").map(|t| t.into_dimensionality().unwrap());
     let targets = || match (&labels, &values) {
         (Some(l), _) => Targets::Classes(l),
         (None, Some(v)) => Targets::Values(v.view()),
@@ -104,22 +88,13 @@ fn check<M: Model<Scalar = f32>>(case: &str, mut net: M) {
     let mut report = Vec::new();
 
     let logits = net.forward(x.view()).unwrap().into_dyn();
-    report.push((
-        "logits".to_string(),
-        relative_error(&logits, &data.tensor("logits").unwrap()),
-    ));
+    report.push(("logits".to_string(), relative_error(&logits, &data.tensor("logits").unwrap())));
     let stats = net.loss_and_grads(x.view(), targets()).unwrap();
     let expected_loss = f64::from(data.tensor("loss").unwrap().into_iter().next().unwrap());
-    report.push((
-        "loss".into(),
-        (stats.loss - expected_loss).abs() / expected_loss.abs(),
-    ));
+    report.push(("loss".into(), (stats.loss - expected_loss).abs() / expected_loss.abs()));
     for name in net.param_names() {
         let grad = net.grad(name).unwrap().to_owned();
-        report.push((
-            format!("grad {name}"),
-            relative_error(&grad, &data.tensor(&format!("grad.{name}")).unwrap()),
-        ));
+        report.push((format!("grad {name}"), relative_error(&grad, &data.tensor(&format!("grad.{name}")).unwrap())));
     }
     for _ in 0..3 {
         net.train_step(x.view(), targets()).unwrap();
@@ -134,10 +109,7 @@ fn check<M: Model<Scalar = f32>>(case: &str, mut net: M) {
     let worst = report.iter().map(|r| r.1).fold(0.0, f64::max);
     println!("{case}: worst relative error {worst:.2e}");
     for (what, error) in &report {
-        assert!(
-            *error < TOLERANCE,
-            "{case}: {what} differs from PyTorch by {error:e} (relative)"
-        );
+        assert!(*error < TOLERANCE, "{case}: {what} differs from PyTorch by {error:e} (relative)");
     }
 }
 

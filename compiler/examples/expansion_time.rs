@@ -12,10 +12,7 @@ fn declaration(depth: usize) -> String {
     let mut items = vec!["input: [64]".to_string()];
     for i in 0..depth {
         items.push(format!("fc{i}: dense(64)"));
-        items.push(format!(
-            "act{i}: {}",
-            ["relu", "tanh", "gelu", "prelu"][i % 4]
-        ));
+        items.push(format!("act{i}: {}", ["relu", "tanh", "gelu", "prelu"][i % 4]));
     }
     items.push("out: dense(10)".into());
     items.push("loss: softmax_cross_entropy".into());

@@ -9,11 +9,7 @@ use std::io::Read;
 fn main() {
     let mut src = String::new();
     std::io::stdin().read_to_string(&mut src).expect("stdin");
-    match src
-        .parse()
-        .map_err(|e| format!("{e}"))
-        .and_then(|t| gradc_compiler::compile(t).map_err(|e| e.to_string()))
-    {
+    match src.parse().map_err(|e| format!("{e}")).and_then(|t| gradc_compiler::compile(t).map_err(|e| e.to_string())) {
         Ok(c) => println!("{}\n{}", c.forward, c.train),
         Err(e) => eprintln!("error: {e}"),
     }

@@ -40,21 +40,13 @@ pub fn compile(tokens: TokenStream) -> syn::Result<Compiled> {
     passes::run(&mut forward, &passes::inference_pipeline(), |_, _| {})?;
     let mut train = lower::lower(&network, Mode::Training)?;
     passes::run(&mut train, &passes::training_pipeline(&network), |_, _| {})?;
-    Ok(Compiled {
-        network,
-        forward,
-        train,
-    })
+    Ok(Compiled { network, forward, train })
 }
 
 /// The whole compiler: macro input to generated code.
 pub fn try_expand(tokens: TokenStream) -> syn::Result<TokenStream> {
     let compiled = compile(tokens)?;
-    Ok(codegen::generate(
-        &compiled.network,
-        &compiled.forward,
-        &compiled.train,
-    ))
+    Ok(codegen::generate(&compiled.network, &compiled.forward, &compiled.train))
 }
 
 /// [`try_expand`], with errors turned into `compile_error!` plus a stub of the struct, so the

@@ -18,26 +18,18 @@ fn errors(src: &str) -> Vec<String> {
 
 #[test]
 fn unnamed_layers_are_named_by_position_like_sequential() {
-    let net = network(
-        "struct N { input: [3], dense(4), relu, named: dense(2), loss: mse, optimizer: sgd(lr = 0.1) }",
-    );
+    let net = network("struct N { input: [3], dense(4), relu, named: dense(2), loss: mse, optimizer: sgd(lr = 0.1) }");
     let names: Vec<_> = net.layers.iter().map(|l| l.name.as_str()).collect();
     assert_eq!(names, ["0", "1", "named"]);
     assert_eq!(
         net.layers[0].kind,
-        LayerKind::Dense {
-            units: 4,
-            init: InitSpec::HeNormal,
-            bias: true
-        }
+        LayerKind::Dense { units: 4, init: InitSpec::HeNormal, bias: true, l1: None, l2: None }
     );
 }
 
 #[test]
 fn several_mistakes_are_reported_together() {
-    let found = errors(
-        "struct N { input: [3], dense(0), rleu, loss: mse, loss: mse, optimizer: sgd(lr = -1) }",
-    );
+    let found = errors("struct N { input: [3], dense(0), rleu, loss: mse, loss: mse, optimizer: sgd(lr = -1) }");
     assert_eq!(found.len(), 4, "{found:?}");
     assert!(found[0].contains("`units` must be at least 1"));
     assert!(found[1].contains("unknown layer `rleu`"));
@@ -47,7 +39,10 @@ fn several_mistakes_are_reported_together() {
 
 #[test]
 fn a_valid_declaration_has_no_errors() {
-    assert!(errors("struct N { input: [3], dense(2), loss: mse, optimizer: sgd(0.5), dtype: f64, fusion: false }").is_empty());
+    assert!(
+        errors("struct N { input: [3], dense(2), loss: mse, optimizer: sgd(0.5), dtype: f64, fusion: false }")
+            .is_empty()
+    );
 }
 
 #[test]
@@ -60,9 +55,7 @@ fn numbers_print_compactly() {
 
 #[test]
 fn the_verifier_rejects_a_shape_the_operands_do_not_give() {
-    let net = network(
-        "struct N { input: [3], a: dense(4), b: dense(2), loss: mse, optimizer: sgd(lr = 0.1) }",
-    );
+    let net = network("struct N { input: [3], a: dense(4), b: dense(2), loss: mse, optimizer: sgd(lr = 0.1) }");
     let mut graph: Graph = lower(&net, Mode::Inference).unwrap();
     verify(&graph, "lowering").unwrap();
     // Make b's matmul read a's weight ([4,3]) instead of its own ([2,4]): the inner sizes clash.
@@ -70,10 +63,7 @@ fn the_verifier_rejects_a_shape_the_operands_do_not_give() {
     let b_weight = graph.param("b.weight").unwrap();
     graph.replace_uses(b_weight, a_weight);
     let error = verify(&graph, "sabotage").unwrap_err();
-    assert!(
-        error.contains("after sabotage") && error.contains("matmul"),
-        "{error}"
-    );
+    assert!(error.contains("after sabotage") && error.contains("matmul"), "{error}");
 }
 
 #[test]
@@ -82,11 +72,7 @@ fn the_verifier_rejects_an_output_naming_a_removed_node() {
     let mut graph = lower(&net, Mode::Inference).unwrap();
     let prediction = graph.output(&Output::Prediction).unwrap();
     graph.remove(prediction);
-    assert!(
-        verify(&graph, "sabotage")
-            .unwrap_err()
-            .contains("removed node")
-    );
+    assert!(verify(&graph, "sabotage").unwrap_err().contains("removed node"));
 }
 
 #[test]
@@ -98,39 +84,28 @@ fn dce_removes_the_input_gradient_and_frozen_gradients() {
     )
     .unwrap();
     let train = &compiled.train;
-    let input = train
-        .node_ids()
-        .into_iter()
-        .find(|&n| *train.op(n) == Op::Input)
-        .unwrap();
+    let input = train.node_ids().into_iter().find(|&n| *train.op(n) == Op::Input).unwrap();
     // The input is read only by the forward matmul and b's weight gradient reads no input.
     assert_eq!(train.users(input).len(), 1, "{train}");
     let grads: Vec<String> = train.outputs().map(|(o, _)| o.to_string()).collect();
-    assert_eq!(
-        grads,
-        ["prediction", "loss", "grad b.bias", "grad b.weight"]
-    );
+    assert_eq!(grads, ["prediction", "loss", "grad b.bias", "grad b.weight"]);
     // No update writes a frozen parameter, and nothing computes a's gradients.
-    assert_eq!(
-        train
-            .node_ids()
-            .into_iter()
-            .filter(|&n| train.op(n).has_side_effect())
-            .count(),
-        2
-    );
+    assert_eq!(train.node_ids().into_iter().filter(|&n| train.op(n).has_side_effect()).count(), 2);
     assert!(!train.to_string().contains("# a (grad)"), "{train}");
 }
 
 #[test]
 fn cse_leaves_one_node_per_distinct_computation() {
-    let compiled = compile("struct N { input: [3], a: dense(4), relu, b: dense(3), relu, loss: mse, optimizer: sgd(lr = 0.1) }".parse().unwrap()).unwrap();
+    let compiled = compile(
+        "struct N { input: [3], a: dense(4), relu, b: dense(3), relu, loss: mse, optimizer: sgd(lr = 0.1) }"
+            .parse()
+            .unwrap(),
+    )
+    .unwrap();
     let train = &compiled.train;
     let mut seen = std::collections::BTreeSet::new();
     for n in train.node_ids() {
-        if train.op(n).is_leaf() && !matches!(train.op(n), Op::Const(_))
-            || train.op(n).has_side_effect()
-        {
+        if train.op(n).is_leaf() && !matches!(train.op(n), Op::Const(_)) || train.op(n).has_side_effect() {
             continue;
         }
         let key = format!("{:?} {:?}", train.op(n), train.operands(n));
@@ -141,50 +116,28 @@ fn cse_leaves_one_node_per_distinct_computation() {
 #[test]
 fn the_stable_loss_forms_replace_the_textbook_ones() {
     let bce = compile(
-        "struct N { input: [3], dense(2), loss: binary_cross_entropy, optimizer: sgd(lr = 0.1) }"
-            .parse()
-            .unwrap(),
+        "struct N { input: [3], dense(2), loss: binary_cross_entropy, optimizer: sgd(lr = 0.1) }".parse().unwrap(),
     )
     .unwrap();
     let text = bce.train.to_string();
     assert!(text.contains("binary_cross_entropy_with_logits"), "{text}");
-    assert!(
-        !text.contains("binary_cross_entropy_grad") && !text.contains("sigmoid_grad"),
-        "{text}"
-    );
+    assert!(!text.contains("binary_cross_entropy_grad") && !text.contains("sigmoid_grad"), "{text}");
     let ce = compile(
-        "struct N { input: [3], dense(2), loss: softmax_cross_entropy, optimizer: sgd(lr = 0.1) }"
-            .parse()
-            .unwrap(),
+        "struct N { input: [3], dense(2), loss: softmax_cross_entropy, optimizer: sgd(lr = 0.1) }".parse().unwrap(),
     )
     .unwrap();
     let text = ce.train.to_string();
-    assert!(
-        text.contains("softmax_cross_entropy") && text.contains("one_hot[2]"),
-        "{text}"
-    );
-    assert!(
-        !text.contains("= cross_entropy") && !text.contains("softmax_vjp"),
-        "{text}"
-    );
+    assert!(text.contains("softmax_cross_entropy") && text.contains("one_hot[2]"), "{text}");
+    assert!(!text.contains("= cross_entropy") && !text.contains("softmax_vjp"), "{text}");
 }
 
 #[test]
 fn updates_run_after_every_gradient() {
     let compiled = compile(
-        "struct N { input: [3], dense(4), relu, dense(2), loss: mse, optimizer: sgd(lr = 0.1) }"
-            .parse()
-            .unwrap(),
+        "struct N { input: [3], dense(4), relu, dense(2), loss: mse, optimizer: sgd(lr = 0.1) }".parse().unwrap(),
     )
     .unwrap();
     let order = compiled.train.schedule().unwrap().to_vec();
-    let first_update = order
-        .iter()
-        .position(|&n| compiled.train.op(n).has_side_effect())
-        .unwrap();
-    assert!(
-        order[first_update..]
-            .iter()
-            .all(|&n| compiled.train.op(n).has_side_effect())
-    );
+    let first_update = order.iter().position(|&n| compiled.train.op(n).has_side_effect()).unwrap();
+    assert!(order[first_update..].iter().all(|&n| compiled.train.op(n).has_side_effect()));
 }

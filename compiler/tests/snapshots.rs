@@ -8,17 +8,13 @@ use gradc_compiler::{dsl, passes};
 fn trace(src: &str) -> String {
     let network = dsl::check(dsl::parse(src.parse().unwrap()).unwrap()).unwrap();
     let mut out = String::new();
-    for (mode, pipeline) in [
-        (Mode::Training, passes::training_pipeline(&network)),
-        (Mode::Inference, passes::inference_pipeline()),
-    ] {
+    for (mode, pipeline) in
+        [(Mode::Training, passes::training_pipeline(&network)), (Mode::Inference, passes::inference_pipeline())]
+    {
         let mut graph = lower(&network, mode).unwrap();
         gradc_compiler::ir::verify(&graph, "lowering").unwrap();
         out.push_str(&format!("## input ({mode:?})\n{graph}\n"));
-        passes::run(&mut graph, &pipeline, |name, g| {
-            out.push_str(&format!("## after {name}\n{g}\n"))
-        })
-        .unwrap();
+        passes::run(&mut graph, &pipeline, |name, g| out.push_str(&format!("## after {name}\n{g}\n"))).unwrap();
     }
     out
 }
@@ -76,8 +72,10 @@ catalogue! {
 #[test]
 fn switching_off_a_loss_rule_keeps_the_textbook_form() {
     let network = dsl::check(
-        dsl::parse("struct N { input: [2], dense(3), loss: softmax_cross_entropy, optimizer: sgd(lr = 1) }".parse().unwrap())
-            .unwrap(),
+        dsl::parse(
+            "struct N { input: [2], dense(3), loss: softmax_cross_entropy, optimizer: sgd(lr = 1) }".parse().unwrap(),
+        )
+        .unwrap(),
     )
     .unwrap();
     let mut graph = lower(&network, Mode::Training).unwrap();

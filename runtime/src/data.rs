@@ -39,11 +39,7 @@ pub fn digits<T: Float>() -> Result<Dataset<T>> {
 /// `scale`.
 pub fn parse_labelled_csv<T: Float>(text: &str, scale: f64) -> Result<Dataset<T>> {
     let (mut values, mut labels, mut width) = (Vec::new(), Vec::new(), None);
-    for (line_no, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
+    for (line_no, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let fields: Vec<&str> = line.split(',').map(str::trim).collect();
         let bad = |what: &str| Error::Data(format!("line {}: {what}", line_no + 1));
         let Some((label, features)) = fields.split_last() else {
@@ -53,26 +49,15 @@ pub fn parse_labelled_csv<T: Float>(text: &str, scale: f64) -> Result<Dataset<T>
             return Err(bad("row width differs from the first row"));
         }
         for f in features {
-            let v: f64 = f
-                .parse()
-                .map_err(|_| bad(&format!("`{f}` is not a number")))?;
+            let v: f64 = f.parse().map_err(|_| bad(&format!("`{f}` is not a number")))?;
             values.push(T::from_f64(v / scale));
         }
-        labels.push(
-            label
-                .parse::<usize>()
-                .map_err(|_| bad(&format!("label `{label}` is not a class index")))?,
-        );
+        labels.push(label.parse::<usize>().map_err(|_| bad(&format!("label `{label}` is not a class index")))?);
     }
     let width = width.ok_or_else(|| Error::Data("no rows".into()))?;
     let classes = labels.iter().max().map_or(0, |m| m + 1);
-    let features =
-        Array2::from_shape_vec((labels.len(), width), values).expect("rows have equal width");
-    Ok(Dataset {
-        features,
-        labels,
-        classes,
-    })
+    let features = Array2::from_shape_vec((labels.len(), width), values).expect("rows have equal width");
+    Ok(Dataset { features, labels, classes })
 }
 
 impl<T: Float> Dataset<T> {
@@ -101,9 +86,7 @@ impl<T: Float> Dataset<T> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let (mut train, mut test) = (Vec::new(), Vec::new());
         for class in 0..self.classes {
-            let mut members: Vec<usize> = (0..self.len())
-                .filter(|&i| self.labels[i] == class)
-                .collect();
+            let mut members: Vec<usize> = (0..self.len()).filter(|&i| self.labels[i] == class).collect();
             members.shuffle(&mut rng);
             let n_test = (members.len() as f64 * test_fraction).round() as usize;
             test.extend_from_slice(&members[..n_test]);
@@ -119,10 +102,7 @@ impl<T: Float> Dataset<T> {
     pub fn shuffled_batches(&self, batch_size: usize, rng: &mut ChaCha8Rng) -> Vec<Dataset<T>> {
         let mut order: Vec<usize> = (0..self.len()).collect();
         order.shuffle(rng);
-        order
-            .chunks(batch_size.max(1))
-            .map(|chunk| self.select(chunk))
-            .collect()
+        order.chunks(batch_size.max(1)).map(|chunk| self.select(chunk)).collect()
     }
 }
 
@@ -134,9 +114,7 @@ pub fn argmax_rows<T: Float>(scores: ArrayView2<'_, T>) -> Vec<usize> {
         .map(|row| {
             row.iter()
                 .enumerate()
-                .fold((0, T::neg_infinity()), |best, (i, &v)| {
-                    if v > best.1 { (i, v) } else { best }
-                })
+                .fold((0, T::neg_infinity()), |best, (i, &v)| if v > best.1 { (i, v) } else { best })
                 .0
         })
         .collect()
@@ -147,11 +125,7 @@ pub fn accuracy<T: Float>(scores: ArrayView2<'_, T>, labels: &[usize]) -> f64 {
     if labels.is_empty() {
         return 0.0;
     }
-    let hits = argmax_rows(scores)
-        .iter()
-        .zip(labels)
-        .filter(|(p, l)| p == l)
-        .count();
+    let hits = argmax_rows(scores).iter().zip(labels).filter(|(p, l)| p == l).count();
     hits as f64 / labels.len() as f64
 }
 

@@ -9,17 +9,7 @@ use std::ops::{AddAssign, MulAssign, SubAssign};
 /// Besides `num_traits::Float` it knows its safetensors dtype, its GEMM routine and `erf`,
 /// which the standard library lacks.
 pub trait Float:
-    num_traits::Float
-    + Debug
-    + Display
-    + Default
-    + Sum
-    + AddAssign
-    + SubAssign
-    + MulAssign
-    + Send
-    + Sync
-    + 'static
+    num_traits::Float + Debug + Display + Default + Sum + AddAssign + SubAssign + MulAssign + Send + Sync + 'static
 {
     /// The dtype this type has in a safetensors file.
     const DTYPE: safetensors::Dtype;

@@ -61,24 +61,12 @@ impl Init {
         let (fan_in, fan_out) = Self::fans(shape);
         let (fi, fo) = (fan_in.max(1) as f64, fan_out.max(1) as f64);
         match self {
-            Init::GlorotNormal => InitDistribution::Normal {
-                std: (2.0 / (fi + fo)).sqrt(),
-            },
-            Init::GlorotUniform => InitDistribution::Uniform {
-                limit: (6.0 / (fi + fo)).sqrt(),
-            },
-            Init::HeNormal => InitDistribution::Normal {
-                std: (2.0 / fi).sqrt(),
-            },
-            Init::HeUniform => InitDistribution::Uniform {
-                limit: (6.0 / fi).sqrt(),
-            },
-            Init::LecunNormal => InitDistribution::Normal {
-                std: (1.0 / fi).sqrt(),
-            },
-            Init::LecunUniform => InitDistribution::Uniform {
-                limit: (3.0 / fi).sqrt(),
-            },
+            Init::GlorotNormal => InitDistribution::Normal { std: (2.0 / (fi + fo)).sqrt() },
+            Init::GlorotUniform => InitDistribution::Uniform { limit: (6.0 / (fi + fo)).sqrt() },
+            Init::HeNormal => InitDistribution::Normal { std: (2.0 / fi).sqrt() },
+            Init::HeUniform => InitDistribution::Uniform { limit: (6.0 / fi).sqrt() },
+            Init::LecunNormal => InitDistribution::Normal { std: (1.0 / fi).sqrt() },
+            Init::LecunUniform => InitDistribution::Uniform { limit: (3.0 / fi).sqrt() },
             Init::Zeros => InitDistribution::Constant { value: 0.0 },
             Init::Normal(std) => InitDistribution::Normal { std },
             Init::Uniform(limit) => InitDistribution::Uniform { limit },
@@ -100,9 +88,9 @@ impl Init {
                     )
                 })
                 .collect(),
-            InitDistribution::Uniform { limit } => (0..len)
-                .map(|_| T::from_f64(limit * (2.0 * rng.random::<f64>() - 1.0)))
-                .collect(),
+            InitDistribution::Uniform { limit } => {
+                (0..len).map(|_| T::from_f64(limit * (2.0 * rng.random::<f64>() - 1.0))).collect()
+            }
             InitDistribution::Constant { value } => vec![T::from_f64(value); len],
         }
     }

@@ -23,10 +23,7 @@ pub fn matmul<T: Float>(
     b_transposed: bool,
     out: &mut [T],
 ) {
-    assert!(
-        a.len() == m * k && b.len() == k * n && out.len() == m * n,
-        "matmul sizes"
-    );
+    assert!(a.len() == m * k && b.len() == k * n && out.len() == m * n, "matmul sizes");
     if m == 0 || n == 0 {
         return;
     }
@@ -79,14 +76,8 @@ pub fn zip<T: Float>(a: &[T], b: &[T], out: &mut [T], f: impl Fn(T, T) -> T) {
 /// `out[r, j] = f(a[r, j], row[j])`: `row` is broadcast over the rows of `a`.
 #[inline]
 pub fn zip_row<T: Float>(a: &[T], row: &[T], out: &mut [T], f: impl Fn(T, T) -> T) {
-    assert!(
-        !row.is_empty() && a.len() == out.len() && a.len().is_multiple_of(row.len()),
-        "zip_row sizes"
-    );
-    for (o_row, a_row) in out
-        .chunks_exact_mut(row.len())
-        .zip(a.chunks_exact(row.len()))
-    {
+    assert!(!row.is_empty() && a.len() == out.len() && a.len().is_multiple_of(row.len()), "zip_row sizes");
+    for (o_row, a_row) in out.chunks_exact_mut(row.len()).zip(a.chunks_exact(row.len())) {
         for ((o, &u), &v) in o_row.iter_mut().zip(a_row).zip(row) {
             *o = f(u, v);
         }
@@ -104,10 +95,7 @@ pub fn zip_scalar<T: Float>(a: &[T], s: T, out: &mut [T], f: impl Fn(T, T) -> T)
 
 /// `out[j] = Σ_r x[r, j]` (the gradient of a row broadcast).
 pub fn sum_rows<T: Float>(cols: usize, x: &[T], out: &mut [T]) {
-    assert!(
-        out.len() == cols && cols > 0 && x.len().is_multiple_of(cols),
-        "sum_rows sizes"
-    );
+    assert!(out.len() == cols && cols > 0 && x.len().is_multiple_of(cols), "sum_rows sizes");
     out.fill(T::zero());
     for row in x.chunks_exact(cols) {
         for (o, &v) in out.iter_mut().zip(row) {
@@ -123,10 +111,7 @@ pub fn sum_all<T: Float>(x: &[T], out: &mut [T]) {
 
 /// Row-wise softmax, shifted by the row maximum so `exp` cannot overflow.
 pub fn softmax_rows<T: Float>(cols: usize, z: &[T], out: &mut [T]) {
-    assert!(
-        z.len() == out.len() && cols > 0 && z.len().is_multiple_of(cols),
-        "softmax sizes"
-    );
+    assert!(z.len() == out.len() && cols > 0 && z.len().is_multiple_of(cols), "softmax sizes");
     for (o, row) in out.chunks_exact_mut(cols).zip(z.chunks_exact(cols)) {
         let max = row.iter().copied().fold(T::neg_infinity(), T::max);
         let mut total = T::zero();
@@ -142,15 +127,8 @@ pub fn softmax_rows<T: Float>(cols: usize, z: &[T], out: &mut [T]) {
 
 /// The softmax vector-Jacobian product: `out = p ⊙ (dp − Σ_j dp_j p_j)` per row.
 pub fn softmax_vjp_rows<T: Float>(cols: usize, p: &[T], dp: &[T], out: &mut [T]) {
-    assert!(
-        p.len() == out.len() && dp.len() == out.len() && p.len().is_multiple_of(cols),
-        "softmax_vjp sizes"
-    );
-    for ((o, p), dp) in out
-        .chunks_exact_mut(cols)
-        .zip(p.chunks_exact(cols))
-        .zip(dp.chunks_exact(cols))
-    {
+    assert!(p.len() == out.len() && dp.len() == out.len() && p.len().is_multiple_of(cols), "softmax_vjp sizes");
+    for ((o, p), dp) in out.chunks_exact_mut(cols).zip(p.chunks_exact(cols)).zip(dp.chunks_exact(cols)) {
         let dot: T = p.iter().zip(dp).map(|(&a, &b)| a * b).sum();
         for ((o, &p), &g) in o.iter_mut().zip(p).zip(dp) {
             *o = p * (g - dot);
@@ -169,11 +147,7 @@ pub fn one_hot<T: Float>(classes: usize, labels: &[usize], out: &mut [T]) {
 
 /// Mean of `−ln p[r, y_r]` over the rows, from probabilities.
 pub fn cross_entropy<T: Float>(classes: usize, p: &[T], labels: &[usize], out: &mut [T]) {
-    let total: f64 = p
-        .chunks_exact(classes)
-        .zip(labels)
-        .map(|(row, &y)| -row[y].as_f64().ln())
-        .sum();
+    let total: f64 = p.chunks_exact(classes).zip(labels).map(|(row, &y)| -row[y].as_f64().ln()).sum();
     out[0] = T::from_f64(total / labels.len() as f64);
 }
 
@@ -181,11 +155,7 @@ pub fn cross_entropy<T: Float>(classes: usize, p: &[T], labels: &[usize], out: &
 pub fn cross_entropy_grad<T: Float>(classes: usize, p: &[T], labels: &[usize], out: &mut [T]) {
     let batch = T::from_f64(labels.len() as f64);
     out.fill(T::zero());
-    for ((o, row), &y) in out
-        .chunks_exact_mut(classes)
-        .zip(p.chunks_exact(classes))
-        .zip(labels)
-    {
+    for ((o, row), &y) in out.chunks_exact_mut(classes).zip(p.chunks_exact(classes)).zip(labels) {
         o[y] = -T::one() / (batch * row[y]);
     }
 }
@@ -223,9 +193,7 @@ pub fn binary_cross_entropy<T: Float>(s: &[T], t: &[T], out: &mut [T]) {
 pub fn binary_cross_entropy_grad<T: Float>(s: &[T], t: &[T], out: &mut [T]) {
     let n = T::from_f64(s.len() as f64);
     let floor = T::from_f64(1e-12);
-    zip(s, t, out, |s, t| {
-        (s - t) / ((T::one() - s) * s).max(floor) / n
-    });
+    zip(s, t, out, |s, t| (s - t) / ((T::one() - s) * s).max(floor) / n);
 }
 
 /// Mean of `max(z,0) − z·t + ln(1 + e^{−|z|})`: binary cross-entropy on logits, stable.
@@ -243,12 +211,43 @@ pub fn binary_cross_entropy_with_logits<T: Float>(z: &[T], t: &[T], out: &mut [T
 
 /// Mean of `(p − t)²` over all elements.
 pub fn mean_squared_error<T: Float>(p: &[T], t: &[T], out: &mut [T]) {
-    let total: f64 = p
-        .iter()
-        .zip(t)
-        .map(|(&p, &t)| (p.as_f64() - t.as_f64()).powi(2))
-        .sum();
+    let total: f64 = p.iter().zip(t).map(|(&p, &t)| (p.as_f64() - t.as_f64()).powi(2)).sum();
     out[0] = T::from_f64(total / p.len() as f64);
+}
+
+/// `out[r, j] = x[j]` for every row r.
+pub fn broadcast_rows<T: Float>(x: &[T], out: &mut [T]) {
+    for row in out.chunks_exact_mut(x.len()) {
+        row.copy_from_slice(x);
+    }
+}
+
+/// `out[0] = Σ x²`.
+pub fn sum_squares<T: Float>(x: &[T], out: &mut [T]) {
+    out[0] = x.iter().map(|&v| v * v).sum();
+}
+
+/// `out[0] = Σ |x|`.
+pub fn sum_abs<T: Float>(x: &[T], out: &mut [T]) {
+    out[0] = x.iter().map(|&v| v.abs()).sum();
+}
+
+/// An inverted-dropout mask: each element 0 with probability `p`, else 1/(1−p).
+pub fn dropout_mask<T: Float>(rng: &mut crate::Rng, p: T, out: &mut [T]) {
+    use rand::RngExt;
+    let keep = T::one() / (T::one() - p);
+    let p = p.as_f64();
+    for o in out.iter_mut() {
+        *o = if rng.random::<f64>() < p { T::zero() } else { keep };
+    }
+}
+
+/// `running ← (1 − m)·running + m·correction·stat` (batch norm's running statistics;
+/// `correction` is B/(B−1) for the unbiased variance, else 1).
+pub fn running_update<T: Float>(running: &mut [T], stat: &[T], momentum: T, correction: T) {
+    for (r, &s) in running.iter_mut().zip(stat) {
+        *r = (T::one() - momentum) * *r + momentum * correction * s;
+    }
 }
 
 /// Plain SGD: `θ ← θ − η·g`.
@@ -271,9 +270,7 @@ mod tests {
     fn naive(m: usize, k: usize, n: usize, a: &[f64], ta: bool, b: &[f64], tb: bool) -> Vec<f64> {
         let at = |i: usize, p: usize| if ta { a[p * m + i] } else { a[i * k + p] };
         let bt = |p: usize, j: usize| if tb { b[j * k + p] } else { b[p * n + j] };
-        (0..m * n)
-            .map(|ij| (0..k).map(|p| at(ij / n, p) * bt(p, ij % n)).sum())
-            .collect()
+        (0..m * n).map(|ij| (0..k).map(|p| at(ij / n, p) * bt(p, ij % n)).sum()).collect()
     }
 
     #[test]

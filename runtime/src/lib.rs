@@ -29,5 +29,7 @@ pub use error::{Error, Result};
 pub use float::Float;
 pub use init::Init;
 pub use model::{LayerInfo, Model, NetworkInfo, StepStats, TrainState};
-pub use params::{ParamSpec, ParamStore};
+pub use params::{ParamKind, ParamSpec, ParamStore};
+/// The random generator of a network (dropout masks): ChaCha8, seeded from `new(seed)`.
+pub type Rng = rand_chacha::ChaCha8Rng;
 pub use targets::{LossKind, TargetData, Targets, check_input, check_targets};

@@ -34,6 +34,8 @@ pub struct NetworkInfo {
     pub input_width: usize,
     /// Output features per example.
     pub output_width: usize,
+    /// The smallest training batch (2 when a batch norm computes batch statistics).
+    pub min_train_batch: usize,
     /// The loss.
     pub loss: LossKind,
     /// The optimizer as declared, defaults resolved.
@@ -53,13 +55,26 @@ pub struct StepStats {
     pub batch: usize,
 }
 
-/// Optimizer settings that can change between steps.
+/// Training state that is not a parameter: learning rate, step count, random generator.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainState {
     /// The learning rate.
     pub lr: f64,
     /// Updates applied so far.
     pub steps: u64,
+    /// The generator dropout masks are drawn from.
+    pub rng: crate::Rng,
+}
+
+impl TrainState {
+    /// The state of a new network: its declared learning rate, and a generator derived from
+    /// `seed` on a stream no parameter initializer uses.
+    pub fn new(lr: f64, seed: u64) -> Self {
+        use rand::SeedableRng;
+        let mut rng = crate::Rng::seed_from_u64(seed);
+        rng.set_stream(u64::MAX);
+        TrainState { lr, steps: 0, rng }
+    }
 }
 
 /// A compiled network. The `network!` macro implements this for the struct it generates, and
@@ -105,8 +120,7 @@ pub trait Model {
         let batch = check_input(&x, info.input_width)?;
         let x = x.as_standard_layout();
         let out = self.run_forward(batch, x.as_slice().expect("standard layout is contiguous"));
-        Ok(Array2::from_shape_vec((batch, info.output_width), out)
-            .expect("generated code sizes its output"))
+        Ok(Array2::from_shape_vec((batch, info.output_width), out).expect("generated code sizes its output"))
     }
 
     /// Forward and backward in training mode without an update; gradients are readable after.
@@ -117,11 +131,20 @@ pub trait Model {
     ) -> Result<StepStats> {
         let info = Self::info();
         let batch = check_input(&x, info.input_width)?;
+        if batch < info.min_train_batch {
+            return Err(Error::BatchTooSmall {
+                found: batch,
+                why: "batch norm needs at least 2 examples per training batch to compute batch statistics",
+            });
+        }
         let targets = check_targets(info.loss, targets.into(), batch, info.output_width)?;
         let x = x.as_standard_layout();
         let x = x.as_slice().expect("standard layout is contiguous");
+        // A failed step must leave the network as it was, dropout generator included.
+        let rng = self.state().rng.clone();
         let loss = self.run_loss_and_grads(batch, x, targets.classes(), targets.values());
         if !loss.is_finite() {
+            self.state_mut().rng = rng;
             return Err(Error::NonFiniteLoss { loss });
         }
         Ok(StepStats { loss, batch })
@@ -133,8 +156,10 @@ pub trait Model {
         x: ArrayView2<'a, Self::Scalar>,
         targets: impl Into<Targets<'a, Self::Scalar>>,
     ) -> Result<StepStats> {
+        let rng = self.state().rng.clone();
         let stats = self.loss_and_grads(x, targets)?;
         if !self.gradients_finite() {
+            self.state_mut().rng = rng;
             return Err(Error::NonFiniteLoss { loss: f64::NAN });
         }
         self.run_update();
@@ -156,23 +181,13 @@ pub trait Model {
     fn grad(&self, name: &str) -> Result<ArrayViewD<'_, Self::Scalar>> {
         let index = self.params().index_of(name)?;
         let spec = &Self::info().params[index];
-        let known = || {
-            Self::info()
-                .params
-                .iter()
-                .filter(|s| s.differentiable)
-                .map(|s| s.name)
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let known =
+            || Self::info().params.iter().filter(|s| s.differentiable).map(|s| s.name).collect::<Vec<_>>().join(", ");
         match self.gradient(index) {
-            Some(g) => Ok(ArrayViewD::from_shape(IxDyn(spec.shape), g)
-                .expect("gradient has the parameter's shape")),
-            None if !spec.differentiable => Err(Error::UnknownName {
-                what: "gradient (the layer is #[frozen])",
-                name: name.into(),
-                known: known(),
-            }),
+            Some(g) => Ok(ArrayViewD::from_shape(IxDyn(spec.shape), g).expect("gradient has the parameter's shape")),
+            None if !spec.differentiable => {
+                Err(Error::UnknownName { what: "gradient (the layer is #[frozen])", name: name.into(), known: known() })
+            }
             None => Err(Error::UnknownName {
                 what: "gradient yet (run loss_and_grads or train_step first)",
                 name: name.into(),

@@ -4,6 +4,18 @@ use ndarray::{ArrayViewD, IxDyn};
 
 use crate::{Error, Float, Init, Result};
 
+/// What a parameter tensor is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamKind {
+    /// Learned by the optimizer.
+    Learnable,
+    /// Running statistics updated in training (batch norm).
+    Buffer,
+    /// An integer count, stored as a float and written to files as a 64-bit integer
+    /// (batch norm's `num_batches_tracked`; exact below 2^24 in f32).
+    Counter,
+}
+
 /// What the compiler knows about one parameter tensor; generated code holds a `static` table.
 #[derive(Clone, Copy, Debug)]
 pub struct ParamSpec {
@@ -15,8 +27,10 @@ pub struct ParamSpec {
     pub shape: &'static [usize],
     /// How it starts.
     pub init: Init,
-    /// `false` when the layer is `#[frozen]`: no gradient is compiled for it.
+    /// Whether a gradient is compiled for it (learnable and not `#[frozen]`).
     pub differentiable: bool,
+    /// Learnable, buffer or counter.
+    pub kind: ParamKind,
 }
 
 impl ParamSpec {
@@ -45,17 +59,10 @@ impl<T: Float> ParamStore<T> {
         let values = specs
             .iter()
             .enumerate()
-            .map(|(i, spec)| {
-                spec.init
-                    .sample(spec.shape, &mut crate::init::param_rng(seed, i))
-            })
+            .map(|(i, spec)| spec.init.sample(spec.shape, &mut crate::init::param_rng(seed, i)))
             .collect();
         let trainable = specs.iter().map(|s| s.differentiable).collect();
-        Self {
-            specs,
-            values,
-            trainable,
-        }
+        Self { specs, values, trainable }
     }
 
     /// The spec table.
@@ -82,12 +89,7 @@ impl<T: Float> ParamStore<T> {
 
     /// Replaces all values at once; `values` must match the specs (checked by the caller).
     pub(crate) fn replace_all(&mut self, values: Vec<Vec<T>>) {
-        debug_assert!(
-            values
-                .iter()
-                .zip(self.specs)
-                .all(|(v, s)| v.len() == s.len())
-        );
+        debug_assert!(values.iter().zip(self.specs).all(|(v, s)| v.len() == s.len()));
         self.values = values;
     }
 
@@ -99,28 +101,17 @@ impl<T: Float> ParamStore<T> {
 
     /// The index of the parameter called `name`.
     pub fn index_of(&self, name: &str) -> Result<usize> {
-        self.specs
-            .iter()
-            .position(|s| s.name == name)
-            .ok_or_else(|| Error::UnknownName {
-                what: "parameter",
-                name: name.to_string(),
-                known: self
-                    .specs
-                    .iter()
-                    .map(|s| s.name)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })
+        self.specs.iter().position(|s| s.name == name).ok_or_else(|| Error::UnknownName {
+            what: "parameter",
+            name: name.to_string(),
+            known: self.specs.iter().map(|s| s.name).collect::<Vec<_>>().join(", "),
+        })
     }
 
     /// A view of the parameter called `name`, with its shape.
     pub fn get(&self, name: &str) -> Result<ArrayViewD<'_, T>> {
         let i = self.index_of(name)?;
-        Ok(
-            ArrayViewD::from_shape(IxDyn(self.specs[i].shape), &self.values[i])
-                .expect("length matches spec"),
-        )
+        Ok(ArrayViewD::from_shape(IxDyn(self.specs[i].shape), &self.values[i]).expect("length matches spec"))
     }
 
     /// Overwrites the parameter called `name`; the shape must match and values be finite.
@@ -135,20 +126,16 @@ impl<T: Float> ParamStore<T> {
             });
         }
         if let Some(bad) = value.iter().find(|v| !v.is_finite()) {
-            return Err(Error::InvalidValue {
-                what: "parameter value",
-                value: bad.as_f64(),
-                why: "must be finite",
-            });
+            return Err(Error::InvalidValue { what: "parameter value", value: bad.as_f64(), why: "must be finite" });
         }
         self.values[i] = value.iter().copied().collect();
         Ok(())
     }
 
-    /// Turns updates of every parameter of `layer` on or off.
+    /// Turns optimizer updates of every learnable parameter of `layer` on or off.
     pub fn set_layer_trainable(&mut self, layer: &str, trainable: bool) -> Result<()> {
         let indices: Vec<usize> = (0..self.specs.len())
-            .filter(|&i| self.specs[i].layer == layer)
+            .filter(|&i| self.specs[i].layer == layer && self.specs[i].kind == ParamKind::Learnable)
             .collect();
         if indices.is_empty() {
             let mut known: Vec<&str> = self.specs.iter().map(|s| s.layer).collect();
@@ -160,9 +147,7 @@ impl<T: Float> ParamStore<T> {
             });
         }
         if trainable && indices.iter().any(|&i| !self.specs[i].differentiable) {
-            return Err(Error::FrozenLayer {
-                layer: layer.to_string(),
-            });
+            return Err(Error::FrozenLayer { layer: layer.to_string() });
         }
         for i in indices {
             self.trainable[i] = trainable;

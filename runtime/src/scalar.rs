@@ -83,11 +83,7 @@ pub fn elu<T: Float>(x: T, alpha: T) -> T {
 /// 1 for x > 0, else αeˣ.
 #[inline(always)]
 pub fn elu_grad<T: Float>(x: T, alpha: T) -> T {
-    if x > T::zero() {
-        T::one()
-    } else {
-        alpha * x.exp()
-    }
+    if x > T::zero() { T::one() } else { alpha * x.exp() }
 }
 
 /// λ·elu(x, α) with the fixed SELU constants.
@@ -163,6 +159,30 @@ pub fn negative_part<T: Float>(x: T) -> T {
     if x > T::zero() { T::zero() } else { x }
 }
 
+/// sign(x): −1, 0 or 1 (the L1 subgradient, 0 at 0 as PyTorch).
+#[inline(always)]
+pub fn sign<T: Float>(x: T) -> T {
+    if x > T::zero() {
+        T::one()
+    } else if x < T::zero() {
+        -T::one()
+    } else {
+        T::zero()
+    }
+}
+
+/// 1/√(x + ε).
+#[inline(always)]
+pub fn rsqrt<T: Float>(x: T, eps: T) -> T {
+    T::one() / (x + eps).sqrt()
+}
+
+/// d/dx 1/√(x + ε) from its output y: −½y³.
+#[inline(always)]
+pub fn rsqrt_grad_from_output<T: Float>(y: T) -> T {
+    c::<T>(-0.5) * y * y * y
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,10 +210,7 @@ mod tests {
         for (name, f, df) in pairs {
             for x in [-3.1, -0.7, -0.01, 0.02, 0.5, 2.3] {
                 let (n, a) = (numeric(f, x), df(x));
-                assert!(
-                    (n - a).abs() < 1e-7 * (1.0 + a.abs()),
-                    "{name}'({x}): numeric {n}, analytic {a}"
-                );
+                assert!((n - a).abs() < 1e-7 * (1.0 + a.abs()), "{name}'({x}): numeric {n}, analytic {a}");
             }
         }
     }

@@ -6,31 +6,15 @@ use crate::{Float, NetworkInfo, ParamStore};
 
 /// Renders the summary of `info` with the trainable flags of `params`.
 pub fn render<T: Float>(info: &NetworkInfo, params: &ParamStore<T>) -> String {
-    let mut rows = vec![[
-        "layer".to_string(),
-        "kind".into(),
-        "output".into(),
-        "params".into(),
-        "trainable".into(),
-    ]];
-    rows.push([
-        "input".into(),
-        String::new(),
-        format!("[B, {}]", info.input_width),
-        String::new(),
-        String::new(),
-    ]);
+    let mut rows = vec![["layer".to_string(), "kind".into(), "output".into(), "params".into(), "trainable".into()]];
+    rows.push(["input".into(), String::new(), format!("[B, {}]", info.input_width), String::new(), String::new()]);
     let (mut total, mut trainable_total) = (0usize, 0usize);
     for layer in info.layers {
         let owned: Vec<usize> = (0..info.params.len())
-            .filter(|&i| info.params[i].layer == layer.name)
+            .filter(|&i| info.params[i].layer == layer.name && info.params[i].kind == crate::ParamKind::Learnable)
             .collect();
         let count: usize = owned.iter().map(|&i| info.params[i].len()).sum();
-        let trainable = owned
-            .iter()
-            .filter(|&&i| params.is_trainable(i))
-            .map(|&i| info.params[i].len())
-            .sum::<usize>();
+        let trainable = owned.iter().filter(|&&i| params.is_trainable(i)).map(|&i| info.params[i].len()).sum::<usize>();
         total += count;
         trainable_total += trainable;
         let flag = match (owned.is_empty(), layer.frozen, trainable == count) {
@@ -47,18 +31,9 @@ pub fn render<T: Float>(info: &NetworkInfo, params: &ParamStore<T>) -> String {
             flag.into(),
         ]);
     }
-    let widths: Vec<usize> = (0..5)
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
+    let widths: Vec<usize> = (0..5).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{} ({}, loss {}, optimizer {})",
-        info.name,
-        T::NAME,
-        info.loss.name(),
-        info.optimizer
-    );
+    let _ = writeln!(out, "{} ({}, loss {}, optimizer {})", info.name, T::NAME, info.loss.name(), info.optimizer);
     for (i, row) in rows.iter().enumerate() {
         let _ = writeln!(
             out,
@@ -77,12 +52,7 @@ pub fn render<T: Float>(info: &NetworkInfo, params: &ParamStore<T>) -> String {
             let _ = writeln!(out, "{}", "-".repeat(widths.iter().sum::<usize>() + 8));
         }
     }
-    let _ = write!(
-        out,
-        "params: {} total, {} trainable",
-        group_thousands(total),
-        group_thousands(trainable_total)
-    );
+    let _ = write!(out, "params: {} total, {} trainable", group_thousands(total), group_thousands(trainable_total));
     out
 }
 

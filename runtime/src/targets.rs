@@ -102,58 +102,33 @@ pub fn check_targets<'a, T: Float>(
     match (loss, targets) {
         (LossKind::SoftmaxCrossEntropy, Targets::Classes(labels)) => {
             if labels.len() != batch {
-                return Err(Error::TargetCount {
-                    expected: batch,
-                    found: labels.len(),
-                });
+                return Err(Error::TargetCount { expected: batch, found: labels.len() });
             }
-            if let Some((example, &index)) = labels.iter().enumerate().find(|(_, l)| **l >= outputs)
-            {
-                return Err(Error::ClassIndex {
-                    example,
-                    index,
-                    classes: outputs,
-                });
+            if let Some((example, &index)) = labels.iter().enumerate().find(|(_, l)| **l >= outputs) {
+                return Err(Error::ClassIndex { example, index, classes: outputs });
             }
             Ok(TargetData::Classes(labels))
         }
-        (LossKind::SoftmaxCrossEntropy, Targets::Values(_)) => Err(Error::TargetKind {
-            loss: loss.name(),
-            expected: "class indices (&[usize])",
-        }),
-        (_, Targets::Classes(_)) => Err(Error::TargetKind {
-            loss: loss.name(),
-            expected: "a [batch, outputs] matrix",
-        }),
+        (LossKind::SoftmaxCrossEntropy, Targets::Values(_)) => {
+            Err(Error::TargetKind { loss: loss.name(), expected: "class indices (&[usize])" })
+        }
+        (_, Targets::Classes(_)) => Err(Error::TargetKind { loss: loss.name(), expected: "a [batch, outputs] matrix" }),
         (_, Targets::Values(values)) => {
             if values.nrows() != batch {
-                return Err(Error::TargetCount {
-                    expected: batch,
-                    found: values.nrows(),
-                });
+                return Err(Error::TargetCount { expected: batch, found: values.nrows() });
             }
             if values.ncols() != outputs {
-                return Err(Error::TargetWidth {
-                    expected: outputs,
-                    found: values.ncols(),
-                });
+                return Err(Error::TargetWidth { expected: outputs, found: values.ncols() });
             }
             for ((example, column), &v) in values.indexed_iter() {
                 let why = if !v.is_finite() {
                     "must be finite"
-                } else if loss == LossKind::BinaryCrossEntropy
-                    && !(T::zero()..=T::one()).contains(&v)
-                {
+                } else if loss == LossKind::BinaryCrossEntropy && !(T::zero()..=T::one()).contains(&v) {
                     "binary cross-entropy takes targets in [0, 1]"
                 } else {
                     continue;
                 };
-                return Err(Error::TargetValue {
-                    example,
-                    column,
-                    value: v.as_f64(),
-                    why,
-                });
+                return Err(Error::TargetValue { example, column, value: v.as_f64(), why });
             }
             Ok(TargetData::Values(values.iter().copied().collect()))
         }
@@ -164,20 +139,13 @@ pub fn check_targets<'a, T: Float>(
 /// Returns the batch size.
 pub fn check_input<T: Float>(x: &ArrayView2<'_, T>, width: usize) -> Result<usize> {
     if x.ncols() != width {
-        return Err(Error::InputWidth {
-            expected: width,
-            found: x.ncols(),
-        });
+        return Err(Error::InputWidth { expected: width, found: x.ncols() });
     }
     if x.nrows() == 0 {
         return Err(Error::EmptyBatch);
     }
     if let Some(((example, feature), v)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
-        return Err(Error::NonFiniteInput {
-            example,
-            feature,
-            value: v.as_f64(),
-        });
+        return Err(Error::NonFiniteInput { example, feature, value: v.as_f64() });
     }
     Ok(x.nrows())
 }

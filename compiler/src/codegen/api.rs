@@ -9,7 +9,7 @@ use super::kernel::{float, float_type, usize_lit};
 use super::names::{param_const, snake};
 use crate::dsl::ast::{InitSpec, Loss, Network};
 use crate::ir::DType;
-use crate::lower::{ParamInit, layer_widths, params};
+use crate::lower::{ParamInit, ParamKind, layer_widths, needs_two_examples, params};
 
 fn init_tokens(init: ParamInit) -> TokenStream {
     let path = quote!(::gradc::__private::Init);
@@ -67,8 +67,13 @@ pub fn tables(net: &Network) -> TokenStream {
     });
     let specs = decls.iter().map(|p| {
         let shape = p.shape.iter().map(|&d| usize_lit(d));
-        let (name, layer, init, differentiable) = (&p.name, &p.layer, init_tokens(p.init), p.trainable);
-        quote!(#rt::ParamSpec { name: #name, layer: #layer, shape: &[#(#shape),*], init: #init, differentiable: #differentiable })
+        let (name, layer, init, differentiable) = (&p.name, &p.layer, init_tokens(p.init), p.trainable());
+        let kind = match p.kind {
+            ParamKind::Learnable => quote!(Learnable),
+            ParamKind::Buffer => quote!(Buffer),
+            ParamKind::Counter => quote!(Counter),
+        };
+        quote!(#rt::ParamSpec { name: #name, layer: #layer, shape: &[#(#shape),*], init: #init, differentiable: #differentiable, kind: #rt::ParamKind::#kind })
     });
     let widths = layer_widths(net);
     let (count, layer_count) = (usize_lit(count), usize_lit(net.layers.len()));
@@ -86,6 +91,7 @@ pub fn tables(net: &Network) -> TokenStream {
     let input_width = usize_lit(net.input_width);
     let output_width = usize_lit(*widths.last().unwrap_or(&net.input_width));
     let optimizer = net.optimizer.describe();
+    let min_train_batch = usize_lit(if needs_two_examples(net) { 2 } else { 1 });
     quote! {
         #(#consts)*
 
@@ -100,6 +106,7 @@ pub fn tables(net: &Network) -> TokenStream {
             name: #name,
             input_width: #input_width,
             output_width: #output_width,
+            min_train_batch: #min_train_batch,
             loss: #rt::LossKind::#loss,
             optimizer: #optimizer,
             layers: &LAYERS,
@@ -154,7 +161,7 @@ pub fn api(net: &Network, texts: &GraphTexts) -> TokenStream {
             pub fn new(seed: u64) -> Self {
                 Self {
                     params: #rt::ParamStore::new(&#module::PARAMS, seed),
-                    state: #rt::TrainState { lr: #lr, steps: 0 },
+                    state: #rt::TrainState::new(#lr, seed),
                     train_buffers: ::core::default::Default::default(),
                 }
             }
@@ -271,7 +278,7 @@ pub fn api(net: &Network, texts: &GraphTexts) -> TokenStream {
                 if self.train_buffers.batch != batch {
                     self.train_buffers.resize(batch);
                 }
-                #module::train::loss_and_grads(&self.params, &mut self.train_buffers, x, labels, targets)
+                #module::train::loss_and_grads(&self.params, &mut self.train_buffers, x, labels, targets, &mut self.state.rng)
             }
 
             fn gradients_finite(&self) -> bool {

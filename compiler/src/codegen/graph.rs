@@ -21,11 +21,7 @@ fn len_expr(graph: &Graph, n: NodeId) -> TokenStream {
     let shape = graph.shape(n);
     let fixed = shape.fixed_numel();
     let fixed = usize_lit(fixed);
-    if shape.has_batch() {
-        quote!(batch * #fixed)
-    } else {
-        quote!(#fixed)
-    }
+    if shape.has_batch() { quote!(batch * #fixed) } else { quote!(#fixed) }
 }
 
 /// The module body for `graph`.
@@ -34,19 +30,20 @@ pub fn graph_module(graph: &Graph, role: Role) -> TokenStream {
     let names = buffer_names(graph);
     let lines = node_lines(graph);
     let order = graph.order();
-    let (mut fields, mut resizes, mut kernels, mut compute, mut updates) =
-        (vec![], vec![], vec![], vec![], vec![]);
-    let mut compute_uses_batch = false;
+    let (mut fields, mut resizes, mut kernels, mut compute, mut updates) = (vec![], vec![], vec![], vec![], vec![]);
+    let (mut compute_uses_batch, mut update_uses_batch, mut uses_rng) = (false, false, false);
     for &n in &order {
         let Some(name) = names.get(&n) else { continue };
         let k = kernel(graph, n, name, &compact(&lines[&n]), &names);
         kernels.push(k.item);
         if graph.op(n).has_side_effect() {
             updates.push(k.call);
+            update_uses_batch |= k.uses_batch;
             continue;
         }
         compute.push(k.call);
         compute_uses_batch |= k.uses_batch;
+        uses_rng |= k.uses_rng;
         let field = ident(name);
         let doc = format!(" `{}`", compact(&lines[&n]));
         let len = len_expr(graph, n);
@@ -54,14 +51,8 @@ pub fn graph_module(graph: &Graph, role: Role) -> TokenStream {
         resizes.push(quote!(self.#field.resize(#len, 0.0);));
     }
     let (struct_name, struct_doc) = match role {
-        Role::Inference => (
-            ident("ForwardBuffers"),
-            format!(" Buffers of `{}` for one batch size.", graph.name),
-        ),
-        Role::Training => (
-            ident("TrainBuffers"),
-            format!(" Buffers of `{}` for one batch size.", graph.name),
-        ),
+        Role::Inference => (ident("ForwardBuffers"), format!(" Buffers of `{}` for one batch size.", graph.name)),
+        Role::Training => (ident("TrainBuffers"), format!(" Buffers of `{}` for one batch size.", graph.name)),
     };
     let buffers = quote! {
         #[doc = #struct_doc]
@@ -81,26 +72,13 @@ pub fn graph_module(graph: &Graph, role: Role) -> TokenStream {
         }
     };
     let field_of = |output: &Output| graph.output(output).map(|n| ident(&names[&n]));
-    let body_batch = if compute_uses_batch {
-        quote!(let batch = buffers.batch;)
-    } else {
-        quote!()
-    };
+    let body_batch = if compute_uses_batch { quote!(let batch = buffers.batch;) } else { quote!() };
     let has = |op: Op| order.iter().any(|&n| *graph.op(n) == op);
-    let labels = if has(Op::Labels) {
-        quote!(labels)
-    } else {
-        quote!(_labels)
-    };
-    let targets = if has(Op::Targets) {
-        quote!(targets)
-    } else {
-        quote!(_targets)
-    };
+    let labels = if has(Op::Labels) { quote!(labels) } else { quote!(_labels) };
+    let targets = if has(Op::Targets) { quote!(targets) } else { quote!(_targets) };
     let run = match role {
         Role::Inference => {
-            let prediction =
-                field_of(&Output::Prediction).expect("inference graphs output a prediction");
+            let prediction = field_of(&Output::Prediction).expect("inference graphs output a prediction");
             let doc = format!(" Runs `{}`: the network in evaluation mode.", graph.name);
             quote! {
                 #[doc = #doc]
@@ -121,9 +99,7 @@ pub fn graph_module(graph: &Graph, role: Role) -> TokenStream {
                     _ => None,
                 })
                 .collect();
-            let arms = grads
-                .iter()
-                .map(|(index, field)| quote!(#index => Some(&buffers.#field),));
+            let arms = grads.iter().map(|(index, field)| quote!(#index => Some(&buffers.#field),));
             let gradient = if grads.is_empty() {
                 quote!({
                     let _ = (buffers, index);
@@ -132,9 +108,8 @@ pub fn graph_module(graph: &Graph, role: Role) -> TokenStream {
             } else {
                 quote!(match index { #(#arms)* _ => None })
             };
-            let finite = grads
-                .iter()
-                .map(|(_, field)| quote!(::gradc::__private::kernels::all_finite(&buffers.#field)));
+            let finite =
+                grads.iter().map(|(_, field)| quote!(::gradc::__private::kernels::all_finite(&buffers.#field)));
             let finite = if grads.is_empty() {
                 quote!({
                     let _ = buffers;
@@ -151,20 +126,17 @@ pub fn graph_module(graph: &Graph, role: Role) -> TokenStream {
                 " Runs `{}` up to its updates: forward, loss and every gradient. Returns the loss.",
                 graph.name
             );
-            let update_doc = format!(
-                " The update nodes of `{}`: applies the optimizer to every trainable parameter.",
-                graph.name
-            );
-            let (params_arg, lr_arg) = if updates.is_empty() {
-                (quote!(_params), quote!(_lr))
-            } else {
-                (quote!(params), quote!(lr))
-            };
-            let buffers_arg = if updates.is_empty() {
-                quote!(_buffers)
-            } else {
-                quote!(buffers)
-            };
+            let update_doc =
+                format!(" The update nodes of `{}`: applies the optimizer to every trainable parameter.", graph.name);
+            let side_effects: Vec<NodeId> = order.iter().copied().filter(|&n| graph.op(n).has_side_effect()).collect();
+            let underscore_unless =
+                |used: bool, name: &str| ident(&if used { name.to_string() } else { format!("_{name}") });
+            let params_arg = underscore_unless(!side_effects.is_empty(), "params");
+            let lr_arg = underscore_unless(side_effects.iter().any(|&n| graph.op(n).is_optimizer_update()), "lr");
+            let reads_buffers = update_uses_batch || side_effects.iter().any(|&n| graph.op(n).arity() > 1);
+            let buffers_arg = underscore_unless(reads_buffers, "buffers");
+            let rng_arg = underscore_unless(uses_rng, "rng");
+            let update_batch = if update_uses_batch { quote!(let batch = buffers.batch;) } else { quote!() };
             quote! {
                 #[doc = #run_doc]
                 pub fn loss_and_grads(
@@ -173,6 +145,7 @@ pub fn graph_module(graph: &Graph, role: Role) -> TokenStream {
                     x: &[#t],
                     #labels: &[usize],
                     #targets: &[#t],
+                    #rng_arg: &mut ::gradc::__private::Rng,
                 ) -> f64 {
                     #body_batch
                     #(#compute)*
@@ -181,6 +154,7 @@ pub fn graph_module(graph: &Graph, role: Role) -> TokenStream {
 
                 #[doc = #update_doc]
                 pub fn update(#params_arg: &mut ::gradc::__private::ParamStore<#t>, #buffers_arg: &TrainBuffers, #lr_arg: #t) {
+                    #update_batch
                     #(#updates)*
                 }
 

@@ -8,9 +8,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use super::names::{ident, param_const};
-use crate::ir::{
-    Activation, Binary, Broadcast, DType, Dim, Graph, NodeId, Op, Shape, Unary, broadcast,
-};
+use crate::ir::{Activation, Binary, Broadcast, DType, Dim, Graph, NodeId, Op, Shape, Unary, broadcast};
 
 /// A float literal of the graph's type; negative values are emitted as a negation.
 pub fn float(value: f64, dtype: DType) -> TokenStream {
@@ -18,11 +16,7 @@ pub fn float(value: f64, dtype: DType) -> TokenStream {
         DType::F32 => proc_macro2::Literal::f32_suffixed(value.abs() as f32),
         DType::F64 => proc_macro2::Literal::f64_suffixed(value.abs()),
     };
-    if value < 0.0 {
-        quote!((-#lit))
-    } else {
-        quote!(#lit)
-    }
+    if value < 0.0 { quote!((-#lit)) } else { quote!(#lit) }
 }
 
 /// The Rust type of the graph's floats.
@@ -70,6 +64,8 @@ pub struct Kernel {
     pub call: TokenStream,
     /// Whether the call passes the run-time batch size.
     pub uses_batch: bool,
+    /// Whether the call passes the network's random generator.
+    pub uses_rng: bool,
 }
 
 /// Parameter names for a node's operands, by op role.
@@ -86,16 +82,15 @@ fn operand_names(op: &Op) -> &'static [&'static str] {
         Op::BinaryCrossEntropyWithLogits => &["logits", "targets"],
         Op::MeanSquaredError => &["prediction", "targets"],
         Op::SgdUpdate => &["param", "grad"],
+        Op::RunningUpdate { .. } => &["param", "stat"],
+        Op::CountBatch => &["param"],
+        Op::BroadcastRows | Op::SumSquares | Op::SumAbs => &["x"],
         _ => &[],
     }
 }
 
 /// The argument expression that passes `operand` to a kernel at the call site.
-fn argument(
-    graph: &Graph,
-    operand: NodeId,
-    buffers: &std::collections::BTreeMap<NodeId, String>,
-) -> TokenStream {
+fn argument(graph: &Graph, operand: NodeId, buffers: &std::collections::BTreeMap<NodeId, String>) -> TokenStream {
     match graph.op(operand) {
         Op::Input => quote!(x),
         Op::Labels => quote!(labels),
@@ -121,6 +116,12 @@ fn unary_fn(op: Unary, dtype: DType) -> TokenStream {
     };
     match op {
         Unary::Neg => quote!(|v| -v),
+        Unary::Sign => quote!(#scalar::sign),
+        Unary::RsqrtGradFromOutput => quote!(#scalar::rsqrt_grad_from_output),
+        Unary::Rsqrt { eps } => {
+            let eps = float(eps, dtype);
+            quote!(|v| #scalar::rsqrt(v, #eps))
+        }
         Unary::NegativePart => quote!(#scalar::negative_part),
         Unary::Act(Activation::LeakyRelu { alpha }) => with_alpha("leaky_relu", alpha),
         Unary::Act(Activation::Elu { alpha }) => with_alpha("elu", alpha),
@@ -182,11 +183,7 @@ pub fn kernel(
             continue;
         }
         let role = ident(roles.get(i).copied().unwrap_or("operand"));
-        let elem = if graph.op(o).is_index() {
-            quote!(usize)
-        } else {
-            t.clone()
-        };
+        let elem = if graph.op(o).is_index() { quote!(usize) } else { t.clone() };
         params.push(quote!(#role: &[#elem]));
         args.push(argument(graph, o, buffers));
         inputs.push(Operand::Slice(role));
@@ -203,10 +200,7 @@ pub fn kernel(
 
     let mut uses_batch = false;
     let body = match &node.op {
-        Op::MatMul {
-            transpose_a,
-            transpose_b,
-        } => {
+        Op::MatMul { transpose_a, transpose_b } => {
             let (m, kk) = matrix(graph.shape(operands[0]), *transpose_a);
             let (_, nn) = matrix(graph.shape(operands[1]), *transpose_b);
             let ((m, b1), (kk, b2), (nn, b3)) = (dim(m), dim(kk), dim(nn));
@@ -231,9 +225,14 @@ pub fn kernel(
         Op::Binary(b) => {
             let f = binary_fn(*b);
             let a = slice(0);
-            match broadcast(graph.shape(operands[0]), graph.shape(operands[1]))
-                .expect("verified shapes")
-            {
+            let constant = matches!(graph.op(operands[1]), Op::Const(_));
+            match broadcast(graph.shape(operands[0]), graph.shape(operands[1])).expect("verified shapes") {
+                // A constant is folded into the kernel whatever its shape says.
+                _ if constant => {
+                    let (s, per_batch) = scalar_of(1);
+                    uses_batch = per_batch;
+                    quote!(#k::zip_scalar(#a, #s, out, #f);)
+                }
                 Broadcast::Same => {
                     let b = slice(1);
                     quote!(#k::zip(#a, #b, out, #f);)
@@ -251,11 +250,7 @@ pub fn kernel(
         }
         Op::Softmax | Op::SoftmaxVjp => {
             let cols = usize_lit(graph.shape(n).fixed_numel());
-            let kernel = if node.op == Op::Softmax {
-                quote!(softmax_rows)
-            } else {
-                quote!(softmax_vjp_rows)
-            };
+            let kernel = if node.op == Op::Softmax { quote!(softmax_rows) } else { quote!(softmax_vjp_rows) };
             let operands = (0..operands.len()).map(slice);
             quote!(#k::#kernel(#cols, #(#operands,)* out);)
         }
@@ -277,6 +272,30 @@ pub fn kernel(
             let (p, t) = (slice(0), slice(1));
             quote!(#k::#f(#p, #t, out);)
         }
+        Op::BroadcastRows => {
+            let x = slice(0);
+            quote!(#k::broadcast_rows(#x, out);)
+        }
+        Op::SumSquares | Op::SumAbs => {
+            let f = ident(&node.op.ident());
+            let x = slice(0);
+            quote!(#k::#f(#x, out);)
+        }
+        Op::DropoutMask { p } => {
+            let p = float(*p, dtype);
+            quote!(#k::dropout_mask(rng, #p, out);)
+        }
+        Op::RunningUpdate { momentum, unbiased } => {
+            let stat = slice(1);
+            let m = float(*momentum, dtype);
+            if *unbiased {
+                uses_batch = true;
+                quote!(#k::running_update(param, #stat, #m, batch as #t / (batch - 1) as #t);)
+            } else {
+                quote!(#k::running_update(param, #stat, #m, 1.0);)
+            }
+        }
+        Op::CountBatch => quote!(param[0] += 1.0;),
         Op::SgdUpdate => {
             let grad = slice(1);
             quote!(#k::sgd_update(param, #grad, lr);)
@@ -291,30 +310,38 @@ pub fn kernel(
     let batch_param = uses_batch.then(|| quote!(batch: usize,));
     let batch_arg = uses_batch.then(|| quote!(batch,));
     if node.op.has_side_effect() {
-        // An update writes its parameter in place and reads the learning rate.
+        // A side effect writes its first operand, a parameter, in place.
         let param = match graph.op(operands[0]) {
             Op::Param { name, .. } => param_const(name),
-            _ => unreachable!("verified: updates write parameters"),
+            _ => unreachable!("verified: side effects write parameters"),
         };
-        let grad_param = &params[1];
-        let grad_arg = &args[1];
+        let (rest_params, rest_args) = (&params[1..], &args[1..]);
+        let (lr_param, lr_arg) =
+            if node.op.is_optimizer_update() { (quote!(lr: #t,), quote!(lr,)) } else { (quote!(), quote!()) };
         let item = quote! {
             #[doc = #doc]
             #[inline]
-            fn #fn_name(param: &mut [#t], #grad_param, lr: #t) {
+            fn #fn_name(#batch_param param: &mut [#t], #(#rest_params,)* #lr_param) {
                 #body
             }
         };
-        let call = quote! {
-            if params.is_trainable(#param) {
-                #fn_name(params.value_mut(#param), #grad_arg, lr);
+        let invoke = quote!(#fn_name(#batch_arg params.value_mut(#param), #(#rest_args,)* #lr_arg););
+        // Optimizer updates skip parameters the user made non-trainable; statistics do not.
+        let call =
+            if node.op.is_optimizer_update() { quote!(if params.is_trainable(#param) { #invoke }) } else { invoke };
+        return Kernel { item, call, uses_batch, uses_rng: false };
+    }
+    if node.op.is_random() {
+        let field = ident(name);
+        let item = quote! {
+            #[doc = #doc]
+            #[inline]
+            fn #fn_name(rng: &mut ::gradc::__private::Rng, out: &mut [#t]) {
+                #body
             }
         };
-        return Kernel {
-            item,
-            call,
-            uses_batch: false,
-        };
+        let call = quote!(#fn_name(rng, &mut buffers.#field););
+        return Kernel { item, call, uses_batch: false, uses_rng: true };
     }
     let field = ident(name);
     let item = quote! {
@@ -325,9 +352,5 @@ pub fn kernel(
         }
     };
     let call = quote!(#fn_name(#batch_arg #(#args,)* &mut buffers.#field););
-    Kernel {
-        item,
-        call,
-        uses_batch,
-    }
+    Kernel { item, call, uses_batch, uses_rng: false }
 }

@@ -11,21 +11,9 @@ use crate::ir::{Graph, NodeId, Op, Output, Phase};
 /// A Rust identifier fragment for a layer or parameter name (`fc1.weight` → `fc1_weight`,
 /// `0` → `layer0`).
 pub fn snake(name: &str) -> String {
-    let cleaned: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if cleaned.starts_with(|c: char| c.is_ascii_digit()) {
-        format!("layer{cleaned}")
-    } else {
-        cleaned
-    }
+    let cleaned: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+    if cleaned.starts_with(|c: char| c.is_ascii_digit()) { format!("layer{cleaned}") } else { cleaned }
 }
 
 /// The constant holding a parameter's index (`fc1.weight` → `FC1_WEIGHT`).
@@ -52,14 +40,11 @@ pub fn buffer_names(graph: &Graph) -> BTreeMap<NodeId, String> {
         .collect();
     for n in graph.order() {
         let node = graph.node(n);
-        if node.op.is_leaf() {
+        if node.op.is_supplied() {
             continue;
         }
         let base = output_names.get(&n).cloned().unwrap_or_else(|| {
-            let layer = node
-                .layer
-                .as_deref()
-                .map_or_else(|| "graph".to_string(), snake);
+            let layer = node.layer.as_deref().map_or_else(|| "graph".to_string(), snake);
             let op = match &node.op {
                 Op::SgdUpdate => "sgd_update".to_string(),
                 other => other.ident(),

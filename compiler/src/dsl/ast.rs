@@ -29,6 +29,17 @@ pub struct Network {
     pub dtype: DType,
     /// Whether the fusion passes run.
     pub fusion: bool,
+    /// Network-wide weight penalties (`regularize:`), 0 when absent.
+    pub regularize: Penalty,
+}
+
+/// L1 and L2 coefficients of a weight penalty: a/2·‖W‖² and b·‖W‖₁ (0 = none).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Penalty {
+    /// The L1 coefficient.
+    pub l1: f64,
+    /// The L2 coefficient (PyTorch's `weight_decay`).
+    pub l2: f64,
 }
 
 /// One layer line.
@@ -55,6 +66,22 @@ pub enum LayerKind {
         init: InitSpec,
         /// Whether there is a bias.
         bias: bool,
+        /// Per-layer `l1 =` override of the network-wide coefficient.
+        l1: Option<f64>,
+        /// Per-layer `l2 =` override of the network-wide coefficient.
+        l2: Option<f64>,
+    },
+    /// Batch normalization over the batch axis (PyTorch `BatchNorm1d`).
+    BatchNorm {
+        /// Weight of the new batch statistic in the running averages.
+        momentum: f64,
+        /// Added to the variance before the square root.
+        eps: f64,
+    },
+    /// Inverted dropout: zero with probability `p`, scale survivors by 1/(1−p).
+    Dropout {
+        /// Drop probability, in [0, 1).
+        p: f64,
     },
     /// A parameter-free activation.
     Activation(Activation),
@@ -74,7 +101,7 @@ impl LayerKind {
         match self {
             LayerKind::Activation(a) => Some(*a),
             LayerKind::Prelu { .. } => Some(Activation::Relu),
-            LayerKind::Dense { .. } => None,
+            LayerKind::Dense { .. } | LayerKind::BatchNorm { .. } | LayerKind::Dropout { .. } => None,
         }
     }
 }
@@ -181,19 +208,25 @@ impl Layer {
     /// The declaration with defaults resolved (`dense(128, init = he_normal)`).
     pub fn describe(&self) -> String {
         match &self.kind {
-            LayerKind::Dense { units, init, bias } => {
-                format!(
-                    "dense({units}, init = {}{})",
-                    init.name(),
-                    if *bias { "" } else { ", bias = false" }
-                )
+            LayerKind::Dense { units, init, bias, l1, l2 } => {
+                let mut out = format!("dense({units}, init = {}", init.name());
+                if !*bias {
+                    out.push_str(", bias = false");
+                }
+                if let Some(l1) = l1 {
+                    out.push_str(&format!(", l1 = {l1}"));
+                }
+                if let Some(l2) = l2 {
+                    out.push_str(&format!(", l2 = {l2}"));
+                }
+                out + ")"
             }
+            LayerKind::BatchNorm { momentum, eps } => format!("batch_norm(momentum = {momentum}, eps = {eps})"),
+            LayerKind::Dropout { p } => format!("dropout({p})"),
             LayerKind::Activation(a) => match a {
                 Activation::LeakyRelu { alpha } => format!("leaky_relu(alpha = {alpha})"),
                 Activation::Elu { alpha } => format!("elu(alpha = {alpha})"),
-                Activation::Gelu {
-                    tanh_approximation: true,
-                } => "gelu(approximate = tanh)".into(),
+                Activation::Gelu { tanh_approximation: true } => "gelu(approximate = tanh)".into(),
                 other => other.ident().into(),
             },
             LayerKind::Prelu { init, per_unit } => {

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use proc_macro2::Span;
 use syn::Ident;
 
-use super::ast::{InitSpec, Layer, LayerKind, Loss, Network, Optimizer};
+use super::ast::{InitSpec, Layer, LayerKind, Loss, Network, Optimizer, Penalty};
 use super::parse::{RawArgValue, RawCall, RawItem, RawNetwork, RawValue, item_span};
 use crate::ir::{Activation, DType};
 
@@ -35,6 +35,8 @@ impl Errors {
 
 const LAYERS: &[&str] = &[
     "dense",
+    "batch_norm",
+    "dropout",
     "sigmoid",
     "tanh",
     "relu",
@@ -58,7 +60,8 @@ const INITS: &[&str] = &[
     "normal",
     "uniform",
 ];
-const ITEM_KEYS: &[&str] = &["input", "loss", "optimizer", "dtype", "fusion"];
+const ITEM_KEYS: &[&str] = &["input", "loss", "optimizer", "regularize", "dtype", "fusion"];
+const REGULARIZERS: &[&str] = &["l1", "l2", "l1_l2"];
 
 /// The arguments of one call, bound to parameter names.
 struct Args<'a> {
@@ -69,12 +72,7 @@ struct Args<'a> {
 impl<'a> Args<'a> {
     /// Binds `call`'s arguments: the first `positional` parameters may be given by position,
     /// all by `key = value`.
-    fn bind(
-        call: &'a RawCall,
-        params: &[&'static str],
-        positional: usize,
-        errors: &mut Errors,
-    ) -> Self {
+    fn bind(call: &'a RawCall, params: &[&'static str], positional: usize, errors: &mut Errors) -> Self {
         let mut bound = BTreeMap::new();
         let mut seen_key = false;
         let mut next_position = 0;
@@ -88,10 +86,7 @@ impl<'a> Args<'a> {
                         } else {
                             format!("expected one of: {}", params.join(", "))
                         };
-                        errors.at(
-                            key.span(),
-                            format!("unknown argument `{key}` for `{}`; {expected}", call.name),
-                        );
+                        errors.at(key.span(), format!("unknown argument `{key}` for `{}`; {expected}", call.name));
                         continue;
                     };
                     (name, key.span())
@@ -111,10 +106,7 @@ impl<'a> Args<'a> {
                                 params[..n].join(", ")
                             ),
                         };
-                        errors.at(
-                            span,
-                            format!("unexpected argument {}: {takes}", arg.value.describe()),
-                        );
+                        errors.at(span, format!("unexpected argument {}: {takes}", arg.value.describe()));
                         continue;
                     }
                     next_position += 1;
@@ -132,10 +124,7 @@ impl<'a> Args<'a> {
         match self.bound.get(name)? {
             RawArgValue::Number { value, span, .. } => Some((*value, *span)),
             other => {
-                errors.at(
-                    other.span(),
-                    format!("`{name}` takes a number, found {}", other.describe()),
-                );
+                errors.at(other.span(), format!("`{name}` takes a number, found {}", other.describe()));
                 None
             }
         }
@@ -143,22 +132,11 @@ impl<'a> Args<'a> {
 
     fn integer(&self, name: &str, errors: &mut Errors) -> Option<(usize, Span)> {
         match self.bound.get(name)? {
-            RawArgValue::Number {
-                value,
-                integer: true,
-                span,
-                ..
-            } if *value >= 0.0 => Some((*value as usize, *span)),
+            RawArgValue::Number { value, integer: true, span, .. } if *value >= 0.0 => Some((*value as usize, *span)),
             other => {
-                let what = if matches!(other, RawArgValue::Number { .. }) {
-                    "a whole number ≥ 1"
-                } else {
-                    "an integer"
-                };
-                errors.at(
-                    other.span(),
-                    format!("`{name}` takes {what}, found {}", other.describe()),
-                );
+                let what =
+                    if matches!(other, RawArgValue::Number { .. }) { "a whole number ≥ 1" } else { "an integer" };
+                errors.at(other.span(), format!("`{name}` takes {what}, found {}", other.describe()));
                 None
             }
         }
@@ -168,25 +146,14 @@ impl<'a> Args<'a> {
         match self.bound.get(name)? {
             RawArgValue::Bool(b) => Some(b.value),
             other => {
-                errors.at(
-                    other.span(),
-                    format!(
-                        "`{name}` takes `true` or `false`, found {}",
-                        other.describe()
-                    ),
-                );
+                errors.at(other.span(), format!("`{name}` takes `true` or `false`, found {}", other.describe()));
                 None
             }
         }
     }
 
     /// A bare identifier among `choices`.
-    fn choice(
-        &self,
-        name: &str,
-        choices: &[&'static str],
-        errors: &mut Errors,
-    ) -> Option<&'static str> {
+    fn choice(&self, name: &str, choices: &[&'static str], errors: &mut Errors) -> Option<&'static str> {
         let value = self.bound.get(name)?;
         if let RawArgValue::Call(c) = value
             && c.args.is_empty()
@@ -194,23 +161,13 @@ impl<'a> Args<'a> {
         {
             return Some(found);
         }
-        errors.at(
-            value.span(),
-            format!(
-                "`{name}` takes one of: {}; found {}",
-                choices.join(", "),
-                value.describe()
-            ),
-        );
+        errors.at(value.span(), format!("`{name}` takes one of: {}; found {}", choices.join(", "), value.describe()));
         None
     }
 
     fn require(&self, name: &str, example: &str, errors: &mut Errors) {
         if !self.bound.contains_key(name) {
-            errors.at(
-                self.call.span,
-                format!("`{}` needs `{name}`, e.g. `{example}`", self.call.name),
-            );
+            errors.at(self.call.span, format!("`{}` needs `{name}`, e.g. `{example}`", self.call.name));
         }
     }
 }
@@ -227,7 +184,7 @@ fn in_range(
     if v.is_finite() && ok(v) {
         Some(v)
     } else {
-        errors.at(span, format!("`{what}` must be {rule}, found {v}"));
+        errors.at(span, format!("`{what}` must be {rule}, found {v:?}"));
         None
     }
 }
@@ -236,11 +193,7 @@ fn init_spec(value: &RawArgValue, errors: &mut Errors) -> Option<InitSpec> {
     let RawArgValue::Call(call) = value else {
         errors.at(
             value.span(),
-            format!(
-                "`init` takes an initializer ({}), found {}",
-                INITS.join(", "),
-                value.describe()
-            ),
+            format!("`init` takes an initializer ({}), found {}", INITS.join(", "), value.describe()),
         );
         return None;
     };
@@ -259,35 +212,16 @@ fn init_spec(value: &RawArgValue, errors: &mut Errors) -> Option<InitSpec> {
         "normal" => {
             let args = Args::bind(call, &["std"], 1, errors);
             args.require("std", "normal(0.02)", errors);
-            in_range(
-                args.number("std", errors),
-                |v| v > 0.0,
-                "positive",
-                "std",
-                errors,
-            )
-            .map(InitSpec::Normal)
+            in_range(args.number("std", errors), |v| v > 0.0, "positive", "std", errors).map(InitSpec::Normal)
         }
         "uniform" => {
             let args = Args::bind(call, &["limit"], 1, errors);
             args.require("limit", "uniform(0.05)", errors);
-            in_range(
-                args.number("limit", errors),
-                |v| v > 0.0,
-                "positive",
-                "limit",
-                errors,
-            )
-            .map(InitSpec::Uniform)
+            in_range(args.number("limit", errors), |v| v > 0.0, "positive", "limit", errors).map(InitSpec::Uniform)
         }
         other => {
-            errors.at(
-                call.name.span(),
-                format!(
-                    "unknown initializer `{other}`; expected one of: {}",
-                    INITS.join(", ")
-                ),
-            );
+            errors
+                .at(call.name.span(), format!("unknown initializer `{other}`; expected one of: {}", INITS.join(", ")));
             None
         }
     }
@@ -310,7 +244,7 @@ fn layer_kind(call: &RawCall, errors: &mut Errors) -> Option<(LayerKind, bool)> 
     };
     match name.as_str() {
         "dense" => {
-            let args = Args::bind(call, &["units", "init", "bias"], 1, errors);
+            let args = Args::bind(call, &["units", "init", "bias", "l1", "l2"], 1, errors);
             args.require("units", "dense(128)", errors);
             let units = args.integer("units", errors).and_then(|(u, span)| {
                 if u == 0 {
@@ -322,15 +256,35 @@ fn layer_kind(call: &RawCall, errors: &mut Errors) -> Option<(LayerKind, bool)> 
             });
             let init = args.bound.get("init").and_then(|v| init_spec(v, errors));
             let bias = args.boolean("bias", errors).unwrap_or(true);
+            let l1 = in_range(args.number("l1", errors), |v| v >= 0.0, "non-negative", "l1", errors);
+            let l2 = in_range(args.number("l2", errors), |v| v >= 0.0, "non-negative", "l2", errors);
             let init_given = args.bound.contains_key("init");
-            Some((
-                LayerKind::Dense {
-                    units: units?,
-                    init: init.unwrap_or(InitSpec::GlorotUniform),
-                    bias,
-                },
-                init_given,
-            ))
+            let kind = LayerKind::Dense { units: units?, init: init.unwrap_or(InitSpec::GlorotUniform), bias, l1, l2 };
+            Some((kind, init_given))
+        }
+        "batch_norm" => {
+            let args = Args::bind(call, &["momentum", "eps"], 0, errors);
+            let momentum = match args.bound.contains_key("momentum") {
+                true => in_range(
+                    args.number("momentum", errors),
+                    |v| (0.0..=1.0).contains(&v),
+                    "in [0, 1]",
+                    "momentum",
+                    errors,
+                ),
+                false => Some(0.1),
+            };
+            let eps = match args.bound.contains_key("eps") {
+                true => in_range(args.number("eps", errors), |v| v > 0.0, "positive", "eps", errors),
+                false => Some(1e-5),
+            };
+            Some((LayerKind::BatchNorm { momentum: momentum?, eps: eps? }, false))
+        }
+        "dropout" => {
+            let args = Args::bind(call, &["p"], 1, errors);
+            args.require("p", "dropout(0.2)", errors);
+            let p = in_range(args.number("p", errors), |v| (0.0..1.0).contains(&v), "in [0, 1)", "p", errors)?;
+            Some((LayerKind::Dropout { p }, false))
         }
         "sigmoid" => activation(Activation::Sigmoid, errors),
         "tanh" => activation(Activation::Tanh, errors),
@@ -341,20 +295,10 @@ fn layer_kind(call: &RawCall, errors: &mut Errors) -> Option<(LayerKind, bool)> 
             let args = Args::bind(call, &["alpha"], 1, errors);
             let default = if name == "elu" { 1.0 } else { 0.01 };
             let alpha = match args.bound.contains_key("alpha") {
-                true => in_range(
-                    args.number("alpha", errors),
-                    |v| v >= 0.0,
-                    "non-negative",
-                    "alpha",
-                    errors,
-                )?,
+                true => in_range(args.number("alpha", errors), |v| v >= 0.0, "non-negative", "alpha", errors)?,
                 false => default,
             };
-            let act = if name == "elu" {
-                Activation::Elu { alpha }
-            } else {
-                Activation::LeakyRelu { alpha }
-            };
+            let act = if name == "elu" { Activation::Elu { alpha } } else { Activation::LeakyRelu { alpha } };
             Some((LayerKind::Activation(act), false))
         }
         "gelu" => {
@@ -363,36 +307,19 @@ fn layer_kind(call: &RawCall, errors: &mut Errors) -> Option<(LayerKind, bool)> 
                 true => args.choice("approximate", &["none", "tanh"], errors)? == "tanh",
                 false => false,
             };
-            Some((
-                LayerKind::Activation(Activation::Gelu {
-                    tanh_approximation: tanh,
-                }),
-                false,
-            ))
+            Some((LayerKind::Activation(Activation::Gelu { tanh_approximation: tanh }), false))
         }
         "prelu" => {
             let args = Args::bind(call, &["init", "per_unit"], 0, errors);
             let init = match args.bound.contains_key("init") {
-                true => in_range(
-                    args.number("init", errors),
-                    |_| true,
-                    "finite",
-                    "init",
-                    errors,
-                )?,
+                true => in_range(args.number("init", errors), |_| true, "finite", "init", errors)?,
                 false => 0.25,
             };
             let per_unit = args.boolean("per_unit", errors).unwrap_or(false);
             Some((LayerKind::Prelu { init, per_unit }, false))
         }
         _ => {
-            errors.at(
-                call.name.span(),
-                format!(
-                    "unknown layer `{name}`; expected one of: {}",
-                    LAYERS.join(", ")
-                ),
-            );
+            errors.at(call.name.span(), format!("unknown layer `{name}`; expected one of: {}", LAYERS.join(", ")));
             None
         }
     }
@@ -405,13 +332,7 @@ fn loss(call: &RawCall, errors: &mut Errors) -> Option<Loss> {
         "binary_cross_entropy" => Some(Loss::BinaryCrossEntropy),
         "mse" => Some(Loss::MeanSquaredError),
         other => {
-            errors.at(
-                call.name.span(),
-                format!(
-                    "unknown loss `{other}`; expected one of: {}",
-                    LOSSES.join(", ")
-                ),
-            );
+            errors.at(call.name.span(), format!("unknown loss `{other}`; expected one of: {}", LOSSES.join(", ")));
             None
         }
     }
@@ -422,22 +343,46 @@ fn optimizer(call: &RawCall, errors: &mut Errors) -> Option<Optimizer> {
         "sgd" => {
             let args = Args::bind(call, &["lr"], 1, errors);
             args.require("lr", "sgd(lr = 0.1)", errors);
-            let lr = in_range(
-                args.number("lr", errors),
-                |v| v >= 0.0,
-                "non-negative",
-                "lr",
-                errors,
-            )?;
+            let lr = in_range(args.number("lr", errors), |v| v >= 0.0, "non-negative", "lr", errors)?;
             Some(Optimizer::Sgd { lr })
         }
         other => {
             errors.at(
                 call.name.span(),
-                format!(
-                    "unknown optimizer `{other}`; expected one of: {}",
-                    OPTIMIZERS.join(", ")
-                ),
+                format!("unknown optimizer `{other}`; expected one of: {}", OPTIMIZERS.join(", ")),
+            );
+            None
+        }
+    }
+}
+
+fn penalty(call: &RawCall, errors: &mut Errors) -> Option<Penalty> {
+    let coefficient = |args: &Args, name: &str, errors: &mut Errors| {
+        in_range(args.number(name, errors), |v| v >= 0.0, "non-negative", name, errors)
+    };
+    match call.name.to_string().as_str() {
+        "l1" => {
+            let args = Args::bind(call, &["a"], 1, errors);
+            args.require("a", "l1(1e-5)", errors);
+            Some(Penalty { l1: coefficient(&args, "a", errors)?, l2: 0.0 })
+        }
+        "l2" => {
+            let args = Args::bind(call, &["a"], 1, errors);
+            args.require("a", "l2(1e-4)", errors);
+            Some(Penalty { l1: 0.0, l2: coefficient(&args, "a", errors)? })
+        }
+        "l1_l2" => {
+            let args = Args::bind(call, &["l1", "l2"], 2, errors);
+            args.require("l1", "l1_l2(1e-5, 1e-4)", errors);
+            args.require("l2", "l1_l2(1e-5, 1e-4)", errors);
+            let l1 = coefficient(&args, "l1", errors);
+            let l2 = coefficient(&args, "l2", errors);
+            Some(Penalty { l1: l1?, l2: l2? })
+        }
+        other => {
+            errors.at(
+                call.name.span(),
+                format!("unknown regularizer `{other}`; expected one of: {}", REGULARIZERS.join(", ")),
             );
             None
         }
@@ -448,10 +393,7 @@ fn expect_call<'a>(item: &'a RawItem, key: &str, errors: &mut Errors) -> Option<
     match &item.value {
         RawValue::Call(c) => Some(c),
         _ => {
-            errors.at(
-                item_span(item),
-                format!("`{key}` takes a name, e.g. `{key}: {}`", example_for(key)),
-            );
+            errors.at(item_span(item), format!("`{key}` takes a name, e.g. `{key}: {}`", example_for(key)));
             None
         }
     }
@@ -461,6 +403,7 @@ fn example_for(key: &str) -> &'static str {
     match key {
         "loss" => "softmax_cross_entropy",
         "optimizer" => "sgd(lr = 0.1)",
+        "regularize" => "l2(1e-4)",
         "dtype" => "f32",
         _ => "relu",
     }
@@ -469,23 +412,16 @@ fn example_for(key: &str) -> &'static str {
 /// Checks the raw tree and resolves every default.
 pub fn check(raw: RawNetwork) -> syn::Result<Network> {
     let mut errors = Errors::default();
-    let docs: Vec<_> = raw
-        .attrs
-        .iter()
-        .filter(|a| a.path().is_ident("doc"))
-        .cloned()
-        .collect();
+    let docs: Vec<_> = raw.attrs.iter().filter(|a| a.path().is_ident("doc")).cloned().collect();
     for attr in raw.attrs.iter().filter(|a| !a.path().is_ident("doc")) {
-        errors.at(
-            attr.path().span_or_call_site(),
-            "only doc comments are allowed on the network struct",
-        );
+        errors.at(attr.path().span_or_call_site(), "only doc comments are allowed on the network struct");
     }
     let mut first_seen: BTreeMap<String, Span> = BTreeMap::new();
     let mut input: Option<(usize, Span)> = None;
     let mut loss_item: Option<(Loss, Span)> = None;
     let mut optimizer_item: Option<Optimizer> = None;
     let (mut dtype, mut fusion) = (DType::F32, true);
+    let mut regularize = Penalty::default();
     let mut layers: Vec<DeclaredLayer> = Vec::new();
     let mut layer_names: BTreeMap<String, Span> = BTreeMap::new();
     let mut layer_lines = 0usize;
@@ -499,26 +435,15 @@ pub fn check(raw: RawNetwork) -> syn::Result<Network> {
             if attr.path().is_ident("doc") {
                 continue;
             }
-            if attr.path().is_ident("frozen")
-                && !is_setting
-                && matches!(attr.meta, syn::Meta::Path(_))
-            {
+            if attr.path().is_ident("frozen") && !is_setting && matches!(attr.meta, syn::Meta::Path(_)) {
                 frozen = true;
             } else if attr.path().is_ident("frozen") && !is_setting {
-                errors.at(
-                    attr.path().span_or_call_site(),
-                    "`#[frozen]` takes no arguments",
-                );
+                errors.at(attr.path().span_or_call_site(), "`#[frozen]` takes no arguments");
             } else if is_setting {
-                errors.at(
-                    attr.path().span_or_call_site(),
-                    "attributes are allowed only on layers",
-                );
+                errors.at(attr.path().span_or_call_site(), "attributes are allowed only on layers");
             } else {
-                errors.at(
-                    attr.path().span_or_call_site(),
-                    "unknown attribute on a layer; only `#[frozen]` is supported",
-                );
+                errors
+                    .at(attr.path().span_or_call_site(), "unknown attribute on a layer; only `#[frozen]` is supported");
             }
         }
         if is_setting {
@@ -542,41 +467,31 @@ pub fn check(raw: RawNetwork) -> syn::Result<Network> {
                             Ok(w) => input = Some((w, span)),
                             Err(e) => errors.at(d.span(), e),
                         },
-                        _ => errors.at(
-                            *dims_span,
-                            "`input` takes one feature dimension, e.g. `input: [64]`",
-                        ),
+                        _ => errors.at(*dims_span, "`input` takes one feature dimension, e.g. `input: [64]`"),
                     },
-                    _ => errors.at(
-                        span,
-                        "`input` takes its shape in brackets, e.g. `input: [64]`",
-                    ),
+                    _ => errors.at(span, "`input` takes its shape in brackets, e.g. `input: [64]`"),
                 }
             }
             Some("loss") => {
                 if layer_lines == 0 {
-                    errors.at(
-                        span,
-                        "`loss` comes before any layer; declare the layers first",
-                    );
+                    errors.at(span, "`loss` comes before any layer; declare the layers first");
                 }
-                if let Some(l) =
-                    expect_call(item, "loss", &mut errors).and_then(|c| loss(c, &mut errors))
-                {
+                if let Some(l) = expect_call(item, "loss", &mut errors).and_then(|c| loss(c, &mut errors)) {
                     loss_item = Some((l, span));
                 }
             }
             Some("optimizer") => {
-                optimizer_item = expect_call(item, "optimizer", &mut errors)
-                    .and_then(|c| optimizer(c, &mut errors));
+                optimizer_item = expect_call(item, "optimizer", &mut errors).and_then(|c| optimizer(c, &mut errors));
+            }
+            Some("regularize") => {
+                if let Some(p) = expect_call(item, "regularize", &mut errors).and_then(|c| penalty(c, &mut errors)) {
+                    regularize = p;
+                }
             }
             Some("dtype") => match expect_call(item, "dtype", &mut errors) {
                 Some(c) if c.name == "f32" && c.args.is_empty() => dtype = DType::F32,
                 Some(c) if c.name == "f64" && c.args.is_empty() => dtype = DType::F64,
-                Some(c) => errors.at(
-                    c.span,
-                    format!("`dtype` takes `f32` or `f64`, found `{}`", c.name),
-                ),
+                Some(c) => errors.at(c.span, format!("`dtype` takes `f32` or `f64`, found `{}`", c.name)),
                 None => {}
             },
             Some("fusion") => match &item.value {
@@ -588,10 +503,7 @@ pub fn check(raw: RawNetwork) -> syn::Result<Network> {
                 let position = layer_lines;
                 layer_lines += 1;
                 if loss_item.is_some() || first_seen.contains_key("loss") {
-                    errors.at(
-                        span,
-                        "layer after `loss`; the layers come first, then `loss` and `optimizer`",
-                    );
+                    errors.at(span, "layer after `loss`; the layers come first, then `loss` and `optimizer`");
                 }
                 let name = key.clone().unwrap_or_else(|| position.to_string());
                 if let Some(k) = &item.key {
@@ -608,35 +520,20 @@ pub fn check(raw: RawNetwork) -> syn::Result<Network> {
                     }
                 };
                 if let Some((kind, init_given)) = layer_kind(call, &mut errors) {
-                    layers.push(DeclaredLayer {
-                        name,
-                        frozen,
-                        kind,
-                        init_given,
-                        span: call.span,
-                    });
+                    layers.push(DeclaredLayer { name, frozen, kind, init_given, span: call.span });
                 }
             }
         }
     }
     let name_span = raw.name.span();
     if input.is_none() && !first_seen.contains_key("input") {
-        errors.at(
-            name_span,
-            "missing `input: [..]` (the features per example, e.g. `input: [64]`)",
-        );
+        errors.at(name_span, "missing `input: [..]` (the features per example, e.g. `input: [64]`)");
     }
     if !first_seen.contains_key("loss") {
-        errors.at(
-            name_span,
-            format!("missing `loss: ..` (one of: {})", LOSSES.join(", ")),
-        );
+        errors.at(name_span, format!("missing `loss: ..` (one of: {})", LOSSES.join(", ")));
     }
     if !first_seen.contains_key("optimizer") {
-        errors.at(
-            name_span,
-            "missing `optimizer: ..` (e.g. `optimizer: sgd(lr = 0.1)`)",
-        );
+        errors.at(name_span, "missing `optimizer: ..` (e.g. `optimizer: sgd(lr = 0.1)`)");
     }
     errors.finish()?;
 
@@ -653,12 +550,7 @@ pub fn check(raw: RawNetwork) -> syn::Result<Network> {
                 });
                 *init = InitSpec::default_for(next.flatten());
             }
-            Layer {
-                name: layers[i].name.clone(),
-                frozen: layers[i].frozen,
-                kind,
-                span: layers[i].span,
-            }
+            Layer { name: layers[i].name.clone(), frozen: layers[i].frozen, kind, span: layers[i].span }
         })
         .collect();
     let (input_width, input_span) = input.expect("checked above");
@@ -673,6 +565,7 @@ pub fn check(raw: RawNetwork) -> syn::Result<Network> {
         optimizer: optimizer_item.expect("checked above"),
         dtype,
         fusion,
+        regularize,
     })
 }
 
@@ -682,8 +575,6 @@ trait SpanOrCallSite {
 
 impl SpanOrCallSite for syn::Path {
     fn span_or_call_site(&self) -> Span {
-        self.segments
-            .first()
-            .map_or_else(Span::call_site, |s| s.ident.span())
+        self.segments.first().map_or_else(Span::call_site, |s| s.ident.span())
     }
 }

@@ -14,10 +14,7 @@ use proc_macro2::Span;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{
-    Attribute, Ident, LitBool, LitFloat, LitInt, Token, Visibility, braced, bracketed,
-    parenthesized,
-};
+use syn::{Attribute, Ident, LitBool, LitFloat, LitInt, Token, Visibility, braced, bracketed, parenthesized};
 
 /// The whole macro input.
 pub struct RawNetwork {
@@ -120,18 +117,11 @@ impl Parse for RawNetwork {
         let name: Ident = input.parse()?;
         let content;
         braced!(content in input);
-        let items = Punctuated::<RawItem, Token![,]>::parse_terminated(&content)?
-            .into_iter()
-            .collect();
+        let items = Punctuated::<RawItem, Token![,]>::parse_terminated(&content)?.into_iter().collect();
         if !input.is_empty() {
             return Err(input.error("unexpected tokens after the network's `{ .. }`"));
         }
-        Ok(RawNetwork {
-            attrs,
-            vis,
-            name,
-            items,
-        })
+        Ok(RawNetwork { attrs, vis, name, items })
     }
 }
 
@@ -149,9 +139,7 @@ impl Parse for RawItem {
         let value = if lookahead.peek(syn::token::Bracket) {
             let content;
             let bracket = bracketed!(content in input);
-            let dims = Punctuated::<LitInt, Token![,]>::parse_terminated(&content)?
-                .into_iter()
-                .collect();
+            let dims = Punctuated::<LitInt, Token![,]>::parse_terminated(&content)?.into_iter().collect();
             RawValue::Dims(dims, bracket.span.join())
         } else if lookahead.peek(LitBool) {
             RawValue::Bool(input.parse()?)
@@ -172,9 +160,7 @@ impl Parse for RawCall {
             let content;
             let paren = parenthesized!(content in input);
             span = name.span().join(paren.span.close()).unwrap_or(span);
-            Punctuated::<RawArg, Token![,]>::parse_terminated(&content)?
-                .into_iter()
-                .collect()
+            Punctuated::<RawArg, Token![,]>::parse_terminated(&content)?.into_iter().collect()
         } else {
             Vec::new()
         };
@@ -191,10 +177,7 @@ impl Parse for RawArg {
         } else {
             None
         };
-        Ok(RawArg {
-            key,
-            value: input.parse()?,
-        })
+        Ok(RawArg { key, value: input.parse()? })
     }
 }
 
@@ -210,17 +193,12 @@ impl Parse for RawArgValue {
                 let lit: LitFloat = input.parse()?;
                 (lit.base10_digits().to_string(), false, lit.span())
             };
-            let magnitude: f64 = digits
-                .parse()
-                .map_err(|_| syn::Error::new(lit_span, format!("`{digits}` is not a number")))?;
+            let magnitude: f64 =
+                digits.parse().map_err(|_| syn::Error::new(lit_span, format!("`{digits}` is not a number")))?;
             let span = minus.map_or(lit_span, |m| m.span().join(lit_span).unwrap_or(lit_span));
             let sign = if minus.is_some() { "-" } else { "" };
             Ok(RawArgValue::Number {
-                value: if minus.is_some() {
-                    -magnitude
-                } else {
-                    magnitude
-                },
+                value: if minus.is_some() { -magnitude } else { magnitude },
                 integer,
                 text: format!("{sign}{digits}"),
                 span,

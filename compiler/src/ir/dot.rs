@@ -12,17 +12,11 @@ pub fn to_dot(graph: &Graph) -> String {
     let number: BTreeMap<NodeId, usize> = order.iter().enumerate().map(|(i, &n)| (n, i)).collect();
     let mut clusters: BTreeMap<String, Vec<NodeId>> = BTreeMap::new();
     for &n in &order {
-        clusters
-            .entry(graph.node(n).layer.clone().unwrap_or_default())
-            .or_default()
-            .push(n);
+        clusters.entry(graph.node(n).layer.clone().unwrap_or_default()).or_default().push(n);
     }
     let mut out = String::new();
     let _ = writeln!(out, "digraph \"{}\" {{", graph.name);
-    let _ = writeln!(
-        out,
-        "  rankdir=TB;\n  node [shape=box, style=filled, fontname=\"monospace\"];"
-    );
+    let _ = writeln!(out, "  rankdir=TB;\n  node [shape=box, style=filled, fontname=\"monospace\"];");
     for (i, (layer, nodes)) in clusters.iter().enumerate() {
         let indent = if layer.is_empty() { "  " } else { "    " };
         if !layer.is_empty() {
@@ -36,12 +30,8 @@ pub fn to_dot(graph: &Graph) -> String {
                 Phase::Update => "orange",
             };
             let label = format!("%{} {}\\n{}", number[&n], node.op.mnemonic(), node.shape);
-            let _ = writeln!(
-                out,
-                "{indent}n{} [label=\"{}\", fillcolor={color}];",
-                number[&n],
-                label.replace('"', "'")
-            );
+            let _ =
+                writeln!(out, "{indent}n{} [label=\"{}\", fillcolor={color}];", number[&n], label.replace('"', "'"));
         }
         if !layer.is_empty() {
             let _ = writeln!(out, "  }}");
@@ -49,19 +39,11 @@ pub fn to_dot(graph: &Graph) -> String {
     }
     for &n in &order {
         for (position, o) in graph.operands(n).into_iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "  n{} -> n{} [label=\"{position}\"];",
-                number[&o], number[&n]
-            );
+            let _ = writeln!(out, "  n{} -> n{} [label=\"{position}\"];", number[&o], number[&n]);
         }
     }
     for (output, n) in graph.outputs() {
-        let _ = writeln!(
-            out,
-            "  \"{output}\" [shape=plaintext, style=\"\"];\n  n{} -> \"{output}\";",
-            number[&n]
-        );
+        let _ = writeln!(out, "  \"{output}\" [shape=plaintext, style=\"\"];\n  n{} -> \"{output}\";", number[&n]);
     }
     out.push_str("}\n");
     out

@@ -40,36 +40,19 @@ fn matrix(shape: &Shape, transpose: bool) -> Option<(Dim, Dim)> {
 /// whose shape is given, not inferred).
 pub fn infer(op: &Op, inputs: &[&Shape], own: Option<&Shape>) -> Result<Shape, String> {
     if inputs.len() != op.arity() {
-        return Err(format!(
-            "`{}` takes {} operands, got {}",
-            op.mnemonic(),
-            op.arity(),
-            inputs.len()
-        ));
+        return Err(format!("`{}` takes {} operands, got {}", op.mnemonic(), op.arity(), inputs.len()));
     }
     let same = |a: &Shape, b: &Shape, what: &str| {
-        if a == b {
-            Ok(())
-        } else {
-            Err(format!(
-                "`{}`: {what} shapes {a} and {b} differ",
-                op.mnemonic()
-            ))
-        }
+        if a == b { Ok(()) } else { Err(format!("`{}`: {what} shapes {a} and {b} differ", op.mnemonic())) }
     };
     match op {
-        Op::Input | Op::Labels | Op::Targets | Op::Param { .. } => own
-            .cloned()
-            .ok_or_else(|| format!("leaf `{}` needs a shape", op.mnemonic())),
+        Op::Input | Op::Labels | Op::Targets | Op::Param { .. } | Op::DropoutMask { .. } => {
+            own.cloned().ok_or_else(|| format!("leaf `{}` needs a shape", op.mnemonic()))
+        }
         Op::Const(_) => Ok(Shape::scalar()),
-        Op::MatMul {
-            transpose_a,
-            transpose_b,
-        } => {
-            let (m, k1) =
-                matrix(inputs[0], *transpose_a).ok_or("matmul: first operand is not a matrix")?;
-            let (k2, n) =
-                matrix(inputs[1], *transpose_b).ok_or("matmul: second operand is not a matrix")?;
+        Op::MatMul { transpose_a, transpose_b } => {
+            let (m, k1) = matrix(inputs[0], *transpose_a).ok_or("matmul: first operand is not a matrix")?;
+            let (k2, n) = matrix(inputs[1], *transpose_b).ok_or("matmul: second operand is not a matrix")?;
             if k1 != k2 {
                 return Err(format!("matmul: inner dimensions {k1} and {k2} differ"));
             }
@@ -80,16 +63,19 @@ pub fn infer(op: &Op, inputs: &[&Shape], own: Option<&Shape>) -> Result<Shape, S
             _ => Err(format!("sum_rows: operand {} is not a matrix", inputs[0])),
         },
         Op::SumAll => Ok(Shape::fixed(&[1])),
+        Op::SumSquares | Op::SumAbs => Ok(Shape::scalar()),
+        Op::BroadcastRows => match inputs[0].0.as_slice() {
+            [n] => Ok(Shape(vec![Dim::Batch, *n])),
+            _ => Err(format!("broadcast_rows: operand {} is not a vector", inputs[0])),
+        },
+        Op::RunningUpdate { .. } => {
+            same(inputs[0], inputs[1], "running and batch statistic").map(|_| inputs[0].clone())
+        }
+        Op::CountBatch => Ok(inputs[0].clone()),
         Op::Unary(_) => Ok(inputs[0].clone()),
         Op::Binary(kind) => {
-            let bc = broadcast(inputs[0], inputs[1]).ok_or_else(|| {
-                format!(
-                    "`{}`: {} does not broadcast to {}",
-                    op.mnemonic(),
-                    inputs[1],
-                    inputs[0]
-                )
-            })?;
+            let bc = broadcast(inputs[0], inputs[1])
+                .ok_or_else(|| format!("`{}`: {} does not broadcast to {}", op.mnemonic(), inputs[1], inputs[0]))?;
             if matches!(kind, Binary::Prelu | Binary::PreluGradInput) && bc == Broadcast::Same {
                 return Err("prelu: the slope must be a row or a scalar".into());
             }
@@ -107,27 +93,14 @@ pub fn infer(op: &Op, inputs: &[&Shape], own: Option<&Shape>) -> Result<Shape, S
         Op::CrossEntropy | Op::SoftmaxCrossEntropy | Op::CrossEntropyGrad => {
             let rows = inputs[0].0.first().copied();
             if inputs[0].rank() != 2 || inputs[1].0.as_slice() != [rows.unwrap_or(Dim::Batch)] {
-                return Err(format!(
-                    "`{}`: scores {} and labels {} do not match",
-                    op.mnemonic(),
-                    inputs[0],
-                    inputs[1]
-                ));
+                return Err(format!("`{}`: scores {} and labels {} do not match", op.mnemonic(), inputs[0], inputs[1]));
             }
-            Ok(if matches!(op, Op::CrossEntropyGrad) {
-                inputs[0].clone()
-            } else {
-                Shape::scalar()
-            })
+            Ok(if matches!(op, Op::CrossEntropyGrad) { inputs[0].clone() } else { Shape::scalar() })
         }
         Op::BinaryCrossEntropy | Op::BinaryCrossEntropyWithLogits | Op::MeanSquaredError => {
             same(inputs[0], inputs[1], "prediction and target").map(|_| Shape::scalar())
         }
-        Op::BinaryCrossEntropyGrad => {
-            same(inputs[0], inputs[1], "prediction and target").map(|_| inputs[0].clone())
-        }
-        Op::SgdUpdate => {
-            same(inputs[0], inputs[1], "parameter and gradient").map(|_| inputs[0].clone())
-        }
+        Op::BinaryCrossEntropyGrad => same(inputs[0], inputs[1], "prediction and target").map(|_| inputs[0].clone()),
+        Op::SgdUpdate => same(inputs[0], inputs[1], "parameter and gradient").map(|_| inputs[0].clone()),
     }
 }

@@ -111,26 +111,14 @@ pub struct Graph {
 impl Graph {
     /// An empty graph.
     pub fn new(name: impl Into<String>, dtype: DType) -> Self {
-        Graph {
-            name: name.into(),
-            dtype,
-            inner: StableDiGraph::default(),
-            outputs: BTreeMap::new(),
-            schedule: None,
-        }
+        Graph { name: name.into(), dtype, inner: StableDiGraph::default(), outputs: BTreeMap::new(), schedule: None }
     }
 
     /// Adds a leaf (input, labels, targets, parameter) of the given shape.
     pub fn add_leaf(&mut self, op: Op, shape: Shape, layer: Option<String>, span: Span) -> NodeId {
         debug_assert!(op.is_leaf());
         self.schedule = None;
-        self.inner.add_node(Node {
-            op,
-            shape,
-            layer,
-            phase: Phase::Forward,
-            span,
-        })
+        self.inner.add_node(Node { op, shape, layer, phase: Phase::Forward, span })
     }
 
     /// Adds `op` over `operands`, inferring its shape; fails (at `span`) if the shapes do not fit.
@@ -143,16 +131,9 @@ impl Graph {
         span: Span,
     ) -> syn::Result<NodeId> {
         let shapes: Vec<&Shape> = operands.iter().map(|&o| &self.inner[o].shape).collect();
-        let shape = infer::infer(&op, &shapes, None)
-            .map_err(|why| syn::Error::new(span, format!("gradc: {why}")))?;
+        let shape = infer::infer(&op, &shapes, None).map_err(|why| syn::Error::new(span, format!("gradc: {why}")))?;
         self.schedule = None;
-        let id = self.inner.add_node(Node {
-            op,
-            shape,
-            layer,
-            phase,
-            span,
-        });
+        let id = self.inner.add_node(Node { op, shape, layer, phase, span });
         for (position, &operand) in operands.iter().enumerate() {
             self.inner.add_edge(operand, id, position as u8);
         }
@@ -160,13 +141,7 @@ impl Graph {
     }
 
     /// Adds `op` over `operands` with the layer and span of `like` and the given phase.
-    pub fn add_like(
-        &mut self,
-        like: NodeId,
-        phase: Phase,
-        op: Op,
-        operands: &[NodeId],
-    ) -> syn::Result<NodeId> {
+    pub fn add_like(&mut self, like: NodeId, phase: Phase, op: Op, operands: &[NodeId]) -> syn::Result<NodeId> {
         let (layer, span) = (self.inner[like].layer.clone(), self.inner[like].span);
         self.add(op, operands, layer, phase, span)
     }
@@ -210,21 +185,15 @@ impl Graph {
 
     /// The operands of `id`, in order.
     pub fn operands(&self, id: NodeId) -> Vec<NodeId> {
-        let mut edges: Vec<(u8, NodeId)> = self
-            .inner
-            .edges_directed(id, Direction::Incoming)
-            .map(|e| (*e.weight(), e.source()))
-            .collect();
+        let mut edges: Vec<(u8, NodeId)> =
+            self.inner.edges_directed(id, Direction::Incoming).map(|e| (*e.weight(), e.source())).collect();
         edges.sort();
         edges.into_iter().map(|(_, n)| n).collect()
     }
 
     /// The nodes that read `id`, each once, in id order.
     pub fn users(&self, id: NodeId) -> Vec<NodeId> {
-        let users: BTreeSet<NodeId> = self
-            .inner
-            .neighbors_directed(id, Direction::Outgoing)
-            .collect();
+        let users: BTreeSet<NodeId> = self.inner.neighbors_directed(id, Direction::Outgoing).collect();
         users.into_iter().collect()
     }
 
@@ -233,11 +202,8 @@ impl Graph {
         if old == new {
             return;
         }
-        let uses: Vec<_> = self
-            .inner
-            .edges_directed(old, Direction::Outgoing)
-            .map(|e| (e.id(), e.target(), *e.weight()))
-            .collect();
+        let uses: Vec<_> =
+            self.inner.edges_directed(old, Direction::Outgoing).map(|e| (e.id(), e.target(), *e.weight())).collect();
         for (edge, user, position) in uses {
             self.inner.remove_edge(edge);
             self.inner.add_edge(new, user, position);
@@ -278,16 +244,10 @@ impl Graph {
 
     /// A topological order that prefers lower ids: deterministic, and close to creation order.
     pub fn topological_order(&self) -> Vec<NodeId> {
-        let mut pending: BTreeMap<NodeId, usize> = self
-            .node_ids()
-            .into_iter()
-            .map(|n| (n, self.operands(n).len()))
-            .collect();
-        let mut ready: BinaryHeap<Reverse<NodeId>> = pending
-            .iter()
-            .filter(|(_, c)| **c == 0)
-            .map(|(&n, _)| Reverse(n))
-            .collect();
+        let mut pending: BTreeMap<NodeId, usize> =
+            self.node_ids().into_iter().map(|n| (n, self.operands(n).len())).collect();
+        let mut ready: BinaryHeap<Reverse<NodeId>> =
+            pending.iter().filter(|(_, c)| **c == 0).map(|(&n, _)| Reverse(n)).collect();
         let mut order = Vec::with_capacity(pending.len());
         while let Some(Reverse(n)) = ready.pop() {
             order.push(n);
@@ -314,9 +274,7 @@ impl Graph {
 
     /// The schedule, or a topological order if there is none.
     pub fn order(&self) -> Vec<NodeId> {
-        self.schedule
-            .clone()
-            .unwrap_or_else(|| self.topological_order())
+        self.schedule.clone().unwrap_or_else(|| self.topological_order())
     }
 
     /// Every node from which `roots` can be reached (the roots included).
@@ -333,8 +291,6 @@ impl Graph {
 
     /// The parameter node called `name`.
     pub fn param(&self, name: &str) -> Option<NodeId> {
-        self.node_ids()
-            .into_iter()
-            .find(|&n| matches!(self.op(n), Op::Param { name: p, .. } if p == name))
+        self.node_ids().into_iter().find(|&n| matches!(self.op(n), Op::Param { name: p, .. } if p == name))
     }
 }

@@ -39,12 +39,8 @@ impl Activation {
             Activation::LeakyRelu { alpha } => format!("leaky_relu[{}]", Num(alpha)),
             Activation::Elu { alpha } => format!("elu[{}]", Num(alpha)),
             Activation::Selu => "selu".into(),
-            Activation::Gelu {
-                tanh_approximation: false,
-            } => "gelu".into(),
-            Activation::Gelu {
-                tanh_approximation: true,
-            } => "gelu_tanh".into(),
+            Activation::Gelu { tanh_approximation: false } => "gelu".into(),
+            Activation::Gelu { tanh_approximation: true } => "gelu_tanh".into(),
             Activation::Silu => "silu".into(),
         }
     }
@@ -58,12 +54,8 @@ impl Activation {
             Activation::LeakyRelu { .. } => "leaky_relu",
             Activation::Elu { .. } => "elu",
             Activation::Selu => "selu",
-            Activation::Gelu {
-                tanh_approximation: false,
-            } => "gelu",
-            Activation::Gelu {
-                tanh_approximation: true,
-            } => "gelu_tanh",
+            Activation::Gelu { tanh_approximation: false } => "gelu",
+            Activation::Gelu { tanh_approximation: true } => "gelu_tanh",
             Activation::Silu => "silu",
         }
     }
@@ -82,18 +74,12 @@ pub struct Const {
 impl Const {
     /// A plain number.
     pub fn number(value: f64) -> Self {
-        Const {
-            value,
-            per_batch: false,
-        }
+        Const { value, per_batch: false }
     }
 
     /// `value / B`.
     pub fn per_batch(value: f64) -> Self {
-        Const {
-            value,
-            per_batch: true,
-        }
+        Const { value, per_batch: true }
     }
 
     /// Whether this is exactly the number 1.
@@ -113,6 +99,12 @@ pub enum Unary {
     ActGrad(Activation),
     /// x for x ≤ 0, else 0: ∂prelu/∂slope.
     NegativePart,
+    /// sign(x), 0 at 0: the L1 subgradient.
+    Sign,
+    /// 1/√(x + ε): batch norm's inverse standard deviation.
+    Rsqrt { eps: f64 },
+    /// −½y³ from the output y of `Rsqrt`: its derivative.
+    RsqrtGradFromOutput,
 }
 
 /// Elementwise functions of two operands. The second broadcasts: it has the first's shape,
@@ -145,17 +137,23 @@ pub enum Op {
     Param { name: String, trainable: bool },
     /// A scalar constant.
     Const(Const),
+    /// A fresh inverted-dropout mask `[B, n]`: 0 with probability p, else 1/(1−p). Drawn
+    /// from the network's seeded generator each run, in schedule order.
+    DropoutMask { p: f64 },
 
     // ---- linear algebra
     /// `op(a)·op(b)`, `op` transposing where flagged.
-    MatMul {
-        transpose_a: bool,
-        transpose_b: bool,
-    },
+    MatMul { transpose_a: bool, transpose_b: bool },
     /// `[rows, n] -> [n]`: sum over rows (undoes a row broadcast).
     SumRows,
     /// `[..] -> [1]`: sum of all elements (undoes a scalar broadcast).
     SumAll,
+    /// `[n] -> [B, n]`: repeats a row for every example (undoes `SumRows`).
+    BroadcastRows,
+    /// `[..] -> []`: Σx² (the L2 penalty).
+    SumSquares,
+    /// `[..] -> []`: Σ|x| (the L1 penalty).
+    SumAbs,
 
     // ---- elementwise
     /// f(x)
@@ -190,14 +188,27 @@ pub enum Op {
     // ---- optimizer (side effects: write their first operand, a parameter)
     /// θ ← θ − η·g; η is the run-time learning rate.
     SgdUpdate,
+    /// `(running, stat)`: running ← (1−m)·running + m·stat, the stat first scaled by
+    /// B/(B−1) when `unbiased` (batch norm's running variance, as PyTorch).
+    RunningUpdate { momentum: f64, unbiased: bool },
+    /// `(counter)`: counter ← counter + 1 (batch norm's `num_batches_tracked`).
+    CountBatch,
 }
 
 impl Op {
     /// The number of operands the op takes.
     pub fn arity(&self) -> usize {
         match self {
-            Op::Input | Op::Labels | Op::Targets | Op::Param { .. } | Op::Const(_) => 0,
-            Op::SumRows | Op::SumAll | Op::Unary(_) | Op::Softmax | Op::OneHot { .. } => 1,
+            Op::Input | Op::Labels | Op::Targets | Op::Param { .. } | Op::Const(_) | Op::DropoutMask { .. } => 0,
+            Op::SumRows
+            | Op::SumAll
+            | Op::BroadcastRows
+            | Op::SumSquares
+            | Op::SumAbs
+            | Op::Unary(_)
+            | Op::Softmax
+            | Op::OneHot { .. }
+            | Op::CountBatch => 1,
             _ => 2,
         }
     }
@@ -209,7 +220,23 @@ impl Op {
 
     /// Whether the op changes state outside its own result (dce never removes it).
     pub fn has_side_effect(&self) -> bool {
+        matches!(self, Op::SgdUpdate | Op::RunningUpdate { .. } | Op::CountBatch)
+    }
+
+    /// Whether the op is an optimizer update (skipped for parameters made non-trainable).
+    pub fn is_optimizer_update(&self) -> bool {
         matches!(self, Op::SgdUpdate)
+    }
+
+    /// Whether each run gives a different result (never merged by CSE).
+    pub fn is_random(&self) -> bool {
+        matches!(self, Op::DropoutMask { .. })
+    }
+
+    /// Whether the value is supplied from outside the graph's buffers (data, parameters,
+    /// constants) rather than computed by a kernel.
+    pub fn is_supplied(&self) -> bool {
+        matches!(self, Op::Input | Op::Labels | Op::Targets | Op::Param { .. } | Op::Const(_))
     }
 
     /// Whether the op maps elements independently (a candidate for elementwise fusion).
@@ -237,7 +264,7 @@ impl Op {
     /// Whether gradients flow into a node with this op (leaves that are data or constants
     /// do not take one).
     pub fn takes_gradient(&self) -> bool {
-        !matches!(self, Op::Labels | Op::Targets | Op::Const(_))
+        !matches!(self, Op::Labels | Op::Targets | Op::Const(_) | Op::DropoutMask { .. })
     }
 
     /// The mnemonic printed in IR text (without operands).
@@ -246,15 +273,19 @@ impl Op {
             Op::Input => "input".into(),
             Op::Labels => "labels".into(),
             Op::Targets => "targets".into(),
-            Op::Param {
-                name,
-                trainable: true,
-            } => format!("param {name}"),
-            Op::Param {
-                name,
-                trainable: false,
-            } => format!("param {name} frozen"),
+            Op::Param { name, trainable: true } => format!("param {name}"),
+            Op::Param { name, trainable: false } => format!("param {name} frozen"),
             Op::Const(c) => format!("const {c}"),
+            Op::DropoutMask { p } => format!("dropout_mask[{}]", Num(*p)),
+            Op::BroadcastRows => "broadcast_rows".into(),
+            Op::SumSquares => "sum_squares".into(),
+            Op::SumAbs => "sum_abs".into(),
+            Op::Unary(Unary::Sign) => "sign".into(),
+            Op::Unary(Unary::Rsqrt { eps }) => format!("rsqrt[{}]", Num(*eps)),
+            Op::Unary(Unary::RsqrtGradFromOutput) => "rsqrt_grad".into(),
+            Op::RunningUpdate { momentum, unbiased: false } => format!("running_update[{}]", Num(*momentum)),
+            Op::RunningUpdate { momentum, unbiased: true } => format!("running_update[{}, unbiased]", Num(*momentum)),
+            Op::CountBatch => "count_batch".into(),
             Op::MatMul { .. } => "matmul".into(),
             Op::SumRows => "sum_rows".into(),
             Op::SumAll => "sum_all".into(),
@@ -289,6 +320,9 @@ impl Op {
             Op::Unary(Unary::Act(a)) => a.ident().into(),
             Op::Unary(Unary::ActGrad(a)) => format!("{}_grad", a.ident()),
             Op::OneHot { .. } => "one_hot".into(),
+            Op::DropoutMask { .. } => "dropout_mask".into(),
+            Op::Unary(Unary::Rsqrt { .. }) => "rsqrt".into(),
+            Op::RunningUpdate { .. } => "running_update".into(),
             other => other.mnemonic(),
         }
     }
@@ -312,10 +346,6 @@ impl fmt::Display for Num {
 
 impl fmt::Display for Const {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.per_batch {
-            write!(f, "{}/B", Num(self.value))
-        } else {
-            write!(f, "{}", Num(self.value))
-        }
+        if self.per_batch { write!(f, "{}/B", Num(self.value)) } else { write!(f, "{}", Num(self.value)) }
     }
 }

@@ -26,12 +26,7 @@ pub fn node_lines(graph: &Graph) -> BTreeMap<NodeId, String> {
         .iter()
         .zip(lines)
         .map(|(&n, (text, ty, comment))| {
-            (
-                n,
-                format!("{text:<text_width$}  {ty:<ty_width$}{comment}")
-                    .trim_end()
-                    .to_string(),
-            )
+            (n, format!("{text:<text_width$}  {ty:<ty_width$}{comment}").trim_end().to_string())
         })
         .collect()
 }
@@ -39,11 +34,7 @@ pub fn node_lines(graph: &Graph) -> BTreeMap<NodeId, String> {
 fn lines(graph: &Graph, order: &[NodeId]) -> Vec<(String, String, String)> {
     let this = graph;
     let number: BTreeMap<NodeId, usize> = order.iter().enumerate().map(|(i, &n)| (n, i)).collect();
-    let name = |n: NodeId| {
-        number
-            .get(&n)
-            .map_or_else(|| "%?".to_string(), |i| format!("%{i}"))
-    };
+    let name = |n: NodeId| number.get(&n).map_or_else(|| "%?".to_string(), |i| format!("%{i}"));
     order
         .iter()
         .map(|&n| {
@@ -53,20 +44,13 @@ fn lines(graph: &Graph, order: &[NodeId]) -> Vec<(String, String, String)> {
             for (i, &o) in operands.iter().enumerate() {
                 text.push_str(if i == 0 { " " } else { ", " });
                 text.push_str(&name(o));
-                if let Op::MatMul {
-                    transpose_a,
-                    transpose_b,
-                } = node.op
+                if let Op::MatMul { transpose_a, transpose_b } = node.op
                     && ((i == 0 && transpose_a) || (i == 1 && transpose_b))
                 {
                     text.push_str("^T");
                 }
             }
-            let dtype = if node.op.is_index() {
-                "usize"
-            } else {
-                this.dtype.name()
-            };
+            let dtype = if node.op.is_index() { "usize" } else { this.dtype.name() };
             let ty = format!("{dtype}{}", node.shape);
             let comment = match (&node.layer, node.phase) {
                 (Some(l), Phase::Forward) => format!("  # {l}"),
@@ -88,14 +72,9 @@ impl fmt::Display for Graph {
             writeln!(f, "  {}", node_lines[n])?;
         }
         writeln!(f, "}}")?;
-        let number: BTreeMap<NodeId, usize> =
-            order.iter().enumerate().map(|(i, &n)| (n, i)).collect();
+        let number: BTreeMap<NodeId, usize> = order.iter().enumerate().map(|(i, &n)| (n, i)).collect();
         for (output, n) in self.outputs() {
-            writeln!(
-                f,
-                "output {output} = {}",
-                number.get(&n).map_or("%?".to_string(), |i| format!("%{i}"))
-            )?;
+            writeln!(f, "output {output} = {}", number.get(&n).map_or("%?".to_string(), |i| format!("%{i}")))?;
         }
         Ok(())
     }

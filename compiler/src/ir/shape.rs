@@ -53,30 +53,17 @@ impl Shape {
 
     /// The product of the fixed axes (the element count per batch example when `has_batch`).
     pub fn fixed_numel(&self) -> usize {
-        self.0
-            .iter()
-            .map(|d| if let Dim::Fixed(n) = d { *n } else { 1 })
-            .product()
+        self.0.iter().map(|d| if let Dim::Fixed(n) = d { *n } else { 1 }).product()
     }
 
     /// The fixed sizes, if no axis is the batch.
     pub fn as_fixed(&self) -> Option<Vec<usize>> {
-        self.0
-            .iter()
-            .map(|d| {
-                if let Dim::Fixed(n) = d {
-                    Some(*n)
-                } else {
-                    None
-                }
-            })
-            .collect()
+        self.0.iter().map(|d| if let Dim::Fixed(n) = d { Some(*n) } else { None }).collect()
     }
 
     /// Whether the shape holds exactly one element (`[]` or `[1]`).
     pub fn is_single(&self) -> bool {
-        self.as_fixed()
-            .is_some_and(|d| d.iter().product::<usize>() == 1)
+        self.as_fixed().is_some_and(|d| d.iter().product::<usize>() == 1)
     }
 }
 

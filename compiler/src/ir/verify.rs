@@ -14,11 +14,7 @@ use super::{Graph, Op, Output, infer};
 
 /// Checks the invariants above; the error names the pass that broke them.
 pub fn verify(graph: &Graph, after: &str) -> Result<(), String> {
-    let fail = |why: String| {
-        Err(format!(
-            "IR verification failed after {after}: {why}\n{graph}"
-        ))
-    };
+    let fail = |why: String| Err(format!("IR verification failed after {after}: {why}\n{graph}"));
     let order = graph.topological_order();
     if order.len() != graph.len() {
         return fail("the graph has a cycle".into());
@@ -28,37 +24,24 @@ pub fn verify(graph: &Graph, after: &str) -> Result<(), String> {
         let node = graph.node(n);
         let operands = graph.operands(n);
         if operands.len() != node.op.arity() {
-            return fail(format!(
-                "{} has {} operands",
-                node.op.mnemonic(),
-                operands.len()
-            ));
+            return fail(format!("{} has {} operands", node.op.mnemonic(), operands.len()));
         }
         if !node.op.is_leaf() {
             let shapes: Vec<_> = operands.iter().map(|&o| graph.shape(o)).collect();
             match infer::infer(&node.op, &shapes, None) {
                 Ok(s) if s == node.shape => {}
                 Ok(s) => {
-                    return fail(format!(
-                        "{} has shape {}, inference gives {s}",
-                        node.op.mnemonic(),
-                        node.shape
-                    ));
+                    return fail(format!("{} has shape {}, inference gives {s}", node.op.mnemonic(), node.shape));
                 }
                 Err(why) => return fail(why),
             }
         }
         for (position, &o) in operands.iter().enumerate() {
-            let takes_labels = matches!(
-                node.op,
-                Op::CrossEntropy | Op::CrossEntropyGrad | Op::SoftmaxCrossEntropy
-            ) && position == 1
+            let takes_labels = matches!(node.op, Op::CrossEntropy | Op::CrossEntropyGrad | Op::SoftmaxCrossEntropy)
+                && position == 1
                 || matches!(node.op, Op::OneHot { .. });
             if graph.op(o).is_index() != takes_labels {
-                return fail(format!(
-                    "{} operand {position} has the wrong element type",
-                    node.op.mnemonic()
-                ));
+                return fail(format!("{} operand {position} has the wrong element type", node.op.mnemonic()));
             }
         }
         if node.op.has_side_effect() {
@@ -85,15 +68,8 @@ pub fn verify(graph: &Graph, after: &str) -> Result<(), String> {
             return fail("the schedule does not list every node once".into());
         }
         for &n in schedule {
-            if graph
-                .operands(n)
-                .iter()
-                .any(|o| position.get(o).is_none_or(|&p| p >= position[&n]))
-            {
-                return fail(format!(
-                    "the schedule runs {} before an operand",
-                    graph.op(n).mnemonic()
-                ));
+            if graph.operands(n).iter().any(|o| position.get(o).is_none_or(|&p| p >= position[&n])) {
+                return fail(format!("the schedule runs {} before an operand", graph.op(n).mnemonic()));
             }
         }
     }

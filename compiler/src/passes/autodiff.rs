@@ -12,9 +12,7 @@
 use std::collections::BTreeMap;
 
 use super::Pass;
-use crate::ir::{
-    Activation, Binary, Broadcast, Const, Graph, NodeId, Op, Output, Phase, Unary, broadcast,
-};
+use crate::ir::{Activation, Binary, Broadcast, Const, Graph, NodeId, Op, Output, Phase, Unary, broadcast};
 
 /// The autodiff pass.
 pub struct Autodiff;
@@ -25,18 +23,11 @@ impl Pass for Autodiff {
     }
 
     fn run(&self, graph: &mut Graph) -> syn::Result<()> {
-        let loss = graph.output(&Output::Loss).ok_or_else(|| {
-            syn::Error::new(
-                proc_macro2::Span::call_site(),
-                "gradc: autodiff needs a loss output",
-            )
-        })?;
+        let loss = graph
+            .output(&Output::Loss)
+            .ok_or_else(|| syn::Error::new(proc_macro2::Span::call_site(), "gradc: autodiff needs a loss output"))?;
         let relevant = graph.ancestors([loss]);
-        let order: Vec<NodeId> = graph
-            .topological_order()
-            .into_iter()
-            .filter(|n| relevant.contains(n))
-            .collect();
+        let order: Vec<NodeId> = graph.topological_order().into_iter().filter(|n| relevant.contains(n)).collect();
         let mut pending: BTreeMap<NodeId, Vec<NodeId>> = BTreeMap::new();
         let seed = graph.add_like(loss, Phase::Gradient, Op::Const(Const::number(1.0)), &[])?;
         pending.insert(loss, vec![seed]);
@@ -80,12 +71,7 @@ fn sum(graph: &mut Graph, node: NodeId, contributions: Vec<NodeId>) -> syn::Resu
     let mut iter = contributions.into_iter();
     let mut total = iter.next().expect("at least one contribution");
     for next in iter {
-        total = graph.add_like(
-            node,
-            Phase::Gradient,
-            Op::Binary(Binary::Add),
-            &[total, next],
-        )?;
+        total = graph.add_like(node, Phase::Gradient, Op::Binary(Binary::Add), &[total, next])?;
     }
     Ok(total)
 }
@@ -101,77 +87,37 @@ fn unbroadcast(graph: &mut Graph, at: NodeId, g: NodeId, operand: NodeId) -> syn
 
 /// The vector-Jacobian product of `node` with upstream gradient `g`: for each operand
 /// position that takes a gradient, the node computing it.
-fn vjp(
-    graph: &mut Graph,
-    node: NodeId,
-    operands: &[NodeId],
-    g: NodeId,
-) -> syn::Result<Vec<(usize, NodeId)>> {
+fn vjp(graph: &mut Graph, node: NodeId, operands: &[NodeId], g: NodeId) -> syn::Result<Vec<(usize, NodeId)>> {
     let op = graph.op(node).clone();
-    let add = |graph: &mut Graph, op: Op, args: &[NodeId]| {
-        graph.add_like(node, Phase::Gradient, op, args)
-    };
-    let mm = |transpose_a, transpose_b| Op::MatMul {
-        transpose_a,
-        transpose_b,
-    };
+    let add = |graph: &mut Graph, op: Op, args: &[NodeId]| graph.add_like(node, Phase::Gradient, op, args);
+    let mm = |transpose_a, transpose_b| Op::MatMul { transpose_a, transpose_b };
     let mul = Op::Binary(Binary::Mul);
     let (a, b) = (operands.first().copied(), operands.get(1).copied());
     let a = a.unwrap_or(node);
     let b = b.unwrap_or(node);
     Ok(match op {
         // C = A·B: dA = G·Bᵀ, dB = Aᵀ·G
-        Op::MatMul {
-            transpose_a: false,
-            transpose_b: false,
-        } => {
-            vec![
-                (0, add(graph, mm(false, true), &[g, b])?),
-                (1, add(graph, mm(true, false), &[a, g])?),
-            ]
+        Op::MatMul { transpose_a: false, transpose_b: false } => {
+            vec![(0, add(graph, mm(false, true), &[g, b])?), (1, add(graph, mm(true, false), &[a, g])?)]
         }
         // C = A·Bᵀ: dA = G·B, dB = Gᵀ·A
-        Op::MatMul {
-            transpose_a: false,
-            transpose_b: true,
-        } => {
-            vec![
-                (0, add(graph, mm(false, false), &[g, b])?),
-                (1, add(graph, mm(true, false), &[g, a])?),
-            ]
+        Op::MatMul { transpose_a: false, transpose_b: true } => {
+            vec![(0, add(graph, mm(false, false), &[g, b])?), (1, add(graph, mm(true, false), &[g, a])?)]
         }
         // C = Aᵀ·B: dA = B·Gᵀ, dB = A·G
-        Op::MatMul {
-            transpose_a: true,
-            transpose_b: false,
-        } => {
-            vec![
-                (0, add(graph, mm(false, true), &[b, g])?),
-                (1, add(graph, mm(false, false), &[a, g])?),
-            ]
+        Op::MatMul { transpose_a: true, transpose_b: false } => {
+            vec![(0, add(graph, mm(false, true), &[b, g])?), (1, add(graph, mm(false, false), &[a, g])?)]
         }
         // C = Aᵀ·Bᵀ: dA = Bᵀ·Gᵀ, dB = Gᵀ·Aᵀ
-        Op::MatMul {
-            transpose_a: true,
-            transpose_b: true,
-        } => {
-            vec![
-                (0, add(graph, mm(true, true), &[b, g])?),
-                (1, add(graph, mm(true, true), &[g, a])?),
-            ]
+        Op::MatMul { transpose_a: true, transpose_b: true } => {
+            vec![(0, add(graph, mm(true, true), &[b, g])?), (1, add(graph, mm(true, true), &[g, a])?)]
         }
         // d(a + b) = g, g summed over b's broadcast axes
         Op::Binary(Binary::Add) => vec![(0, g), (1, unbroadcast(graph, node, g, b)?)],
         // d(a − b) = g, −g
         Op::Binary(Binary::Sub) => {
             let gb = unbroadcast(graph, node, g, b)?;
-            vec![
-                (0, g),
-                (
-                    1,
-                    graph.add_like(node, Phase::Gradient, Op::Unary(Unary::Neg), &[gb])?,
-                ),
-            ]
+            vec![(0, g), (1, graph.add_like(node, Phase::Gradient, Op::Unary(Unary::Neg), &[gb])?)]
         }
         // d(a·b) = g·b, g·a
         Op::Binary(Binary::Mul) => {
@@ -186,6 +132,26 @@ fn vjp(
             let neg = add(graph, Op::Unary(Unary::NegativePart), &[a])?;
             let gs = add(graph, mul, &[g, neg])?;
             vec![(0, gx), (1, unbroadcast(graph, node, gs, b)?)]
+        }
+        // d/dx 1/√(x+ε) = −½·y³ with y the output
+        Op::Unary(Unary::Rsqrt { .. }) => {
+            let slope = add(graph, Op::Unary(Unary::RsqrtGradFromOutput), &[node])?;
+            vec![(0, add(graph, mul, &[g, slope])?)]
+        }
+        // d Σ_rows x = g repeated for every row
+        Op::SumRows => vec![(0, add(graph, Op::BroadcastRows, &[g])?)],
+        // d broadcast_rows(x) = Σ_rows g
+        Op::BroadcastRows => vec![(0, add(graph, Op::SumRows, &[g])?)],
+        // d Σx² = 2x·g
+        Op::SumSquares => {
+            let two = add(graph, Op::Const(Const::number(2.0)), &[])?;
+            let twice = add(graph, mul.clone(), &[a, two])?;
+            vec![(0, add(graph, mul, &[twice, g])?)]
+        }
+        // d Σ|x| = sign(x)·g (0 at 0)
+        Op::SumAbs => {
+            let sign = add(graph, Op::Unary(Unary::Sign), &[a])?;
+            vec![(0, add(graph, mul, &[sign, g])?)]
         }
         // d(−x) = −g
         Op::Unary(Unary::Neg) => vec![(0, add(graph, Op::Unary(Unary::Neg), &[g])?)],

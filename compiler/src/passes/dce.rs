@@ -18,12 +18,7 @@ impl Pass for DeadCodeElimination {
         let roots: Vec<_> = graph
             .outputs()
             .map(|(_, n)| n)
-            .chain(
-                graph
-                    .node_ids()
-                    .into_iter()
-                    .filter(|&n| graph.op(n).has_side_effect()),
-            )
+            .chain(graph.node_ids().into_iter().filter(|&n| graph.op(n).has_side_effect()))
             .collect();
         let live = graph.ancestors(roots);
         for n in graph.node_ids() {

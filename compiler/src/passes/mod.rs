@@ -43,27 +43,15 @@ pub fn training_pipeline(net: &Network) -> Vec<Box<dyn Pass>> {
 
 /// The passes that turn the lowered inference graph into the compiled `forward`.
 pub fn inference_pipeline() -> Vec<Box<dyn Pass>> {
-    vec![
-        Box::new(Simplify::default()),
-        Box::new(DeadCodeElimination),
-        Box::new(Schedule),
-    ]
+    vec![Box::new(Simplify::default()), Box::new(DeadCodeElimination), Box::new(Schedule)]
 }
 
 /// Runs `passes` in order, verifying the graph after each and showing it to `observe`.
-pub fn run(
-    graph: &mut Graph,
-    passes: &[Box<dyn Pass>],
-    mut observe: impl FnMut(&str, &Graph),
-) -> syn::Result<()> {
+pub fn run(graph: &mut Graph, passes: &[Box<dyn Pass>], mut observe: impl FnMut(&str, &Graph)) -> syn::Result<()> {
     for pass in passes {
         pass.run(graph)?;
-        crate::ir::verify(graph, pass.name()).map_err(|why| {
-            syn::Error::new(
-                proc_macro2::Span::call_site(),
-                format!("gradc internal error: {why}"),
-            )
-        })?;
+        crate::ir::verify(graph, pass.name())
+            .map_err(|why| syn::Error::new(proc_macro2::Span::call_site(), format!("gradc internal error: {why}")))?;
         observe(pass.name(), graph);
     }
     Ok(())

@@ -28,18 +28,10 @@ impl Pass for OptimizerUpdate {
     fn run(&self, graph: &mut Graph) -> syn::Result<()> {
         let grads: Vec<(String, _)> = graph
             .outputs()
-            .filter_map(|(o, n)| {
-                if let Output::Grad(name) = o {
-                    Some((name.clone(), n))
-                } else {
-                    None
-                }
-            })
+            .filter_map(|(o, n)| if let Output::Grad(name) = o { Some((name.clone(), n)) } else { None })
             .collect();
         for (name, grad) in grads {
-            let param = graph
-                .param(&name)
-                .expect("a gradient output names a parameter node");
+            let param = graph.param(&name).expect("a gradient output names a parameter node");
             let op = match self.optimizer {
                 // θ ← θ − η·g
                 Optimizer::Sgd { .. } => Op::SgdUpdate,

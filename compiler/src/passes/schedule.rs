@@ -22,40 +22,24 @@ impl Pass for Schedule {
     }
 
     fn run(&self, graph: &mut Graph) -> syn::Result<()> {
-        let (updates, compute): (Vec<_>, Vec<_>) = graph
-            .topological_order()
-            .into_iter()
-            .partition(|&n| graph.op(n).has_side_effect());
+        let (updates, compute): (Vec<_>, Vec<_>) =
+            graph.topological_order().into_iter().partition(|&n| graph.op(n).has_side_effect());
         // Reverse Kahn over the compute nodes: a node is ready once all its compute users are
         // placed; the latest-created ready node goes last, gradient nodes after forward ones.
         let mut unplaced_users: BTreeMap<NodeId, usize> = compute
             .iter()
-            .map(|&n| {
-                (
-                    n,
-                    graph
-                        .users(n)
-                        .iter()
-                        .filter(|u| !graph.op(**u).has_side_effect())
-                        .count(),
-                )
-            })
+            .map(|&n| (n, graph.users(n).iter().filter(|u| !graph.op(**u).has_side_effect()).count()))
             .collect();
         let key = |n: NodeId| (graph.node(n).phase, n);
-        let mut ready: BinaryHeap<(Phase, NodeId)> = unplaced_users
-            .iter()
-            .filter(|(_, c)| **c == 0)
-            .map(|(&n, _)| key(n))
-            .collect();
+        let mut ready: BinaryHeap<(Phase, NodeId)> =
+            unplaced_users.iter().filter(|(_, c)| **c == 0).map(|(&n, _)| key(n)).collect();
         let mut reversed = Vec::with_capacity(compute.len());
         while let Some((_, n)) = ready.pop() {
             reversed.push(n);
             let mut operands = graph.operands(n);
             operands.dedup();
             for o in operands {
-                let count = unplaced_users
-                    .get_mut(&o)
-                    .expect("operands are compute nodes");
+                let count = unplaced_users.get_mut(&o).expect("operands are compute nodes");
                 *count -= 1;
                 if *count == 0 {
                     ready.push(key(o));

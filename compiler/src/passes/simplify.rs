@@ -17,14 +17,12 @@ type Rule = fn(&mut Graph, NodeId) -> syn::Result<Option<NodeId>>;
 /// Every rule, by name, in the order they are tried.
 pub const RULES: &[(&str, Rule)] = &[
     ("mul_by_one", mul_by_one),
+    ("fold_constant_products", fold_constant_products),
     ("fold_constant_scales", fold_constant_scales),
     ("softmax_cross_entropy", softmax_cross_entropy),
     ("softmax_cross_entropy_grad", softmax_cross_entropy_grad),
     ("sigmoid_binary_cross_entropy", sigmoid_binary_cross_entropy),
-    (
-        "sigmoid_binary_cross_entropy_grad",
-        sigmoid_binary_cross_entropy_grad,
-    ),
+    ("sigmoid_binary_cross_entropy_grad", sigmoid_binary_cross_entropy_grad),
 ];
 
 /// Sweeps over the graph before giving up on a fixpoint (each sweep applies every rule
@@ -72,11 +70,7 @@ impl Pass for Simplify {
 }
 
 fn const_of(graph: &Graph, n: NodeId) -> Option<Const> {
-    if let Op::Const(c) = graph.op(n) {
-        Some(*c)
-    } else {
-        None
-    }
+    if let Op::Const(c) = graph.op(n) { Some(*c) } else { None }
 }
 
 fn is(graph: &Graph, n: NodeId, op: &Op) -> bool {
@@ -92,10 +86,28 @@ fn binary(graph: &Graph, n: NodeId, kind: Binary) -> Option<(NodeId, NodeId)> {
     }
 }
 
-/// x · 1 → x
+/// x · 1 → x, and 1 · x → x where x already has the product's shape
 fn mul_by_one(graph: &mut Graph, n: NodeId) -> syn::Result<Option<NodeId>> {
-    Ok(binary(graph, n, Binary::Mul)
-        .and_then(|(x, c)| const_of(graph, c).filter(|c| c.is_one()).map(|_| x)))
+    let Some((a, b)) = binary(graph, n, Binary::Mul) else { return Ok(None) };
+    let one = |x: NodeId| const_of(graph, x).is_some_and(Const::is_one);
+    Ok(if one(b) {
+        Some(a)
+    } else if one(a) && graph.shape(b) == graph.shape(n) {
+        Some(b)
+    } else {
+        None
+    })
+}
+
+/// c₁ · c₂ → (c₁c₂), when at most one of them is divided by B
+fn fold_constant_products(graph: &mut Graph, n: NodeId) -> syn::Result<Option<NodeId>> {
+    let Some((a, b)) = binary(graph, n, Binary::Mul) else { return Ok(None) };
+    let (Some(c1), Some(c2)) = (const_of(graph, a), const_of(graph, b)) else { return Ok(None) };
+    if c1.per_batch && c2.per_batch {
+        return Ok(None);
+    }
+    let folded = Const { value: c1.value * c2.value, per_batch: c1.per_batch || c2.per_batch };
+    graph.add_like(n, graph.node(n).phase, Op::Const(folded), &[]).map(Some)
 }
 
 /// (x · c₁) · c₂ → x · (c₁c₂), when at most one of them is divided by B
@@ -112,14 +124,9 @@ fn fold_constant_scales(graph: &mut Graph, n: NodeId) -> syn::Result<Option<Node
     if c1.per_batch && c2.per_batch {
         return Ok(None);
     }
-    let folded = Const {
-        value: c1.value * c2.value,
-        per_batch: c1.per_batch || c2.per_batch,
-    };
+    let folded = Const { value: c1.value * c2.value, per_batch: c1.per_batch || c2.per_batch };
     let c = graph.add_like(n, graph.node(n).phase, Op::Const(folded), &[])?;
-    graph
-        .add_like(n, graph.node(n).phase, Op::Binary(Binary::Mul), &[x, c])
-        .map(Some)
+    graph.add_like(n, graph.node(n).phase, Op::Binary(Binary::Mul), &[x, c]).map(Some)
 }
 
 /// cross_entropy(softmax(z), y) → softmax_cross_entropy(z, y)   (log-sum-exp, stable)
@@ -134,9 +141,7 @@ fn softmax_cross_entropy(graph: &mut Graph, n: NodeId) -> syn::Result<Option<Nod
         return Ok(None);
     }
     let z = graph.operands(p)[0];
-    graph
-        .add_like(n, Phase::Forward, Op::SoftmaxCrossEntropy, &[z, labels])
-        .map(Some)
+    graph.add_like(n, Phase::Forward, Op::SoftmaxCrossEntropy, &[z, labels]).map(Some)
 }
 
 /// softmax_vjp(p, cross_entropy_grad(p, y)) with p = softmax(z) → (p − onehot(y)) · 1/B
@@ -147,10 +152,7 @@ fn softmax_cross_entropy_grad(graph: &mut Graph, n: NodeId) -> syn::Result<Optio
     let [p, dp] = graph.operands(n)[..] else {
         return Ok(None);
     };
-    if !is(graph, p, &Op::Softmax)
-        || !is(graph, dp, &Op::CrossEntropyGrad)
-        || graph.operands(dp)[0] != p
-    {
+    if !is(graph, p, &Op::Softmax) || !is(graph, dp, &Op::CrossEntropyGrad) || graph.operands(dp)[0] != p {
         return Ok(None);
     }
     let labels = graph.operands(dp)[1];
@@ -158,9 +160,7 @@ fn softmax_cross_entropy_grad(graph: &mut Graph, n: NodeId) -> syn::Result<Optio
     let onehot = graph.add_like(n, Phase::Gradient, Op::OneHot { classes }, &[labels])?;
     let diff = graph.add_like(n, Phase::Gradient, Op::Binary(Binary::Sub), &[p, onehot])?;
     let scale = graph.add_like(n, Phase::Gradient, Op::Const(Const::per_batch(1.0)), &[])?;
-    graph
-        .add_like(n, Phase::Gradient, Op::Binary(Binary::Mul), &[diff, scale])
-        .map(Some)
+    graph.add_like(n, Phase::Gradient, Op::Binary(Binary::Mul), &[diff, scale]).map(Some)
 }
 
 const SIGMOID: Op = Op::Unary(Unary::Act(Activation::Sigmoid));
@@ -178,9 +178,7 @@ fn sigmoid_binary_cross_entropy(graph: &mut Graph, n: NodeId) -> syn::Result<Opt
         return Ok(None);
     }
     let z = graph.operands(s)[0];
-    graph
-        .add_like(n, Phase::Forward, Op::BinaryCrossEntropyWithLogits, &[z, t])
-        .map(Some)
+    graph.add_like(n, Phase::Forward, Op::BinaryCrossEntropyWithLogits, &[z, t]).map(Some)
 }
 
 /// binary_cross_entropy_grad(s, t) · sigmoid_grad(s) with s = sigmoid(z) → (s − t) · 1/N
@@ -199,15 +197,8 @@ fn sigmoid_binary_cross_entropy_grad(graph: &mut Graph, n: NodeId) -> syn::Resul
     }
     let per_example = graph.shape(s).fixed_numel() as f64;
     let diff = graph.add_like(n, Phase::Gradient, Op::Binary(Binary::Sub), &[s, t])?;
-    let scale = graph.add_like(
-        n,
-        Phase::Gradient,
-        Op::Const(Const::per_batch(1.0 / per_example)),
-        &[],
-    )?;
-    graph
-        .add_like(n, Phase::Gradient, Op::Binary(Binary::Mul), &[diff, scale])
-        .map(Some)
+    let scale = graph.add_like(n, Phase::Gradient, Op::Const(Const::per_batch(1.0 / per_example)), &[])?;
+    graph.add_like(n, Phase::Gradient, Op::Binary(Binary::Mul), &[diff, scale]).map(Some)
 }
 
 /// Merges nodes that compute the same op on the same operands (constants by value).
@@ -217,7 +208,7 @@ fn eliminate_common_subexpressions(graph: &mut Graph) -> bool {
     let mut changed = false;
     for n in graph.topological_order() {
         let op = graph.op(n);
-        if op.has_side_effect() || (op.is_leaf() && !matches!(op, Op::Const(_))) {
+        if op.has_side_effect() || op.is_random() || (op.is_leaf() && !matches!(op, Op::Const(_))) {
             continue;
         }
         // `Debug` spells out every attribute of the op (floats exactly), so equal keys mean
