@@ -2,14 +2,17 @@
 """Writes the PyTorch reference fixtures that tests/torch_reference.rs checks gradc against.
 
 For each case: <case>.weights.safetensors holds the initial state_dict (loaded by gradc's
-strict `load`), and <case>.data.safetensors holds the batch, the targets, the expected
-logits, loss and gradients, and the parameters after STEPS steps of SGD on that batch.
+strict `load`), and <case>.data.safetensors holds the batch, the targets, the training-mode
+logits, loss and gradients of one pass, the evaluation-mode output before and after, and the
+whole state_dict (batch-norm running statistics included) after STEPS steps of SGD on that
+batch.
 
     pip install torch safetensors
     python3 tools/make_fixtures.py          # writes tests/fixtures/
 
 The networks here must match the `network!` declarations in tests/torch_reference.rs.
 """
+import copy
 from collections import OrderedDict
 from pathlib import Path
 
@@ -58,6 +61,14 @@ def sigmoid_gelu_tanh_relu_ce():
     ])), "softmax_cross_entropy", 5
 
 
+def batch_norm_ce():
+    return nn.Sequential(OrderedDict([
+        ("fc1", nn.Linear(6, 8)), ("bn1", nn.BatchNorm1d(8)), ("act1", nn.ReLU()),
+        ("fc2", nn.Linear(8, 5)), ("bn2", nn.BatchNorm1d(5, momentum=0.2, eps=1e-3)), ("act2", nn.Tanh()),
+        ("out", nn.Linear(5, 3)),
+    ])), "softmax_cross_entropy", 6
+
+
 def loss_fn(kind):
     return {
         "softmax_cross_entropy": nn.CrossEntropyLoss(),
@@ -83,12 +94,17 @@ def write(name, make, seed):
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, OUT / f"{name}.weights.safetensors")
 
     criterion = loss_fn(kind)
-    logits = model(x)
+    # Gradients of one training-mode pass, on a copy: its forward moves batch-norm running
+    # statistics, which gradc's loss_and_grads leaves alone.
+    probe = copy.deepcopy(model)
+    model.eval()
+    data["eval_logits_before"] = model(x).detach()
+    model.train()
+    logits = probe(x)
     loss = criterion(logits, targets)
-    model.zero_grad()
     loss.backward()
     data.update({"x": x, "logits": logits.detach(), "loss": loss.detach().reshape([])})
-    for k, p in model.named_parameters():
+    for k, p in probe.named_parameters():
         data[f"grad.{k}"] = p.grad.detach().clone()
 
     optimizer = torch.optim.SGD(model.parameters(), lr=LR)
@@ -96,8 +112,10 @@ def write(name, make, seed):
         optimizer.zero_grad()
         criterion(model(x), targets).backward()
         optimizer.step()
-    for k, p in model.named_parameters():
-        data[f"after.{k}"] = p.detach().clone()
+    for k, v in model.state_dict().items():
+        data[f"after.{k}"] = v.detach().clone()
+    model.eval()
+    data["eval_logits_after"] = model(x).detach()
     save_file({k: v.contiguous() for k, v in data.items()}, OUT / f"{name}.data.safetensors",
               metadata={"steps": str(STEPS), "lr": str(LR), "torch": torch.__version__})
     print(f"{name}: loss {loss.item():.6f}")
@@ -109,3 +127,4 @@ if __name__ == "__main__":
     write("gelu_prelu_bce", gelu_prelu_bce, 2)
     write("selu_elu_silu_leaky_mse", selu_elu_silu_leaky_mse, 3)
     write("sigmoid_gelu_tanh_relu_ce", sigmoid_gelu_tanh_relu_ce, 4)
+    write("batch_norm_ce", batch_norm_ce, 5)

@@ -78,7 +78,15 @@ pub fn graph_module(graph: &Graph, role: Role) -> TokenStream {
     let targets = if has(Op::Targets) { quote!(targets) } else { quote!(_targets) };
     let run = match role {
         Role::Inference => {
-            let prediction = field_of(&Output::Prediction).expect("inference graphs output a prediction");
+            let node = graph.output(&Output::Prediction).expect("inference graphs output a prediction");
+            // A network that is the identity in evaluation (only dropout) returns its input.
+            let result = match graph.op(node) {
+                Op::Input => quote!(x.to_vec()),
+                _ => {
+                    let field = ident(&names[&node]);
+                    quote!(buffers.#field)
+                }
+            };
             let doc = format!(" Runs `{}`: the network in evaluation mode.", graph.name);
             quote! {
                 #[doc = #doc]
@@ -86,7 +94,7 @@ pub fn graph_module(graph: &Graph, role: Role) -> TokenStream {
                     let mut buffers = ForwardBuffers::default();
                     buffers.resize(batch);
                     #(#compute)*
-                    buffers.#prediction
+                    #result
                 }
             }
         }
