@@ -19,12 +19,16 @@ network! {
     pub struct DigitNet {
         input: [64],
         fc1: dense(128),            // He initialization: chosen from the relu that follows
+        bn1: batch_norm,            // normalizes with batch statistics; running ones in forward()
         act1: relu,
+        drop1: dropout(0.2),        // training only
         fc2: dense(64),
+        bn2: batch_norm,
         act2: relu,
         out: dense(10),             // Glorot: no activation follows (the loss applies softmax)
         loss: softmax_cross_entropy,
         optimizer: sgd(lr = 0.1),
+        regularize: l2(1e-4),
     }
 }
 
