@@ -37,7 +37,7 @@ pub struct Compiled {
 pub fn compile(tokens: TokenStream) -> syn::Result<Compiled> {
     let network = dsl::check(dsl::parse(tokens)?)?;
     let mut forward = lower::lower(&network, Mode::Inference)?;
-    passes::run(&mut forward, &passes::inference_pipeline(), |_, _| {})?;
+    passes::run(&mut forward, &passes::inference_pipeline(&network), |_, _| {})?;
     let mut train = lower::lower(&network, Mode::Training)?;
     passes::run(&mut train, &passes::training_pipeline(&network), |_, _| {})?;
     Ok(Compiled { network, forward, train })

@@ -9,7 +9,7 @@ fn trace(src: &str) -> String {
     let network = dsl::check(dsl::parse(src.parse().unwrap()).unwrap()).unwrap();
     let mut out = String::new();
     for (mode, pipeline) in
-        [(Mode::Training, passes::training_pipeline(&network)), (Mode::Inference, passes::inference_pipeline())]
+        [(Mode::Training, passes::training_pipeline(&network)), (Mode::Inference, passes::inference_pipeline(&network))]
     {
         let mut graph = lower(&network, mode).unwrap();
         gradc_compiler::ir::verify(&graph, "lowering").unwrap();

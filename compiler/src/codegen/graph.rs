@@ -1,11 +1,14 @@
 //! A compiled graph as a Rust module: a buffer struct with one field per node result, the
 //! function that runs the schedule, and one kernel function per node.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use proc_macro2::TokenStream;
 use quote::quote;
 
+use super::fused::{fused_kernel, stored_members};
 use super::kernel::{float_type, kernel, usize_lit};
-use super::names::{buffer_names, ident, param_const};
+use super::names::{buffer_names, ident, param_const, snake};
 use crate::ir::{Graph, NodeId, Op, Output, node_lines};
 
 /// Which generated function a graph becomes.
@@ -32,9 +35,32 @@ pub fn graph_module(graph: &Graph, role: Role) -> TokenStream {
     let order = graph.order();
     let (mut fields, mut resizes, mut kernels, mut compute, mut updates) = (vec![], vec![], vec![], vec![], vec![]);
     let (mut compute_uses_batch, mut update_uses_batch, mut uses_rng) = (false, false, false);
+    let groups = graph.groups();
+    let mut unstored: BTreeSet<NodeId> = BTreeSet::new();
+    for members in groups.values() {
+        let stored = stored_members(graph, members);
+        unstored.extend(members.iter().filter(|m| !stored.contains(m)));
+    }
+    let mut emitted_groups = BTreeSet::new();
+    let mut kernel_names: BTreeSet<String> = names.values().cloned().collect();
     for &n in &order {
         let Some(name) = names.get(&n) else { continue };
-        let k = kernel(graph, n, name, &compact(&lines[&n]), &names);
+        let k = match graph.node(n).group {
+            Some(g) if !emitted_groups.insert(g) => None,
+            Some(g) => {
+                let members: Vec<NodeId> = order.iter().copied().filter(|m| graph.node(*m).group == Some(g)).collect();
+                let compact_lines = members.iter().map(|&m| (m, compact(&lines[&m]))).collect();
+                let kernel_name = group_name(graph, &members, &mut kernel_names);
+                Some(fused_kernel(graph, &members, &kernel_name, &compact_lines, &names))
+            }
+            None => Some(kernel(graph, n, name, &compact(&lines[&n]), &names)),
+        };
+        let Some(k) = k else {
+            if !unstored.contains(&n) {
+                push_buffer(graph, n, name, &lines, &t, &mut fields, &mut resizes);
+            }
+            continue;
+        };
         kernels.push(k.item);
         if graph.op(n).has_side_effect() {
             updates.push(k.call);
@@ -44,11 +70,9 @@ pub fn graph_module(graph: &Graph, role: Role) -> TokenStream {
         compute.push(k.call);
         compute_uses_batch |= k.uses_batch;
         uses_rng |= k.uses_rng;
-        let field = ident(name);
-        let doc = format!(" `{}`", compact(&lines[&n]));
-        let len = len_expr(graph, n);
-        fields.push(quote!(#[doc = #doc] pub #field: ::std::vec::Vec<#t>,));
-        resizes.push(quote!(self.#field.resize(#len, 0.0);));
+        if !unstored.contains(&n) {
+            push_buffer(graph, n, name, &lines, &t, &mut fields, &mut resizes);
+        }
     }
     let (struct_name, struct_doc) = match role {
         Role::Inference => (ident("ForwardBuffers"), format!(" Buffers of `{}` for one batch size.", graph.name)),
@@ -185,6 +209,45 @@ pub fn graph_module(graph: &Graph, role: Role) -> TokenStream {
         #run
         #(#kernels)*
     }
+}
+
+/// Declares the buffer of node `n` and its resize statement.
+fn push_buffer(
+    graph: &Graph,
+    n: NodeId,
+    name: &str,
+    lines: &BTreeMap<NodeId, String>,
+    t: &TokenStream,
+    fields: &mut Vec<TokenStream>,
+    resizes: &mut Vec<TokenStream>,
+) {
+    let field = ident(name);
+    let doc = format!(" `{}`", compact(&lines[&n]));
+    let len = len_expr(graph, n);
+    fields.push(quote!(#[doc = #doc] pub #field: ::std::vec::Vec<#t>,));
+    resizes.push(quote!(self.#field.resize(#len, 0.0);));
+}
+
+/// The name of a fused kernel: its layers in order, then `forward` or `backward`
+/// (`fc1_bn1_act1_forward`), made unique.
+fn group_name(graph: &Graph, members: &[NodeId], taken: &mut BTreeSet<String>) -> String {
+    let mut layers: Vec<String> = Vec::new();
+    for &m in members {
+        let layer = graph.node(m).layer.as_deref().map_or_else(|| "graph".to_string(), snake);
+        if !layers.contains(&layer) {
+            layers.push(layer);
+        }
+    }
+    let phase =
+        if members.iter().any(|&m| graph.node(m).phase == crate::ir::Phase::Gradient) { "backward" } else { "forward" };
+    let base = format!("{}_{phase}", layers.join("_"));
+    let mut name = base.clone();
+    let mut suffix = 2;
+    while !taken.insert(name.clone()) {
+        name = format!("{base}_{suffix}");
+        suffix += 1;
+    }
+    name
 }
 
 /// A printed IR line with the listing's column padding squeezed out, for a doc attribute.

@@ -5,9 +5,11 @@
 //! buffer struct, its run functions and one documented kernel function per IR node.
 
 mod api;
+mod fused;
 mod graph;
 mod kernel;
 mod names;
+mod scalar;
 
 use proc_macro2::TokenStream;
 use quote::quote;

@@ -73,6 +73,8 @@ pub struct Node {
     pub phase: Phase,
     /// The declaration it came from, for error messages.
     pub span: Span,
+    /// The fused kernel it belongs to, if a fusion pass grouped it.
+    pub group: Option<u32>,
 }
 
 /// A named result of the graph that generated code reads.
@@ -118,7 +120,7 @@ impl Graph {
     pub fn add_leaf(&mut self, op: Op, shape: Shape, layer: Option<String>, span: Span) -> NodeId {
         debug_assert!(op.is_leaf());
         self.schedule = None;
-        self.inner.add_node(Node { op, shape, layer, phase: Phase::Forward, span })
+        self.inner.add_node(Node { op, shape, layer, phase: Phase::Forward, span, group: None })
     }
 
     /// Adds `op` over `operands`, inferring its shape; fails (at `span`) if the shapes do not fit.
@@ -133,7 +135,7 @@ impl Graph {
         let shapes: Vec<&Shape> = operands.iter().map(|&o| &self.inner[o].shape).collect();
         let shape = infer::infer(&op, &shapes, None).map_err(|why| syn::Error::new(span, format!("gradc: {why}")))?;
         self.schedule = None;
-        let id = self.inner.add_node(Node { op, shape, layer, phase, span });
+        let id = self.inner.add_node(Node { op, shape, layer, phase, span, group: None });
         for (position, &operand) in operands.iter().enumerate() {
             self.inner.add_edge(operand, id, position as u8);
         }
@@ -287,6 +289,23 @@ impl Graph {
             }
         }
         seen
+    }
+
+    /// Puts `id` in fused group `group` (or takes it out).
+    pub fn set_group(&mut self, id: NodeId, group: Option<u32>) {
+        self.inner[id].group = group;
+        self.schedule = None;
+    }
+
+    /// The fused groups and their members, in id order.
+    pub fn groups(&self) -> BTreeMap<u32, Vec<NodeId>> {
+        let mut groups: BTreeMap<u32, Vec<NodeId>> = BTreeMap::new();
+        for n in self.node_ids() {
+            if let Some(g) = self.inner[n].group {
+                groups.entry(g).or_default().push(n);
+            }
+        }
+        groups
     }
 
     /// The parameter node called `name`.

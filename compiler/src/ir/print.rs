@@ -52,12 +52,15 @@ fn lines(graph: &Graph, order: &[NodeId]) -> Vec<(String, String, String)> {
             }
             let dtype = if node.op.is_index() { "usize" } else { this.dtype.name() };
             let ty = format!("{dtype}{}", node.shape);
-            let comment = match (&node.layer, node.phase) {
+            let mut comment = match (&node.layer, node.phase) {
                 (Some(l), Phase::Forward) => format!("  # {l}"),
                 (Some(l), Phase::Gradient) => format!("  # {l} (grad)"),
                 (Some(l), Phase::Update) => format!("  # {l} (update)"),
                 (None, _) => String::new(),
             };
+            if let Some(g) = node.group {
+                comment.push_str(&format!(" [fused {g}]"));
+            }
             (text, ty, comment)
         })
         .collect()

@@ -6,7 +6,9 @@
 //! 4. Index-typed values (labels) are read only by ops that take labels.
 //! 5. Every output names a live node; the loss output is a scalar.
 //! 6. An update's first operand is a parameter, and a parameter is updated at most once.
-//! 7. A schedule, if present, lists every node once, operands before users.
+//! 7. A schedule, if present, lists every node once, operands before users, and the members
+//!    of each fused group next to each other.
+//! 8. Contracting each fused group to one node leaves the graph acyclic.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -72,6 +74,15 @@ pub fn verify(graph: &Graph, after: &str) -> Result<(), String> {
                 return fail(format!("the schedule runs {} before an operand", graph.op(n).mnemonic()));
             }
         }
+        for (g, members) in graph.groups() {
+            let places: Vec<usize> = members.iter().map(|m| position[m]).collect();
+            if places.iter().max().unwrap_or(&0) - places.iter().min().unwrap_or(&0) + 1 != members.len() {
+                return fail(format!("the members of fused group {g} are not scheduled together"));
+            }
+        }
+    }
+    if !crate::passes::groups_are_acyclic(graph) {
+        return fail("fused groups depend on each other in a cycle".into());
     }
     Ok(())
 }

@@ -4,12 +4,14 @@
 
 mod autodiff;
 mod dce;
+mod fuse_elementwise;
 mod optimizer;
 mod schedule;
 mod simplify;
 
 pub use autodiff::Autodiff;
 pub use dce::DeadCodeElimination;
+pub use fuse_elementwise::{FuseElementwise, groups_are_acyclic};
 pub use optimizer::OptimizerUpdate;
 pub use schedule::Schedule;
 pub use simplify::{RULES as SIMPLIFY_RULES, Simplify};
@@ -27,7 +29,7 @@ pub trait Pass {
 
 /// The passes that turn the lowered training graph into the compiled training step.
 pub fn training_pipeline(net: &Network) -> Vec<Box<dyn Pass>> {
-    vec![
+    let mut passes: Vec<Box<dyn Pass>> = vec![
         // Gradients of the loss for every parameter, built from each op's VJP rule.
         Box::new(Autodiff),
         // The optimizer's update for each trainable parameter, as graph nodes.
@@ -36,14 +38,24 @@ pub fn training_pipeline(net: &Network) -> Vec<Box<dyn Pass>> {
         Box::new(Simplify::default()),
         // Drop what no output needs: the input's gradient, frozen layers' gradients.
         Box::new(DeadCodeElimination),
-        // Fix the execution order: the forward and backward computation, then the updates.
-        Box::new(Schedule),
-    ]
+    ];
+    if net.fusion {
+        // One kernel per GEMM + elementwise/row-sum region, forward and backward.
+        passes.push(Box::new(FuseElementwise));
+    }
+    // Fix the execution order: the forward and backward computation, then the updates.
+    passes.push(Box::new(Schedule));
+    passes
 }
 
 /// The passes that turn the lowered inference graph into the compiled `forward`.
-pub fn inference_pipeline() -> Vec<Box<dyn Pass>> {
-    vec![Box::new(Simplify::default()), Box::new(DeadCodeElimination), Box::new(Schedule)]
+pub fn inference_pipeline(net: &Network) -> Vec<Box<dyn Pass>> {
+    let mut passes: Vec<Box<dyn Pass>> = vec![Box::new(Simplify::default()), Box::new(DeadCodeElimination)];
+    if net.fusion {
+        passes.push(Box::new(FuseElementwise));
+    }
+    passes.push(Box::new(Schedule));
+    passes
 }
 
 /// Runs `passes` in order, verifying the graph after each and showing it to `observe`.

@@ -1,0 +1,362 @@
+//! A fused group as one kernel: the GEMM head, then passes over the `[B, n]` rows.
+//!
+//! Every member gets the pass (stage) where its value can first be computed: a row value
+//! in the pass of its latest input; a row sum is complete only after its pass, so what reads
+//! it waits for the next one; per-column values are computed between passes. Row values are
+//! recomputed wherever they are needed and written only if something outside the group reads
+//! them, so each pass reads its inputs once.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote};
+
+use super::kernel::{Kernel, float, float_type, usize_lit};
+use super::names::{ident, snake};
+use super::scalar;
+use crate::ir::{Dim, Graph, NodeId, Op};
+
+/// Whether the members' values must be written to a buffer: read outside the group, or
+/// named as a graph output, or the GEMM head.
+pub fn stored_members(graph: &Graph, members: &[NodeId]) -> BTreeSet<NodeId> {
+    let set: BTreeSet<NodeId> = members.iter().copied().collect();
+    let outputs: BTreeSet<NodeId> = graph.outputs().map(|(_, n)| n).collect();
+    members
+        .iter()
+        .copied()
+        .filter(|&m| {
+            matches!(graph.op(m), Op::MatMul { .. })
+                || outputs.contains(&m)
+                || graph.users(m).iter().any(|u| !set.contains(u))
+        })
+        .collect()
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Head,
+    Row,
+    Column,
+    RowSum,
+}
+
+struct Fused<'a> {
+    graph: &'a Graph,
+    set: BTreeSet<NodeId>,
+    kind: BTreeMap<NodeId, Kind>,
+    /// The name a member's storage has inside the kernel (stored: its out slice).
+    storage: BTreeMap<NodeId, Ident>,
+    /// Names of external operands inside the kernel.
+    external: BTreeMap<NodeId, Ident>,
+    uses_batch: bool,
+    uses_row_index: bool,
+}
+
+/// A binding cache for one loop body: row values computed so far.
+struct Body {
+    lets: Vec<TokenStream>,
+    bound: BTreeMap<NodeId, Ident>,
+}
+
+impl Fused<'_> {
+    /// The value of `o` at element `(r, c)` (`i` is the flat index), binding row values.
+    fn value(&mut self, o: NodeId, body: &mut Body) -> TokenStream {
+        let graph = self.graph;
+        if let Op::Const(c) = graph.op(o) {
+            let v = float(c.value, graph.dtype);
+            if c.per_batch {
+                self.uses_batch = true;
+                let t = float_type(graph.dtype);
+                return quote!((#v / batch as #t));
+            }
+            return v;
+        }
+        let in_group = self.set.contains(&o) && self.kind[&o] != Kind::Head;
+        if !in_group {
+            let name = &self.external[&o];
+            return match graph.shape(o).0.as_slice() {
+                [Dim::Batch, _] => {
+                    self.uses_row_index = true;
+                    quote!(#name[i])
+                }
+                _ if graph.shape(o).is_single() => quote!(#name[0]),
+                _ => quote!(#name[c]),
+            };
+        }
+        match self.kind[&o] {
+            Kind::Column | Kind::RowSum => {
+                let s = &self.storage[&o];
+                quote!(#s[c])
+            }
+            Kind::Head => unreachable!("handled above"),
+            Kind::Row => {
+                if let Some(b) = body.bound.get(&o) {
+                    return quote!(#b);
+                }
+                let operands = graph.operands(o);
+                let expr = match graph.op(o).clone() {
+                    Op::BroadcastRows => self.value(operands[0], body),
+                    Op::Unary(u) => {
+                        let a = self.value(operands[0], body);
+                        scalar::unary(u, graph.dtype, a)
+                    }
+                    Op::Binary(b) => {
+                        let a = self.value(operands[0], body);
+                        let bb = self.value(operands[1], body);
+                        scalar::binary(b, a, bb)
+                    }
+                    other => unreachable!("not fusible: {}", other.mnemonic()),
+                };
+                let name = format_ident!("v{}", o.index());
+                body.lets.push(quote!(let #name = #expr;));
+                body.bound.insert(o, name.clone());
+                quote!(#name)
+            }
+        }
+    }
+
+    /// The value of a column member at column `c` (its operands are columns or externals).
+    fn column(&mut self, m: NodeId, body: &mut Body) -> TokenStream {
+        let graph = self.graph;
+        let operands = graph.operands(m);
+        match graph.op(m).clone() {
+            Op::Unary(u) => {
+                let a = self.value(operands[0], body);
+                scalar::unary(u, graph.dtype, a)
+            }
+            Op::Binary(b) => {
+                let a = self.value(operands[0], body);
+                let bb = self.value(operands[1], body);
+                scalar::binary(b, a, bb)
+            }
+            other => unreachable!("not a column op: {}", other.mnemonic()),
+        }
+    }
+}
+
+/// Builds the kernel of a fused group. `members` are in schedule order; `name` is the
+/// kernel's name; `lines` the IR lines for the doc; `buffers` the buffer of every stored node.
+pub fn fused_kernel(
+    graph: &Graph,
+    members: &[NodeId],
+    name: &str,
+    lines: &BTreeMap<NodeId, String>,
+    buffers: &BTreeMap<NodeId, String>,
+) -> Kernel {
+    let t = float_type(graph.dtype);
+    let k = quote!(::gradc::__private::kernels);
+    let set: BTreeSet<NodeId> = members.iter().copied().collect();
+    let stored = stored_members(graph, members);
+    let head = members.iter().copied().find(|&m| matches!(graph.op(m), Op::MatMul { .. }));
+    let width = members
+        .iter()
+        .filter(|&&m| Some(m) != head)
+        .find_map(|&m| match graph.op(m) {
+            Op::SumRows => graph.shape(graph.operands(m)[0]).0.last().copied(),
+            _ => graph.shape(m).0.last().copied(),
+        })
+        .and_then(|d| if let Dim::Fixed(n) = d { Some(n) } else { None })
+        .expect("fused groups have a fixed width");
+    let kind: BTreeMap<NodeId, Kind> = members
+        .iter()
+        .map(|&m| {
+            let kind = match graph.op(m) {
+                Op::MatMul { .. } => Kind::Head,
+                Op::SumRows => Kind::RowSum,
+                _ if graph.shape(m).has_batch() => Kind::Row,
+                _ => Kind::Column,
+            };
+            (m, kind)
+        })
+        .collect();
+
+    // Stages: when each value is first available.
+    let mut avail: BTreeMap<NodeId, usize> = BTreeMap::new();
+    let mut stage: BTreeMap<NodeId, usize> = BTreeMap::new();
+    for &m in members {
+        let from_operands = graph
+            .operands(m)
+            .iter()
+            .map(|o| if kind.get(o).is_some_and(|k| *k != Kind::Head) { avail[o] } else { 0 })
+            .max()
+            .unwrap_or(0);
+        match kind[&m] {
+            Kind::Head => {
+                avail.insert(m, 0);
+            }
+            Kind::Row | Kind::Column => {
+                stage.insert(m, from_operands);
+                avail.insert(m, from_operands);
+            }
+            Kind::RowSum => {
+                stage.insert(m, from_operands);
+                avail.insert(m, from_operands + 1);
+            }
+        }
+    }
+    let passes = members
+        .iter()
+        .filter(|m| matches!(kind[m], Kind::RowSum) || (kind[m] == Kind::Row && stored.contains(m)))
+        .map(|m| stage[m] + 1)
+        .max()
+        .unwrap_or(0);
+
+    // Parameters: external inputs (shared), then stored members (written).
+    let mut external: BTreeMap<NodeId, Ident> = BTreeMap::new();
+    let (mut params, mut args) = (Vec::new(), Vec::new());
+    for &m in members {
+        for o in graph.operands(m) {
+            if set.contains(&o) || external.contains_key(&o) || matches!(graph.op(o), Op::Const(_)) {
+                continue;
+            }
+            let (param_name, arg) = match graph.op(o) {
+                Op::Input => (ident("x"), quote!(x)),
+                Op::Targets => (ident("targets"), quote!(targets)),
+                Op::Param { name, .. } => {
+                    let index = super::names::param_const(name);
+                    (format_ident!("param_{}", snake(name)), quote!(params.value(#index)))
+                }
+                _ => {
+                    let field = ident(&buffers[&o]);
+                    (field.clone(), quote!(&buffers.#field))
+                }
+            };
+            let elem = if graph.op(o).is_index() { quote!(usize) } else { t.clone() };
+            params.push(quote!(#param_name: &[#elem]));
+            args.push(arg);
+            external.insert(o, param_name);
+        }
+    }
+    let mut storage: BTreeMap<NodeId, Ident> = BTreeMap::new();
+    let mut locals = Vec::new();
+    for &m in members {
+        if stored.contains(&m) {
+            let field = ident(&buffers[&m]);
+            params.push(quote!(#field: &mut [#t]));
+            args.push(quote!(&mut buffers.#field));
+            storage.insert(m, field.clone());
+            if kind[&m] == Kind::RowSum {
+                locals.push(quote!(#field.fill(0.0);));
+            }
+        } else if matches!(kind[&m], Kind::Column | Kind::RowSum) {
+            let local = format_ident!("col{}", m.index());
+            let n = usize_lit(width);
+            locals.push(quote!(let mut #local: [#t; #n] = [0.0; #n];));
+            storage.insert(m, local);
+        }
+    }
+    let mut fused = Fused {
+        graph,
+        set: set.clone(),
+        kind: kind.clone(),
+        storage,
+        external,
+        uses_batch: false,
+        uses_row_index: false,
+    };
+
+    // The head GEMM writes its buffer first; the passes read it as an external input.
+    let mut body = Vec::new();
+    if let Some(h) = head {
+        let out = fused.storage[&h].clone();
+        fused.external.insert(h, out.clone());
+        let ops = graph.operands(h);
+        let Op::MatMul { transpose_a, transpose_b } = *graph.op(h) else { unreachable!("head is a matmul") };
+        let dims = |shape: &crate::ir::Shape, tr: bool| {
+            let (r, c) = (shape.0[0], shape.0[1]);
+            if tr { (c, r) } else { (r, c) }
+        };
+        let (m, kk) = dims(graph.shape(ops[0]), transpose_a);
+        let (_, nn) = dims(graph.shape(ops[1]), transpose_b);
+        let dim = |d: Dim, uses: &mut bool| match d {
+            Dim::Batch => {
+                *uses = true;
+                quote!(batch)
+            }
+            Dim::Fixed(n) => {
+                let n = usize_lit(n);
+                quote!(#n)
+            }
+        };
+        let mut uses = false;
+        let (m, kk, nn) = (dim(m, &mut uses), dim(kk, &mut uses), dim(nn, &mut uses));
+        fused.uses_batch |= uses;
+        let (a, b) = (&fused.external[&ops[0]], &fused.external[&ops[1]]);
+        body.push(quote!(#k::matmul(#m, #kk, #nn, #a, #transpose_a, #b, #transpose_b, #out);));
+    }
+    body.extend(locals);
+    let n = usize_lit(width);
+    for boundary in 0..=passes {
+        // Per-column values that become available before this pass.
+        let columns: Vec<NodeId> =
+            members.iter().copied().filter(|m| kind[m] == Kind::Column && stage[m] == boundary).collect();
+        if !columns.is_empty() {
+            let mut inner = Body { lets: vec![], bound: BTreeMap::new() };
+            let mut statements = Vec::new();
+            for m in columns {
+                let expr = fused.column(m, &mut inner);
+                let s = &fused.storage[&m];
+                statements.push(quote!(#s[c] = #expr;));
+            }
+            body.push(quote!(for c in 0..#n { #(#statements)* }));
+        }
+        if boundary == passes {
+            break;
+        }
+        // One pass over the rows: stored row values and row sums of this stage.
+        let mut inner = Body { lets: vec![], bound: BTreeMap::new() };
+        let mut statements = Vec::new();
+        for &m in members {
+            let in_stage = stage.get(&m) == Some(&boundary);
+            match kind[&m] {
+                Kind::Row if in_stage && stored_row(&fused, m, &stored) => {
+                    let v = fused.value(m, &mut inner);
+                    let s = &fused.storage[&m];
+                    fused.uses_row_index = true;
+                    statements.push(quote!(#s[i] = #v;));
+                }
+                Kind::RowSum if in_stage => {
+                    let v = fused.value(graph.operands(m)[0], &mut inner);
+                    let s = &fused.storage[&m];
+                    statements.push(quote!(#s[c] += #v;));
+                }
+                _ => {}
+            }
+        }
+        fused.uses_batch = true;
+        let lets = inner.lets;
+        let index = if std::mem::take(&mut fused.uses_row_index) { quote!(let i = r * #n + c;) } else { quote!() };
+        let row = if index.is_empty() { quote!(_r) } else { quote!(r) };
+        body.push(quote! {
+            for #row in 0..batch {
+                for c in 0..#n {
+                    #index
+                    #(#lets)*
+                    #(#statements)*
+                }
+            }
+        });
+    }
+    let docs = members.iter().map(|m| {
+        let line = format!(" `{}`", lines[m]);
+        quote!(#[doc = #line])
+    });
+    let summary = format!(" Fused kernel: {} node(s), {passes} pass(es) over `[B, {width}]`.", members.len());
+    let fn_name = ident(name);
+    let (batch_param, batch_arg) =
+        if fused.uses_batch { (quote!(batch: usize,), quote!(batch,)) } else { (quote!(), quote!()) };
+    let item = quote! {
+        #[doc = #summary]
+        #(#docs)*
+        #[allow(clippy::too_many_arguments)]
+        fn #fn_name(#batch_param #(#params,)*) {
+            #(#body)*
+        }
+    };
+    let call = quote!(#fn_name(#batch_arg #(#args,)*););
+    Kernel { item, call, uses_batch: fused.uses_batch, uses_rng: false }
+}
+
+fn stored_row(fused: &Fused, m: NodeId, stored: &BTreeSet<NodeId>) -> bool {
+    fused.kind[&m] == Kind::Row && stored.contains(&m)
+}

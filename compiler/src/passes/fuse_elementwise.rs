@@ -1,0 +1,143 @@
+//! Loop fusion: groups elementwise ops, row broadcasts and row sums that share an iteration
+//! space `[B, n]` into one kernel, together with the GEMM that produces their input.
+//!
+//! A group becomes a single generated function: the GEMM, then as few passes over the
+//! `[B, n]` data as its reductions allow (each row sum whose result the group reads again
+//! ends a pass), with per-column values computed between passes. Intermediate row values
+//! are never stored, only recomputed, so a chain of activations, masks, scalings and
+//! gradient products reads its inputs once and writes its results once. This is how a
+//! dense + batch norm + activation layer becomes one kernel forward and one backward.
+//!
+//! Groups never mix phases (a forward group and a gradient group of the same layer are
+//! separate, because the backward one must run after the loss). The pass only annotates
+//! nodes with a group; the graph's math is unchanged, so `fusion: false` computes the same
+//! values. It does not reorder floating-point sums.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::Pass;
+use crate::ir::{Dim, Graph, NodeId, Op};
+
+/// The fusion pass.
+pub struct FuseElementwise;
+
+/// The group width `n` of a fusible node: elementwise ops, row sums and row broadcasts on
+/// `[B, n]` rows or `[n]` columns.
+fn width(graph: &Graph, n: NodeId) -> Option<usize> {
+    let op = graph.op(n);
+    let of = |shape: &crate::ir::Shape| match shape.0.as_slice() {
+        [Dim::Batch, Dim::Fixed(c)] | [Dim::Fixed(c)] => Some(*c),
+        _ => None,
+    };
+    match op {
+        Op::Unary(_) | Op::Binary(_) | Op::BroadcastRows => of(graph.shape(n)),
+        Op::SumRows => match graph.shape(graph.operands(n)[0]).0.as_slice() {
+            [Dim::Batch, Dim::Fixed(c)] => Some(*c),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn find(parent: &mut BTreeMap<NodeId, NodeId>, n: NodeId) -> NodeId {
+    let p = parent[&n];
+    if p == n {
+        return n;
+    }
+    let root = find(parent, p);
+    parent.insert(n, root);
+    root
+}
+
+impl Pass for FuseElementwise {
+    fn name(&self) -> &'static str {
+        "fuse_elementwise"
+    }
+
+    fn run(&self, graph: &mut Graph) -> syn::Result<()> {
+        let fusible: BTreeMap<NodeId, usize> =
+            graph.node_ids().into_iter().filter_map(|n| width(graph, n).map(|w| (n, w))).collect();
+        let mut parent: BTreeMap<NodeId, NodeId> = fusible.keys().map(|&n| (n, n)).collect();
+        for (&n, &w) in &fusible {
+            for o in graph.operands(n) {
+                if fusible.get(&o) == Some(&w) && graph.node(o).phase == graph.node(n).phase {
+                    let (a, b) = (find(&mut parent, n), find(&mut parent, o));
+                    if a != b {
+                        parent.insert(a.max(b), a.min(b));
+                    }
+                }
+            }
+        }
+        let mut components: BTreeMap<NodeId, Vec<NodeId>> = BTreeMap::new();
+        for &n in fusible.keys() {
+            let root = find(&mut parent, n);
+            components.entry(root).or_default().push(n);
+        }
+        let mut groups: Vec<Vec<NodeId>> = components.into_values().filter(|m| m.len() > 1).collect();
+        // The GEMM producing a group's rows joins it as its head, if it is the only one.
+        for members in &mut groups {
+            let set: BTreeSet<NodeId> = members.iter().copied().collect();
+            let phase = graph.node(members[0]).phase;
+            let heads: BTreeSet<NodeId> = members
+                .iter()
+                .flat_map(|&m| graph.operands(m))
+                .filter(|&o| {
+                    !set.contains(&o)
+                        && matches!(graph.op(o), Op::MatMul { .. })
+                        && graph.node(o).phase == phase
+                        && graph.shape(o).0.first() == Some(&Dim::Batch)
+                })
+                .collect();
+            if heads.len() == 1 {
+                members.insert(0, *heads.iter().next().expect("one head"));
+            }
+        }
+        for (i, members) in groups.iter().enumerate() {
+            for &m in members {
+                graph.set_group(m, Some(i as u32));
+            }
+        }
+        if !groups_are_acyclic(graph) {
+            // Correctness first: a grouping that would need a group to wait for itself is
+            // dropped entirely (no graph this compiler builds does this today).
+            for n in graph.node_ids() {
+                graph.set_group(n, None);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether contracting every group to one node leaves the graph acyclic.
+pub fn groups_are_acyclic(graph: &Graph) -> bool {
+    let unit = |n: NodeId| graph.node(n).group.map_or(u64::from(n.index() as u32) << 1, |g| (u64::from(g) << 1) | 1);
+    let mut edges: BTreeMap<u64, BTreeSet<u64>> = BTreeMap::new();
+    let mut units: BTreeSet<u64> = BTreeSet::new();
+    for n in graph.node_ids() {
+        units.insert(unit(n));
+        for o in graph.operands(n) {
+            if unit(o) != unit(n) {
+                edges.entry(unit(o)).or_default().insert(unit(n));
+            }
+        }
+    }
+    let mut indegree: BTreeMap<u64, usize> = units.iter().map(|&u| (u, 0)).collect();
+    for targets in edges.values() {
+        for t in targets {
+            *indegree.get_mut(t).expect("unit") += 1;
+        }
+    }
+    let mut ready: Vec<u64> = indegree.iter().filter(|(_, d)| **d == 0).map(|(&u, _)| u).collect();
+    let mut seen = 0;
+    while let Some(u) = ready.pop() {
+        seen += 1;
+        for t in edges.get(&u).into_iter().flatten() {
+            let d = indegree.get_mut(t).expect("unit");
+            *d -= 1;
+            if *d == 0 {
+                ready.push(*t);
+            }
+        }
+    }
+    seen == units.len()
+}
