@@ -32,8 +32,8 @@
 
 pub use gradc_macros::network;
 pub use gradc_runtime::{
-    Error, Init, LayerInfo, LossKind, Model, NetworkInfo, ParamKind, ParamSpec, Result, StepStats, Targets, data, init,
-    kernels, scalar, weights,
+    Error, Float, Init, LayerInfo, LossKind, Model, NetworkInfo, ParamKind, ParamSpec, Result, StepStats, Targets,
+    data, init, kernels, scalar, weights,
 };
 pub use ndarray;
 

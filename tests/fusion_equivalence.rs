@@ -1,0 +1,156 @@
+//! `fusion: false` compiles the same network without the fusion passes. Both must agree —
+//! loss at every step, every gradient, every parameter and running statistic after ten
+//! steps — to 1e-5 relative in f32 and 1e-10 in f64.
+
+mod common;
+
+use common::{Owned, matrix};
+use gradc::ndarray::Array2;
+use gradc::{Float, Model, network};
+
+macro_rules! pair {
+    ($fused:ident, $unfused:ident, $dtype:ident, { $($items:tt)* }) => {
+        network! { struct $fused { $($items)* dtype: $dtype, fusion: true, } }
+        network! { struct $unfused { $($items)* dtype: $dtype, fusion: false, } }
+    };
+}
+
+macro_rules! both_dtypes {
+    ($f32_fused:ident, $f32_unfused:ident, $f64_fused:ident, $f64_unfused:ident, { $($items:tt)* }) => {
+        pair!($f32_fused, $f32_unfused, f32, { $($items)* });
+        pair!($f64_fused, $f64_unfused, f64, { $($items)* });
+    };
+}
+
+both_dtypes!(DeepBn32, DeepBn32Plain, DeepBn64, DeepBn64Plain, {
+    input: [12],
+    l1: dense(16), b1: batch_norm, a1: relu,
+    l2: dense(16), b2: batch_norm, a2: relu,
+    l3: dense(16), b3: batch_norm, a3: relu,
+    l4: dense(16), b4: batch_norm, a4: relu,
+    l5: dense(16), b5: batch_norm, a5: relu,
+    l6: dense(16), b6: batch_norm, a6: relu,
+    l7: dense(16), b7: batch_norm, a7: relu,
+    l8: dense(16), b8: batch_norm, a8: relu,
+    l9: dense(16), b9: batch_norm(momentum = 0.5), a9: relu,
+    out: dense(4),
+    loss: softmax_cross_entropy, optimizer: sgd(lr = 0.05),
+});
+
+both_dtypes!(Acts32, Acts32Plain, Acts64, Acts64Plain, {
+    input: [6],
+    dense(8), sigmoid, dense(8), tanh, dense(8), relu, dense(8), leaky_relu(0.1), dense(8), elu(0.7),
+    dense(8), selu, dense(8), gelu, dense(8), gelu(approximate = tanh), dense(8), silu,
+    dense(8), prelu, dense(8), prelu(per_unit = true), dense(3),
+    loss: mse, optimizer: sgd(lr = 0.01),
+});
+
+both_dtypes!(Regularized32, Regularized32Plain, Regularized64, Regularized64Plain, {
+    input: [6],
+    fc1: dense(10, l1 = 1e-3), bn1: batch_norm, act1: gelu, drop1: dropout(0.3),
+    fc2: dense(8), bn2: batch_norm(momentum = 0.2, eps = 1e-3), act2: tanh, drop2: dropout(0.1),
+    out: dense(3),
+    loss: binary_cross_entropy, optimizer: sgd(lr = 0.1), regularize: l1_l2(1e-4, 1e-3),
+});
+
+both_dtypes!(Frozen32, Frozen32Plain, Frozen64, Frozen64Plain, {
+    input: [5],
+    #[frozen] base: dense(7), #[frozen] base_bn: batch_norm, base_act: elu,
+    head: dense(6, bias = false), head_act: prelu(init = 0.2), out: dense(2),
+    loss: mse, optimizer: sgd(lr = 0.05),
+});
+
+both_dtypes!(Digits32, Digits32Plain, Digits64, Digits64Plain, {
+    input: [64], fc1: dense(32), bn1: batch_norm, act1: relu, drop1: dropout(0.2),
+    fc2: dense(16), act2: relu, out: dense(10),
+    loss: softmax_cross_entropy, optimizer: sgd(lr = 0.1), regularize: l2(1e-4),
+});
+
+/// max |a − b| / max(max |b|, 1e-2): relative to the tensor's scale (see torch_reference.rs
+/// for why the floor).
+fn relative<T: Float>(a: &[T], b: &[T]) -> f64 {
+    let scale = b.iter().fold(0.0f64, |m, v| m.max(v.as_f64().abs())).max(1e-2);
+    a.iter().zip(b).fold(0.0f64, |m, (x, y)| m.max((x.as_f64() - y.as_f64()).abs())) / scale
+}
+
+fn compare<F, U>(mut fused: F, mut plain: U, tolerance: f64)
+where
+    F: Model,
+    U: Model<Scalar = F::Scalar>,
+{
+    let info = F::info();
+    let x: Array2<F::Scalar> = matrix(9, info.input_width, 5, 1.5).mapv(F::Scalar::from_f64);
+    let targets = Owned::for_loss(info.loss, 9, info.output_width, 3);
+    let values = match &targets {
+        Owned::Values(v) => Some(v.mapv(F::Scalar::from_f64)),
+        Owned::Classes(_) => None,
+    };
+    let t = || match (&targets, &values) {
+        (Owned::Classes(c), _) => gradc::Targets::Classes(c),
+        (_, Some(v)) => gradc::Targets::Values(v.view()),
+        _ => unreachable!(),
+    };
+    let mut worst = 0.0f64;
+    for step in 0..10 {
+        let (a, b) = (fused.train_step(x.view(), t()).unwrap().loss, plain.train_step(x.view(), t()).unwrap().loss);
+        let e = (a - b).abs() / b.abs().max(1e-2);
+        assert!(e < tolerance, "{}: loss of step {step} differs: {a} vs {b}", info.name);
+        worst = worst.max(e);
+    }
+    fused.loss_and_grads(x.view(), t()).unwrap();
+    plain.loss_and_grads(x.view(), t()).unwrap();
+    for spec in info.params {
+        let (a, b) = (fused.param(spec.name).unwrap(), plain.param(spec.name).unwrap());
+        let e = relative(a.as_slice().unwrap(), b.as_slice().unwrap());
+        assert!(e < tolerance, "{}: {} differs by {e:e}", info.name, spec.name);
+        worst = worst.max(e);
+        if spec.differentiable {
+            let (a, b) = (fused.grad(spec.name).unwrap(), plain.grad(spec.name).unwrap());
+            let e = relative(a.as_slice().unwrap(), b.as_slice().unwrap());
+            assert!(e < tolerance, "{}: gradient of {} differs by {e:e}", info.name, spec.name);
+            worst = worst.max(e);
+        }
+    }
+    let e = relative(
+        fused.forward(x.view()).unwrap().as_slice().unwrap(),
+        plain.forward(x.view()).unwrap().as_slice().unwrap(),
+    );
+    assert!(e < tolerance, "{}: evaluation output differs by {e:e}", info.name);
+    println!("{}: worst relative difference {worst:.1e}", info.name);
+}
+
+#[test]
+fn ten_layer_batch_norm_network() {
+    compare(DeepBn32::new(1), DeepBn32Plain::new(1), 1e-5);
+    compare(DeepBn64::new(1), DeepBn64Plain::new(1), 1e-10);
+}
+
+#[test]
+fn every_activation() {
+    compare(Acts32::new(2), Acts32Plain::new(2), 1e-5);
+    compare(Acts64::new(2), Acts64Plain::new(2), 1e-10);
+}
+
+#[test]
+fn batch_norm_dropout_and_penalties() {
+    compare(Regularized32::new(3), Regularized32Plain::new(3), 1e-5);
+    compare(Regularized64::new(3), Regularized64Plain::new(3), 1e-10);
+}
+
+#[test]
+fn frozen_layers_prelu_and_no_bias() {
+    compare(Frozen32::new(4), Frozen32Plain::new(4), 1e-5);
+    compare(Frozen64::new(4), Frozen64Plain::new(4), 1e-10);
+}
+
+#[test]
+fn digits_network() {
+    compare(Digits32::new(5), Digits32Plain::new(5), 1e-5);
+    compare(Digits64::new(5), Digits64Plain::new(5), 1e-10);
+}
+
+#[test]
+fn the_fused_graphs_really_are_fused() {
+    assert!(DeepBn32::TRAIN_IR.contains("[fused"));
+    assert!(!DeepBn32Plain::TRAIN_IR.contains("[fused"));
+}
