@@ -34,7 +34,7 @@ both_dtypes!(DeepBn32, DeepBn32Plain, DeepBn64, DeepBn64Plain, {
     l8: dense(16), b8: batch_norm, a8: relu,
     l9: dense(16), b9: batch_norm(momentum = 0.5), a9: relu,
     out: dense(4),
-    loss: softmax_cross_entropy, optimizer: sgd(lr = 0.05),
+    loss: softmax_cross_entropy, optimizer: sgd(lr = 0.01),
 });
 
 both_dtypes!(Acts32, Acts32Plain, Acts64, Acts64Plain, {

@@ -62,6 +62,16 @@ catalogue! {
         }",
     linear_regression => "
         struct Linear { input: [3], dense(1, init = zeros), loss: mse, optimizer: sgd(lr = 0.1), dtype: f64 }",
+    batch_norm_dropout_fused => "
+        struct BnNet {
+            input: [6], fc1: dense(8), bn1: batch_norm, act1: relu, drop1: dropout(0.25),
+            out: dense(3), loss: softmax_cross_entropy, optimizer: sgd(lr = 0.1), regularize: l2(1e-4),
+        }",
+    batch_norm_unfused => "
+        struct BnPlain {
+            input: [6], fc1: dense(8), bn1: batch_norm(momentum = 0.2), act1: tanh,
+            out: dense(2), loss: mse, optimizer: sgd(lr = 0.1), fusion: false,
+        }",
     shared_output_activation => "
         struct Squash {
             input: [2], dense(3, init = normal(0.5)), tanh, dense(2, init = uniform(0.1)), sigmoid,

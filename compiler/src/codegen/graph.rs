@@ -131,8 +131,27 @@ pub fn graph_module(graph: &Graph, role: Role) -> TokenStream {
                     _ => None,
                 })
                 .collect();
-            let arms = grads.iter().map(|(index, field)| quote!(#index => Some(&buffers.#field),));
-            let gradient = if grads.is_empty() {
+            // A trainable parameter the loss does not depend on (a bias that batch norm
+            // cancels) has a gradient of exactly zero.
+            let zero_grads: Vec<(proc_macro2::Ident, proc_macro2::Ident, proc_macro2::Literal)> = order
+                .iter()
+                .filter_map(|&n| match graph.op(n) {
+                    Op::Param { name, trainable: true } if graph.output(&Output::Grad(name.clone())).is_none() => {
+                        let zero = ident(&format!("ZERO_GRAD_{}", param_const(name)));
+                        Some((param_const(name), zero, usize_lit(graph.shape(n).fixed_numel())))
+                    }
+                    _ => None,
+                })
+                .collect();
+            let zero_statics = zero_grads.iter().map(|(_, zero, len)| {
+                quote!(#[doc = " A gradient that is zero by construction."] static #zero: [#t; #len] = [0.0; #len];)
+            });
+            let arms = grads
+                .iter()
+                .map(|(index, field)| quote!(#index => Some(&buffers.#field),))
+                .chain(zero_grads.iter().map(|(index, zero, _)| quote!(#index => Some(&#zero),)))
+                .collect::<Vec<_>>();
+            let gradient = if arms.is_empty() {
                 quote!({
                     let _ = (buffers, index);
                     None
@@ -189,6 +208,8 @@ pub fn graph_module(graph: &Graph, role: Role) -> TokenStream {
                     #update_batch
                     #(#updates)*
                 }
+
+                #(#zero_statics)*
 
                 /// The gradient buffer of parameter `index`, if it has one.
                 pub fn gradient(buffers: &TrainBuffers, index: usize) -> Option<&[#t]> {

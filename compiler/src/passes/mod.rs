@@ -4,6 +4,7 @@
 
 mod autodiff;
 mod dce;
+mod drop_bias_before_batch_norm;
 mod fuse_elementwise;
 mod optimizer;
 mod schedule;
@@ -11,6 +12,7 @@ mod simplify;
 
 pub use autodiff::Autodiff;
 pub use dce::DeadCodeElimination;
+pub use drop_bias_before_batch_norm::DropBiasBeforeBatchNorm;
 pub use fuse_elementwise::{FuseElementwise, groups_are_acyclic};
 pub use optimizer::OptimizerUpdate;
 pub use schedule::Schedule;
@@ -29,7 +31,12 @@ pub trait Pass {
 
 /// The passes that turn the lowered training graph into the compiled training step.
 pub fn training_pipeline(net: &Network) -> Vec<Box<dyn Pass>> {
-    let mut passes: Vec<Box<dyn Pass>> = vec![
+    let mut passes: Vec<Box<dyn Pass>> = Vec::new();
+    if net.fusion {
+        // Batch norm cancels the dense bias before it: center the GEMM output directly.
+        passes.push(Box::new(DropBiasBeforeBatchNorm));
+    }
+    passes.extend::<[Box<dyn Pass>; 4]>([
         // Gradients of the loss for every parameter, built from each op's VJP rule.
         Box::new(Autodiff),
         // The optimizer's update for each trainable parameter, as graph nodes.
@@ -38,7 +45,7 @@ pub fn training_pipeline(net: &Network) -> Vec<Box<dyn Pass>> {
         Box::new(Simplify::default()),
         // Drop what no output needs: the input's gradient, frozen layers' gradients.
         Box::new(DeadCodeElimination),
-    ];
+    ]);
     if net.fusion {
         // One kernel per GEMM + elementwise/row-sum region, forward and backward.
         passes.push(Box::new(FuseElementwise));

@@ -23,6 +23,10 @@ pub const RULES: &[(&str, Rule)] = &[
     ("softmax_cross_entropy_grad", softmax_cross_entropy_grad),
     ("sigmoid_binary_cross_entropy", sigmoid_binary_cross_entropy),
     ("sigmoid_binary_cross_entropy_grad", sigmoid_binary_cross_entropy_grad),
+    ("sum_rows_of_add", sum_rows_of_add),
+    ("sum_rows_of_row_scaled", sum_rows_of_row_scaled),
+    ("sum_rows_of_centered", sum_rows_of_centered),
+    ("add_zero", add_zero),
 ];
 
 /// Sweeps over the graph before giving up on a fixpoint (each sweep applies every rule
@@ -199,6 +203,88 @@ fn sigmoid_binary_cross_entropy_grad(graph: &mut Graph, n: NodeId) -> syn::Resul
     let diff = graph.add_like(n, Phase::Gradient, Op::Binary(Binary::Sub), &[s, t])?;
     let scale = graph.add_like(n, Phase::Gradient, Op::Const(Const::per_batch(1.0 / per_example)), &[])?;
     graph.add_like(n, Phase::Gradient, Op::Binary(Binary::Mul), &[diff, scale]).map(Some)
+}
+
+/// Σ_rows (a + b) → Σ_rows a + Σ_rows b   (lets each sum join the earliest pass it can)
+fn sum_rows_of_add(graph: &mut Graph, n: NodeId) -> syn::Result<Option<NodeId>> {
+    if graph.op(n) != &Op::SumRows {
+        return Ok(None);
+    }
+    let Some((a, b)) = binary(graph, graph.operands(n)[0], Binary::Add) else { return Ok(None) };
+    if graph.shape(a) != graph.shape(b) {
+        return Ok(None);
+    }
+    let phase = graph.node(n).phase;
+    let sa = graph.add_like(n, phase, Op::SumRows, &[a])?;
+    let sb = graph.add_like(n, phase, Op::SumRows, &[b])?;
+    graph.add_like(n, phase, Op::Binary(Binary::Add), &[sa, sb]).map(Some)
+}
+
+/// Σ_rows (a · v) → (Σ_rows a) · v for a per-column v (a row, or a broadcast one)
+fn sum_rows_of_row_scaled(graph: &mut Graph, n: NodeId) -> syn::Result<Option<NodeId>> {
+    if graph.op(n) != &Op::SumRows {
+        return Ok(None);
+    }
+    let Some((a, b)) = binary(graph, graph.operands(n)[0], Binary::Mul) else { return Ok(None) };
+    let column = |x: NodeId| -> Option<NodeId> {
+        if graph.op(x) == &Op::BroadcastRows {
+            Some(graph.operands(x)[0])
+        } else if graph.shape(x).rank() == 1 && graph.shape(x) == graph.shape(n) {
+            Some(x)
+        } else {
+            None
+        }
+    };
+    let (rows, v) = match (column(b), column(a)) {
+        (Some(v), _) => (a, v),
+        (None, Some(v)) => (b, v),
+        (None, None) => return Ok(None),
+    };
+    if graph.shape(rows).rank() != 2 {
+        return Ok(None);
+    }
+    let phase = graph.node(n).phase;
+    let sum = graph.add_like(n, phase, Op::SumRows, &[rows])?;
+    graph.add_like(n, phase, Op::Binary(Binary::Mul), &[sum, v]).map(Some)
+}
+
+/// Σ_rows (x − Σ_rows(x)/B) → 0   (deviations from the mean sum to zero)
+fn sum_rows_of_centered(graph: &mut Graph, n: NodeId) -> syn::Result<Option<NodeId>> {
+    if graph.op(n) != &Op::SumRows {
+        return Ok(None);
+    }
+    let Some((x, mean)) = binary(graph, graph.operands(n)[0], Binary::Sub) else { return Ok(None) };
+    let Some((sum, scale)) = binary(graph, mean, Binary::Mul) else { return Ok(None) };
+    let is_mean = graph.op(sum) == &Op::SumRows
+        && graph.operands(sum)[0] == x
+        && const_of(graph, scale).is_some_and(|c| c.per_batch && c.value == 1.0);
+    if !is_mean {
+        return Ok(None);
+    }
+    // A zero of the right shape: the mean times 0.
+    let phase = graph.node(n).phase;
+    let zero = graph.add_like(n, phase, Op::Const(Const::number(0.0)), &[])?;
+    graph.add_like(n, phase, Op::Binary(Binary::Mul), &[mean, zero]).map(Some)
+}
+
+/// Whether `n` is 0 by construction: the constant 0, or a product with a zero.
+fn is_zero(graph: &Graph, n: NodeId) -> bool {
+    if const_of(graph, n).is_some_and(|c| c.value == 0.0) {
+        return true;
+    }
+    binary(graph, n, Binary::Mul).is_some_and(|(a, b)| is_zero(graph, a) || is_zero(graph, b))
+}
+
+/// x + 0 → x, and 0 + x → x where x already has the sum's shape
+fn add_zero(graph: &mut Graph, n: NodeId) -> syn::Result<Option<NodeId>> {
+    let Some((a, b)) = binary(graph, n, Binary::Add) else { return Ok(None) };
+    Ok(if is_zero(graph, b) && graph.shape(a) == graph.shape(n) {
+        Some(a)
+    } else if is_zero(graph, a) && graph.shape(b) == graph.shape(n) {
+        Some(b)
+    } else {
+        None
+    })
 }
 
 /// Merges nodes that compute the same op on the same operands (constants by value).

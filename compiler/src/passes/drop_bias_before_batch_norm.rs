@@ -1,0 +1,69 @@
+//! Drops the dense bias in front of a training-mode batch norm from the computation.
+//!
+//! Batch norm subtracts the batch mean, so a per-column bias b added before it cancels:
+//! (z + b) − mean(z + b) = z − mean(z). The pass centers z directly, saving a pass over the
+//! `[B, n]` data forward and the bias's row sum backward. The bias still moves the running
+//! mean exactly as in PyTorch (its update reads mean(z) + b), so weights files and evaluation
+//! are unchanged; the bias's gradient is exactly zero and is reported as such.
+//!
+//! Runs before autodiff, on the forward graph, and only when fusion is on. It leaves a bias
+//! alone when anything other than the batch norm's statistics reads the sum.
+
+use super::Pass;
+use crate::ir::{Binary, Graph, NodeId, Op, Phase};
+
+/// The pass.
+pub struct DropBiasBeforeBatchNorm;
+
+fn binary(graph: &Graph, n: NodeId, kind: Binary) -> Option<(NodeId, NodeId)> {
+    (graph.op(n) == &Op::Binary(kind)).then(|| {
+        let o = graph.operands(n);
+        (o[0], o[1])
+    })
+}
+
+impl Pass for DropBiasBeforeBatchNorm {
+    fn name(&self) -> &'static str {
+        "drop_bias_before_batch_norm"
+    }
+
+    fn run(&self, graph: &mut Graph) -> syn::Result<()> {
+        for biased in graph.node_ids() {
+            if !graph.contains(biased) {
+                continue;
+            }
+            // biased = z + b with b a parameter row
+            let Some((z, bias)) = binary(graph, biased, Binary::Add) else { continue };
+            if !matches!(graph.op(bias), Op::Param { .. }) || graph.shape(bias).rank() != 1 {
+                continue;
+            }
+            // Its users: sum = Σ_rows biased, and centered = biased − mean with mean = sum · 1/B.
+            let users = graph.users(biased);
+            let sum = users.iter().copied().find(|&u| graph.op(u) == &Op::SumRows);
+            let centered =
+                users.iter().copied().find(|&u| binary(graph, u, Binary::Sub).is_some_and(|(a, _)| a == biased));
+            let (Some(sum), Some(centered)) = (sum, centered) else { continue };
+            if users.len() != 2 {
+                continue;
+            }
+            let (_, mean) = binary(graph, centered, Binary::Sub).expect("matched above");
+            let Some((s, scale)) = binary(graph, mean, Binary::Mul) else { continue };
+            if s != sum || !matches!(graph.op(scale), Op::Const(c) if c.per_batch && c.value == 1.0) {
+                continue;
+            }
+            // Rebuild on z; the running mean still sees the bias.
+            let new_sum = graph.add_like(sum, Phase::Forward, Op::SumRows, &[z])?;
+            let new_mean = graph.add_like(mean, Phase::Forward, Op::Binary(Binary::Mul), &[new_sum, scale])?;
+            let new_centered = graph.add_like(centered, Phase::Forward, Op::Binary(Binary::Sub), &[z, new_mean])?;
+            let full_mean = graph.add_like(mean, Phase::Forward, Op::Binary(Binary::Add), &[new_mean, bias])?;
+            graph.replace_uses(centered, new_centered);
+            graph.replace_uses(mean, full_mean);
+            for dead in [centered, mean, sum, biased] {
+                if graph.users(dead).is_empty() {
+                    graph.remove(dead);
+                }
+            }
+        }
+        Ok(())
+    }
+}
