@@ -1,6 +1,6 @@
 //! Training targets and their validation against the network's loss.
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::{Array2, ArrayView2, CowArray, Ix2};
 
 use crate::{Error, Float, Result};
 
@@ -70,8 +70,8 @@ impl<'a, T> From<&'a Array2<T>> for Targets<'a, T> {
 pub enum TargetData<'a, T> {
     /// Class indices, each `< outputs`.
     Classes(&'a [usize]),
-    /// Row-major `[batch, outputs]` values.
-    Values(Vec<T>),
+    /// Row-major `[batch, outputs]` values (borrowed when the input already is row-major).
+    Values(CowArray<'a, T, Ix2>),
 }
 
 impl<T: Float> TargetData<'_, T> {
@@ -87,7 +87,7 @@ impl<T: Float> TargetData<'_, T> {
     pub fn values(&self) -> &[T] {
         match self {
             TargetData::Classes(_) => &[],
-            TargetData::Values(v) => v,
+            TargetData::Values(v) => v.as_slice().expect("standard layout is contiguous"),
         }
     }
 }
@@ -130,7 +130,11 @@ pub fn check_targets<'a, T: Float>(
                 };
                 return Err(Error::TargetValue { example, column, value: v.as_f64(), why });
             }
-            Ok(TargetData::Values(values.iter().copied().collect()))
+            Ok(TargetData::Values(if values.is_standard_layout() {
+                CowArray::from(values)
+            } else {
+                CowArray::from(values.as_standard_layout().into_owned())
+            }))
         }
     }
 }

@@ -85,6 +85,7 @@ fn operand_names(op: &Op) -> &'static [&'static str] {
         Op::RunningUpdate { .. } => &["param", "stat"],
         Op::CountBatch => &["param"],
         Op::BroadcastRows | Op::SumSquares | Op::SumAbs => &["x"],
+        Op::ScaleRows => &["w", "scale"],
         _ => &[],
     }
 }
@@ -275,6 +276,10 @@ pub fn kernel(
         Op::BroadcastRows => {
             let x = slice(0);
             quote!(#k::broadcast_rows(#x, out);)
+        }
+        Op::ScaleRows => {
+            let (w, v) = (slice(0), slice(1));
+            quote!(#k::scale_rows(#w, #v, out);)
         }
         Op::SumSquares | Op::SumAbs => {
             let f = ident(&node.op.ident());

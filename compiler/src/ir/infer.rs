@@ -68,6 +68,10 @@ pub fn infer(op: &Op, inputs: &[&Shape], own: Option<&Shape>) -> Result<Shape, S
             [n] => Ok(Shape(vec![Dim::Batch, *n])),
             _ => Err(format!("broadcast_rows: operand {} is not a vector", inputs[0])),
         },
+        Op::ScaleRows => match (inputs[0].0.as_slice(), inputs[1].0.as_slice()) {
+            ([m, _], [v]) if m == v => Ok(inputs[0].clone()),
+            _ => Err(format!("scale_rows: {} does not scale the rows of {}", inputs[1], inputs[0])),
+        },
         Op::RunningUpdate { .. } => {
             same(inputs[0], inputs[1], "running and batch statistic").map(|_| inputs[0].clone())
         }

@@ -150,6 +150,9 @@ pub enum Op {
     SumAll,
     /// `[n] -> [B, n]`: repeats a row for every example (undoes `SumRows`).
     BroadcastRows,
+    /// `(w [m, k], v [m]) -> [m, k]`: row i of w times v[i] (folds a per-unit scale into a
+    /// dense weight).
+    ScaleRows,
     /// `[..] -> []`: Σx² (the L2 penalty).
     SumSquares,
     /// `[..] -> []`: Σ|x| (the L1 penalty).
@@ -278,6 +281,7 @@ impl Op {
             Op::Const(c) => format!("const {c}"),
             Op::DropoutMask { p } => format!("dropout_mask[{}]", Num(*p)),
             Op::BroadcastRows => "broadcast_rows".into(),
+            Op::ScaleRows => "scale_rows".into(),
             Op::SumSquares => "sum_squares".into(),
             Op::SumAbs => "sum_abs".into(),
             Op::Unary(Unary::Sign) => "sign".into(),

@@ -55,8 +55,22 @@ impl Pass for FuseElementwise {
     }
 
     fn run(&self, graph: &mut Graph) -> syn::Result<()> {
-        let fusible: BTreeMap<NodeId, usize> =
-            graph.node_ids().into_iter().filter_map(|n| width(graph, n).map(|w| (n, w))).collect();
+        // Values computed from parameters alone (folded batch-norm scales) are tiny and run
+        // once per call; they stay out of the per-example groups.
+        let mut data_dependent: BTreeSet<NodeId> = BTreeSet::new();
+        for n in graph.topological_order() {
+            if matches!(graph.op(n), Op::Input | Op::Labels | Op::Targets | Op::DropoutMask { .. })
+                || graph.operands(n).iter().any(|o| data_dependent.contains(o))
+            {
+                data_dependent.insert(n);
+            }
+        }
+        let fusible: BTreeMap<NodeId, usize> = graph
+            .node_ids()
+            .into_iter()
+            .filter(|n| data_dependent.contains(n))
+            .filter_map(|n| width(graph, n).map(|w| (n, w)))
+            .collect();
         let mut parent: BTreeMap<NodeId, NodeId> = fusible.keys().map(|&n| (n, n)).collect();
         for (&n, &w) in &fusible {
             for o in graph.operands(n) {
@@ -92,16 +106,27 @@ impl Pass for FuseElementwise {
                 members.insert(0, *heads.iter().next().expect("one head"));
             }
         }
-        for (i, members) in groups.iter().enumerate() {
-            for &m in members {
-                graph.set_group(m, Some(i as u32));
-            }
-        }
-        if !groups_are_acyclic(graph) {
-            // Correctness first: a grouping that would need a group to wait for itself is
-            // dropped entirely (no graph this compiler builds does this today).
+        let assign = |graph: &mut Graph, groups: &[Vec<NodeId>]| {
             for n in graph.node_ids() {
                 graph.set_group(n, None);
+            }
+            for (i, members) in groups.iter().enumerate() {
+                for &m in members {
+                    graph.set_group(m, Some(i as u32));
+                }
+            }
+        };
+        assign(graph, &groups);
+        if !groups_are_acyclic(graph) {
+            // Correctness first: a GEMM head that would make a group wait for itself leaves
+            // its group; if that is not enough, nothing is fused (no graph this compiler
+            // builds needs either today).
+            for members in &mut groups {
+                members.retain(|&m| !matches!(graph.op(m), Op::MatMul { .. }));
+            }
+            assign(graph, &groups);
+            if !groups_are_acyclic(graph) {
+                assign(graph, &[]);
             }
         }
         Ok(())

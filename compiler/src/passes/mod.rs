@@ -5,6 +5,7 @@
 mod autodiff;
 mod dce;
 mod drop_bias_before_batch_norm;
+mod fold_batch_norm;
 mod fuse_elementwise;
 mod optimizer;
 mod schedule;
@@ -13,6 +14,7 @@ mod simplify;
 pub use autodiff::Autodiff;
 pub use dce::DeadCodeElimination;
 pub use drop_bias_before_batch_norm::DropBiasBeforeBatchNorm;
+pub use fold_batch_norm::FoldBatchNorm;
 pub use fuse_elementwise::{FuseElementwise, groups_are_acyclic};
 pub use optimizer::OptimizerUpdate;
 pub use schedule::Schedule;
@@ -57,7 +59,12 @@ pub fn training_pipeline(net: &Network) -> Vec<Box<dyn Pass>> {
 
 /// The passes that turn the lowered inference graph into the compiled `forward`.
 pub fn inference_pipeline(net: &Network) -> Vec<Box<dyn Pass>> {
-    let mut passes: Vec<Box<dyn Pass>> = vec![Box::new(Simplify::default()), Box::new(DeadCodeElimination)];
+    let mut passes: Vec<Box<dyn Pass>> = vec![Box::new(Simplify::default())];
+    if net.fusion {
+        // Evaluation-mode batch norm becomes part of the dense layer's weights and bias.
+        passes.push(Box::new(FoldBatchNorm));
+    }
+    passes.push(Box::new(DeadCodeElimination));
     if net.fusion {
         passes.push(Box::new(FuseElementwise));
     }

@@ -1,0 +1,70 @@
+//! `train_step` throughput, fused against `fusion: false`, on the two networks of issue 3:
+//! "mlp-bn" (784 → 512 → 256 → 10, each hidden dense → batch_norm → relu, batch 128) and
+//! "deep-narrow" (64 inputs, 20 × [dense 64 → batch_norm → relu], dense 10, batch 256).
+//!
+//! `cargo bench --bench train_step`
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use gradc::ndarray::Array2;
+use gradc::{Model, network};
+
+macro_rules! mlp_bn {
+    ($name:ident, $fusion:literal) => {
+        network! {
+            struct $name {
+                input: [784],
+                fc1: dense(512), bn1: batch_norm, act1: relu,
+                fc2: dense(256), bn2: batch_norm, act2: relu,
+                out: dense(10),
+                loss: softmax_cross_entropy, optimizer: sgd(lr = 0.01), fusion: $fusion,
+            }
+        }
+    };
+}
+
+macro_rules! deep_narrow {
+    ($name:ident, $fusion:literal) => {
+        network! {
+            struct $name {
+                input: [64],
+                dense(64), batch_norm, relu, dense(64), batch_norm, relu, dense(64), batch_norm, relu,
+                dense(64), batch_norm, relu, dense(64), batch_norm, relu, dense(64), batch_norm, relu,
+                dense(64), batch_norm, relu, dense(64), batch_norm, relu, dense(64), batch_norm, relu,
+                dense(64), batch_norm, relu, dense(64), batch_norm, relu, dense(64), batch_norm, relu,
+                dense(64), batch_norm, relu, dense(64), batch_norm, relu, dense(64), batch_norm, relu,
+                dense(64), batch_norm, relu, dense(64), batch_norm, relu, dense(64), batch_norm, relu,
+                dense(64), batch_norm, relu, dense(64), batch_norm, relu,
+                dense(10),
+                loss: softmax_cross_entropy, optimizer: sgd(lr = 0.01), fusion: $fusion,
+            }
+        }
+    };
+}
+
+mlp_bn!(MlpBnFused, true);
+mlp_bn!(MlpBnUnfused, false);
+deep_narrow!(DeepNarrowFused, true);
+deep_narrow!(DeepNarrowUnfused, false);
+
+fn batch(rows: usize, cols: usize) -> (Array2<f32>, Vec<usize>) {
+    let x = Array2::from_shape_fn((rows, cols), |(r, c)| ((r * 31 + c * 17) % 97) as f32 / 97.0 - 0.5);
+    (x, (0..rows).map(|r| r % 10).collect())
+}
+
+fn bench<M: Model<Scalar = f32>>(c: &mut Criterion, group: &str, label: &str, mut net: M, rows: usize) {
+    let (x, labels) = batch(rows, M::info().input_width);
+    let mut g = c.benchmark_group(group);
+    g.throughput(Throughput::Elements(1));
+    g.bench_function(label, |b| b.iter(|| net.train_step(x.view(), &labels).unwrap()));
+    g.finish();
+}
+
+fn train_step(c: &mut Criterion) {
+    bench(c, "mlp-bn", "fused", MlpBnFused::new(1), 128);
+    bench(c, "mlp-bn", "unfused", MlpBnUnfused::new(1), 128);
+    bench(c, "deep-narrow", "fused", DeepNarrowFused::new(1), 256);
+    bench(c, "deep-narrow", "unfused", DeepNarrowUnfused::new(1), 256);
+}
+
+criterion_group!(benches, train_step);
+criterion_main!(benches);

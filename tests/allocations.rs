@@ -1,0 +1,92 @@
+//! A warm training step allocates nothing: once the buffers exist for a batch size, the
+//! generated code and the runtime reuse them. Counted with a counting global allocator
+//! (this is not a timing test).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use gradc::ndarray::Array2;
+use gradc::{Model, network};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        unsafe { System.realloc(ptr, layout, size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+network! {
+    struct MlpBn {
+        input: [784],
+        fc1: dense(512), bn1: batch_norm, act1: relu,
+        fc2: dense(256), bn2: batch_norm, act2: relu,
+        out: dense(10),
+        loss: softmax_cross_entropy, optimizer: sgd(lr = 0.01),
+    }
+}
+
+network! {
+    struct Everything {
+        input: [16],
+        fc1: dense(32, l1 = 1e-4), bn1: batch_norm, act1: gelu, drop1: dropout(0.3),
+        fc2: dense(16), act2: prelu(per_unit = true), drop2: dropout(0.1),
+        out: dense(4),
+        loss: binary_cross_entropy, optimizer: sgd(lr = 0.01), regularize: l2(1e-4),
+    }
+}
+
+network! {
+    struct Unfused {
+        input: [16], fc1: dense(32), bn1: batch_norm, act1: relu, drop1: dropout(0.2), out: dense(3),
+        loss: softmax_cross_entropy, optimizer: sgd(lr = 0.01), fusion: false,
+    }
+}
+
+/// Allocations made by `steps` warm training steps.
+fn allocations_per_step<M: Model<Scalar = f32>>(mut net: M, rows: usize, step: impl Fn(&mut M)) -> usize {
+    let _ = rows;
+    step(&mut net); // first step: buffers are sized here
+    step(&mut net);
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    for _ in 0..5 {
+        step(&mut net);
+    }
+    (ALLOCATIONS.load(Ordering::SeqCst) - before) / 5
+}
+
+#[test]
+fn warm_training_steps_allocate_nothing() {
+    let x = Array2::<f32>::from_shape_fn((128, 784), |(r, c)| ((r * 7 + c) % 13) as f32 / 13.0);
+    let labels: Vec<usize> = (0..128).map(|r| r % 10).collect();
+    let n = allocations_per_step(MlpBn::new(1), 128, |net| {
+        net.train_step(x.view(), &labels).unwrap();
+    });
+    assert_eq!(n, 0, "mlp-bn allocates {n} times per warm step");
+
+    let x = Array2::<f32>::from_shape_fn((32, 16), |(r, c)| ((r + c) % 5) as f32 / 5.0);
+    let targets = Array2::<f32>::from_shape_fn((32, 4), |(r, c)| ((r + c) % 2) as f32);
+    let n = allocations_per_step(Everything::new(1), 32, |net| {
+        net.train_step(x.view(), &targets).unwrap();
+    });
+    assert_eq!(n, 0, "the network with every training layer allocates {n} times per warm step");
+
+    let labels: Vec<usize> = (0..32).map(|r| r % 3).collect();
+    let n = allocations_per_step(Unfused::new(1), 32, |net| {
+        net.train_step(x.view(), &labels).unwrap();
+    });
+    assert_eq!(n, 0, "the unfused network allocates {n} times per warm step");
+}
