@@ -43,10 +43,13 @@ impl Pass for FoldBatchNorm {
             let Some((normalized, gamma)) = binary(graph, shifted, Binary::Mul) else { continue };
             let Some((centered, inv_std)) = binary(graph, normalized, Binary::Mul) else { continue };
             let Some((pre, mean)) = binary(graph, centered, Binary::Sub) else { continue };
-            let (Some(beta), Some(gamma), Some(mean)) = (param(graph, beta), param(graph, gamma), param(graph, mean)) else {
+            let (Some(beta), Some(gamma), Some(mean)) = (param(graph, beta), param(graph, gamma), param(graph, mean))
+            else {
                 continue;
             };
-            if !matches!(graph.op(inv_std), Op::Unary(Unary::Rsqrt { .. })) || param(graph, graph.operands(inv_std)[0]).is_none() {
+            if !matches!(graph.op(inv_std), Op::Unary(Unary::Rsqrt { .. }))
+                || param(graph, graph.operands(inv_std)[0]).is_none()
+            {
                 continue;
             }
             // pre = z + b, or z, with z = x Wᵀ.
@@ -74,7 +77,12 @@ impl Pass for FoldBatchNorm {
             };
             let scaled_shift = add(graph, Op::Binary(Binary::Mul), &[shift, scale])?;
             let folded_bias = add(graph, Op::Binary(Binary::Add), &[scaled_shift, beta])?;
-            let product = graph.add_like(z, Phase::Forward, Op::MatMul { transpose_a: false, transpose_b: true }, &[x, folded_weight])?;
+            let product = graph.add_like(
+                z,
+                Phase::Forward,
+                Op::MatMul { transpose_a: false, transpose_b: true },
+                &[x, folded_weight],
+            )?;
             let folded = add(graph, Op::Binary(Binary::Add), &[product, folded_bias])?;
             graph.replace_uses(y, folded);
         }
