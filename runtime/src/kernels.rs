@@ -224,7 +224,7 @@ pub fn broadcast_rows<T: Float>(x: &[T], out: &mut [T]) {
 
 /// `out[i, :] = w[i, :] · scale[i]` (a per-unit scale folded into a weight matrix).
 pub fn scale_rows<T: Float>(w: &[T], scale: &[T], out: &mut [T]) {
-    assert!(w.len() == out.len() && !scale.is_empty() && w.len() % scale.len() == 0, "scale_rows sizes");
+    assert!(w.len() == out.len() && !scale.is_empty() && w.len().is_multiple_of(scale.len()), "scale_rows sizes");
     let cols = w.len() / scale.len();
     for ((o, row), &s) in out.chunks_exact_mut(cols).zip(w.chunks_exact(cols)).zip(scale) {
         for (o, &v) in o.iter_mut().zip(row) {
