@@ -32,8 +32,8 @@
 
 pub use gradc_macros::network;
 pub use gradc_runtime::{
-    Error, Float, Init, LayerInfo, LossKind, Model, NetworkInfo, ParamKind, ParamSpec, Result, StepStats, Targets,
-    data, init, kernels, scalar, weights,
+    Error, Float, Init, LayerInfo, LossKind, Model, NetworkInfo, OptimizerState, ParamKind, ParamSpec, Result,
+    StepStats, Targets, data, init, kernels, scalar, schedule, weights,
 };
 pub use ndarray;
 
@@ -41,6 +41,7 @@ pub use ndarray;
 #[doc(hidden)]
 pub mod __private {
     pub use gradc_runtime::{
-        Init, LayerInfo, LossKind, NetworkInfo, ParamKind, ParamSpec, ParamStore, Rng, TrainState, kernels, scalar,
+        Init, LayerInfo, LossKind, NetworkInfo, OptimizerState, ParamKind, ParamSpec, ParamStore, Rng, TrainState,
+        kernels, scalar,
     };
 }

@@ -34,7 +34,7 @@ fn several_mistakes_are_reported_together() {
     assert!(found[0].contains("`units` must be at least 1"));
     assert!(found[1].contains("unknown layer `rleu`"));
     assert!(found[2].contains("`loss` given twice"));
-    assert!(found[3].contains("`lr` must be non-negative"));
+    assert!(found[3].contains("`lr` must be finite and non-negative"));
 }
 
 #[test]

@@ -261,12 +261,93 @@ pub fn running_update<T: Float>(running: &mut [T], stat: &[T], momentum: T, corr
     }
 }
 
-/// Plain SGD: `θ ← θ − η·g`.
-pub fn sgd_update<T: Float>(param: &mut [T], grad: &[T], lr: T) {
+/// Plain SGD: `θ ← θ − η·(s·g)`, `s` the clip factor (1 without clipping).
+pub fn sgd_update<T: Float>(param: &mut [T], grad: &[T], scale: T, lr: T) {
     assert_eq!(param.len(), grad.len(), "sgd sizes");
     for (p, &g) in param.iter_mut().zip(grad) {
-        *p -= lr * g;
+        *p -= lr * (scale * g);
     }
+}
+
+/// Momentum: `b ← βb + g; θ ← θ − ηb`, or Nesterov: `θ ← θ − η(g + βb)` with the new b.
+/// `state` is `[momentum_buffer]`. As `torch.optim.SGD(momentum = β)`.
+pub fn momentum_update<T: Float>(
+    param: &mut [T],
+    grad: &[T],
+    scale: T,
+    state: &mut [Vec<T>],
+    lr: T,
+    beta: T,
+    nesterov: bool,
+) {
+    let [buffer] = state else { panic!("momentum keeps one state tensor") };
+    for ((p, &g), b) in param.iter_mut().zip(grad).zip(buffer.iter_mut()) {
+        let g = scale * g;
+        *b = beta * *b + g;
+        *p -= lr * if nesterov { g + beta * *b } else { *b };
+    }
+}
+
+/// RMSprop: `s ← βs + (1−β)g²; θ ← θ − ηg/√(s+ε)`, or `ηg/(√s+ε)` when not `eps_inside`
+/// (which with β = 0.99 is `torch.optim.RMSprop`). `state` is `[square_avg]`.
+#[allow(clippy::too_many_arguments)]
+pub fn rmsprop_update<T: Float>(
+    param: &mut [T],
+    grad: &[T],
+    scale: T,
+    state: &mut [Vec<T>],
+    lr: T,
+    beta: T,
+    eps: T,
+    eps_inside: bool,
+) {
+    let [square_avg] = state else { panic!("rmsprop keeps one state tensor") };
+    for ((p, &g), s) in param.iter_mut().zip(grad).zip(square_avg.iter_mut()) {
+        let g = scale * g;
+        *s = beta * *s + (T::one() - beta) * g * g;
+        let denominator = if eps_inside { (*s + eps).sqrt() } else { s.sqrt() + eps };
+        *p -= lr * g / denominator;
+    }
+}
+
+/// Adam with bias correction at step `step` (from 1): `m ← β₁m + (1−β₁)g`,
+/// `v ← β₂v + (1−β₂)g²`, `θ ← θ − η m̂/(√v̂ + ε)`; with `weight_decay` λ (AdamW) first
+/// `θ ← θ − ηλθ`. `state` is `[exp_avg, exp_avg_sq]`. As `torch.optim.Adam` / `AdamW`.
+#[allow(clippy::too_many_arguments)]
+pub fn adam_update<T: Float>(
+    param: &mut [T],
+    grad: &[T],
+    scale: T,
+    state: &mut [Vec<T>],
+    lr: T,
+    beta1: T,
+    beta2: T,
+    eps: T,
+    weight_decay: T,
+    step: u64,
+) {
+    let [exp_avg, exp_avg_sq] = state else { panic!("adam keeps two state tensors") };
+    let t = step.min(i32::MAX as u64) as i32;
+    let correction1 = T::one() - beta1.powi(t);
+    let correction2 = T::one() - beta2.powi(t);
+    // PyTorch's arrangement: θ ← θ − (η/c₁)·m / (√v/√c₂ + ε).
+    let step_size = lr / correction1;
+    let root2 = correction2.sqrt();
+    for (((p, &g), m), v) in param.iter_mut().zip(grad).zip(exp_avg.iter_mut()).zip(exp_avg_sq.iter_mut()) {
+        let g = scale * g;
+        *p -= lr * weight_decay * *p;
+        *m = beta1 * *m + (T::one() - beta1) * g;
+        *v = beta2 * *v + (T::one() - beta2) * g * g;
+        *p -= step_size * *m / (v.sqrt() / root2 + eps);
+    }
+}
+
+/// The clip factor `min(1, c / (‖g‖ + 1e-6))`, ‖g‖ the L2 norm of all `grads` together
+/// (`torch.nn.utils.clip_grad_norm_`).
+pub fn clip_scale<T: Float>(grads: &[&[T]], max_norm: T, out: &mut [T]) {
+    let total: f64 = grads.iter().flat_map(|g| g.iter()).map(|v| v.as_f64() * v.as_f64()).sum();
+    let factor = max_norm.as_f64() / (total.sqrt() + 1e-6);
+    out[0] = T::from_f64(factor.min(1.0));
 }
 
 /// Whether every value is finite (checked before an update is applied).

@@ -19,8 +19,10 @@ mod float;
 pub mod init;
 pub mod kernels;
 mod model;
+mod optimizer;
 mod params;
 pub mod scalar;
+pub mod schedule;
 mod summary;
 mod targets;
 pub mod weights;
@@ -29,6 +31,7 @@ pub use error::{Error, Result};
 pub use float::Float;
 pub use init::Init;
 pub use model::{LayerInfo, Model, NetworkInfo, StepStats, TrainState};
+pub use optimizer::OptimizerState;
 pub use params::{ParamKind, ParamSpec, ParamStore};
 /// The random generator of a network (dropout masks): ChaCha8, seeded from `new(seed)`.
 pub type Rng = rand_chacha::ChaCha8Rng;

@@ -91,6 +91,10 @@ pub trait Model {
     fn params(&self) -> &ParamStore<Self::Scalar>;
     /// The parameters, mutably.
     fn params_mut(&mut self) -> &mut ParamStore<Self::Scalar>;
+    /// The optimizer's state tensors.
+    fn optimizer(&self) -> &crate::OptimizerState<Self::Scalar>;
+    /// The optimizer's state tensors, mutably.
+    fn optimizer_mut(&mut self) -> &mut crate::OptimizerState<Self::Scalar>;
     /// Learning rate and step count.
     fn state(&self) -> &TrainState;
     /// Learning rate and step count, mutably.
@@ -194,6 +198,24 @@ pub trait Model {
                 known: known(),
             }),
         }
+    }
+
+    /// An optimizer state tensor by name: `<param>.<state>` with PyTorch's state names
+    /// (`fc1.weight.exp_avg`, `fc1.weight.momentum_buffer`, `fc1.weight.square_avg`).
+    fn optimizer_state(&self, name: &str) -> Result<ArrayViewD<'_, Self::Scalar>> {
+        self.optimizer().get(Self::info().params, name)
+    }
+
+    /// Saves the optimizer state and the step count (Adam's bias correction uses it).
+    fn save_optimizer(&self, path: impl AsRef<Path>) -> Result<()> {
+        crate::weights::save_optimizer(self.optimizer(), Self::info().params, self.state().steps, path.as_ref())
+    }
+
+    /// Loads optimizer state saved by `save_optimizer`, strictly; on `Err` nothing changed.
+    fn load_optimizer(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        let steps = crate::weights::load_optimizer(self.optimizer_mut(), Self::info().params, path.as_ref())?;
+        self.state_mut().steps = steps;
+        Ok(())
     }
 
     /// Weights-file names of all parameters, in file order.

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use safetensors::tensor::{SafeTensors, TensorView};
 
-use crate::{Error, Float, ParamKind, ParamSpec, ParamStore, Result};
+use crate::{Error, Float, OptimizerState, ParamKind, ParamSpec, ParamStore, Result};
 
 /// The dtype a parameter has in a file: counters are 64-bit integers, as in PyTorch.
 fn file_dtype<T: Float>(spec: &ParamSpec) -> safetensors::Dtype {
@@ -117,4 +117,66 @@ pub fn load_bytes<T: Float>(store: &mut ParamStore<T>, bytes: &[u8], path: &Path
     }
     store.replace_all(values);
     Ok(())
+}
+
+/// Serializes the optimizer state (`<param>.<state>` tensors and the step count `step`, an
+/// i64 scalar) to safetensors bytes.
+pub fn optimizer_to_bytes<T: Float>(state: &OptimizerState<T>, specs: &[ParamSpec], steps: u64) -> Result<Vec<u8>> {
+    let names = state.full_names(specs);
+    let mut data: Vec<(String, Vec<usize>, Vec<u8>, safetensors::Dtype)> = Vec::new();
+    let mut names_iter = names.into_iter();
+    for (index, spec) in specs.iter().enumerate() {
+        for slot in state.slots(index) {
+            let mut bytes = Vec::with_capacity(slot.len() * size_of::<T>());
+            slot.iter().for_each(|v| v.extend_le_bytes(&mut bytes));
+            data.push((names_iter.next().expect("one name per slot"), spec.shape.to_vec(), bytes, T::DTYPE));
+        }
+    }
+    data.push(("step".into(), vec![], (steps as i64).to_le_bytes().to_vec(), safetensors::Dtype::I64));
+    let views = data
+        .iter()
+        .map(|(n, shape, bytes, dtype)| {
+            (n.as_str(), TensorView::new(*dtype, shape.clone(), bytes).expect("sizes match"))
+        })
+        .collect::<Vec<_>>();
+    safetensors::serialize(views, None).map_err(|e| Error::WeightsFile { path: "<memory>".into(), why: e.to_string() })
+}
+
+/// Writes the optimizer state to `path`.
+pub fn save_optimizer<T: Float>(state: &OptimizerState<T>, specs: &[ParamSpec], steps: u64, path: &Path) -> Result<()> {
+    let bytes = optimizer_to_bytes(state, specs, steps)?;
+    std::fs::write(path, bytes).map_err(|source| Error::Io { path: path.display().to_string(), source })
+}
+
+/// Reads optimizer state saved by [`save_optimizer`], strictly; returns the step count. On
+/// error `state` is unchanged.
+pub fn load_optimizer<T: Float>(state: &mut OptimizerState<T>, specs: &[ParamSpec], path: &Path) -> Result<u64> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.display().to_string(), source })?;
+    let file = SafeTensors::deserialize(&bytes)
+        .map_err(|e| weights_error(path, format!("not a valid safetensors file ({e})")))?;
+    let names = state.full_names(specs);
+    let mut values = Vec::with_capacity(names.len());
+    let shapes = specs.iter().enumerate().flat_map(|(i, s)| std::iter::repeat_n(s.shape, state.slots(i).len()));
+    for (name, shape) in names.iter().zip(shapes) {
+        let tensor = file.tensor(name).map_err(|_| weights_error(path, format!("missing tensor `{name}`")))?;
+        if tensor.dtype() != T::DTYPE || tensor.shape() != shape {
+            return Err(weights_error(
+                path,
+                format!("tensor `{name}` is {:?} {:?}, expected {} {shape:?}", tensor.dtype(), tensor.shape(), T::NAME),
+            ));
+        }
+        values.push(tensor.data().chunks_exact(size_of::<T>()).map(T::from_le_slice).collect::<Vec<T>>());
+    }
+    let step = file.tensor("step").map_err(|_| weights_error(path, "missing the step count `step`"))?;
+    if step.dtype() != safetensors::Dtype::I64 || !step.shape().is_empty() {
+        return Err(weights_error(path, "`step` must be an i64 scalar"));
+    }
+    let steps = i64::from_le_bytes(step.data().try_into().expect("8 bytes"));
+    let steps = u64::try_from(steps).map_err(|_| weights_error(path, "`step` is negative"))?;
+    let extra: Vec<&str> = file.names().into_iter().filter(|n| *n != "step" && !names.iter().any(|m| m == n)).collect();
+    if !extra.is_empty() {
+        return Err(weights_error(path, format!("unexpected tensors: {}", extra.join(", "))));
+    }
+    state.replace_all(values);
+    Ok(steps)
 }

@@ -138,12 +138,14 @@ pub fn api(net: &Network, texts: &GraphTexts) -> TokenStream {
         DType::F64 => quote!(self.state.lr),
     };
     let result = quote!(::gradc::Result);
+    let state_names = net.optimizer.rule.state_names();
     let nd = quote!(::gradc::ndarray);
     quote! {
         #(#docs)*
         #[derive(Clone)]
         #vis struct #name {
             params: #rt::ParamStore<#t>,
+            optimizer: #rt::OptimizerState<#t>,
             state: #rt::TrainState,
             train_buffers: #module::train::TrainBuffers,
         }
@@ -161,6 +163,7 @@ pub fn api(net: &Network, texts: &GraphTexts) -> TokenStream {
             pub fn new(seed: u64) -> Self {
                 Self {
                     params: #rt::ParamStore::new(&#module::PARAMS, seed),
+                    optimizer: #rt::OptimizerState::new(&#module::PARAMS, &[#(#state_names),*]),
                     state: #rt::TrainState::new(#lr, seed),
                     train_buffers: ::core::default::Default::default(),
                 }
@@ -219,6 +222,21 @@ pub fn api(net: &Network, texts: &GraphTexts) -> TokenStream {
                 <Self as ::gradc::Model>::load(self, path)
             }
 
+            /// An optimizer state tensor by name (`fc1.weight.exp_avg`, PyTorch's state names).
+            pub fn optimizer_state(&self, name: &str) -> #result<#nd::ArrayViewD<'_, #t>> {
+                <Self as ::gradc::Model>::optimizer_state(self, name)
+            }
+
+            /// Saves the optimizer state and step count as safetensors.
+            pub fn save_optimizer(&self, path: impl ::core::convert::AsRef<::std::path::Path>) -> #result<()> {
+                <Self as ::gradc::Model>::save_optimizer(self, path)
+            }
+
+            /// Loads optimizer state saved by `save_optimizer`; on `Err` nothing changed.
+            pub fn load_optimizer(&mut self, path: impl ::core::convert::AsRef<::std::path::Path>) -> #result<()> {
+                <Self as ::gradc::Model>::load_optimizer(self, path)
+            }
+
             /// Turns updates of `layer`'s parameters on or off.
             pub fn set_trainable(&mut self, layer: &str, trainable: bool) -> #result<()> {
                 <Self as ::gradc::Model>::set_trainable(self, layer, trainable)
@@ -255,6 +273,14 @@ pub fn api(net: &Network, texts: &GraphTexts) -> TokenStream {
                 &mut self.params
             }
 
+            fn optimizer(&self) -> &#rt::OptimizerState<#t> {
+                &self.optimizer
+            }
+
+            fn optimizer_mut(&mut self) -> &mut #rt::OptimizerState<#t> {
+                &mut self.optimizer
+            }
+
             fn state(&self) -> &#rt::TrainState {
                 &self.state
             }
@@ -286,7 +312,8 @@ pub fn api(net: &Network, texts: &GraphTexts) -> TokenStream {
             }
 
             fn run_update(&mut self) {
-                #module::train::update(&mut self.params, &self.train_buffers, #lr_cast);
+                let step = self.state.steps + 1;
+                #module::train::update(&mut self.params, &mut self.optimizer, &self.train_buffers, #lr_cast, step);
             }
         }
     }

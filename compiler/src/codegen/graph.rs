@@ -184,6 +184,16 @@ pub fn graph_module(graph: &Graph, role: Role) -> TokenStream {
                 |used: bool, name: &str| ident(&if used { name.to_string() } else { format!("_{name}") });
             let params_arg = underscore_unless(!side_effects.is_empty(), "params");
             let lr_arg = underscore_unless(side_effects.iter().any(|&n| graph.op(n).is_optimizer_update()), "lr");
+            let stateful = side_effects
+                .iter()
+                .any(|&n| matches!(graph.op(n), Op::Update { rule, .. } if !rule.state_names().is_empty()));
+            let state_arg = underscore_unless(stateful, "state");
+            let step_arg = underscore_unless(
+                side_effects
+                    .iter()
+                    .any(|&n| matches!(graph.op(n), Op::Update { rule: crate::ir::UpdateRule::Adam { .. }, .. })),
+                "step",
+            );
             let reads_buffers = update_uses_batch || side_effects.iter().any(|&n| graph.op(n).arity() > 1);
             let buffers_arg = underscore_unless(reads_buffers, "buffers");
             let rng_arg = underscore_unless(uses_rng, "rng");
@@ -204,7 +214,13 @@ pub fn graph_module(graph: &Graph, role: Role) -> TokenStream {
                 }
 
                 #[doc = #update_doc]
-                pub fn update(#params_arg: &mut ::gradc::__private::ParamStore<#t>, #buffers_arg: &TrainBuffers, #lr_arg: #t) {
+                pub fn update(
+                    #params_arg: &mut ::gradc::__private::ParamStore<#t>,
+                    #state_arg: &mut ::gradc::__private::OptimizerState<#t>,
+                    #buffers_arg: &TrainBuffers,
+                    #lr_arg: #t,
+                    #step_arg: u64,
+                ) {
                     #update_batch
                     #(#updates)*
                 }

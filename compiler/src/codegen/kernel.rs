@@ -8,7 +8,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use super::names::{ident, param_const};
-use crate::ir::{Activation, Binary, Broadcast, DType, Dim, Graph, NodeId, Op, Shape, Unary, broadcast};
+use crate::ir::{Activation, Binary, Broadcast, DType, Dim, Graph, NodeId, Op, Shape, Unary, UpdateRule, broadcast};
 
 /// A float literal of the graph's type; negative values are emitted as a negation.
 pub fn float(value: f64, dtype: DType) -> TokenStream {
@@ -81,7 +81,7 @@ fn operand_names(op: &Op) -> &'static [&'static str] {
         Op::BinaryCrossEntropy | Op::BinaryCrossEntropyGrad => &["s", "targets"],
         Op::BinaryCrossEntropyWithLogits => &["logits", "targets"],
         Op::MeanSquaredError => &["prediction", "targets"],
-        Op::SgdUpdate => &["param", "grad"],
+        Op::Update { .. } => &["param", "grad", "scale"],
         Op::RunningUpdate { .. } => &["param", "stat"],
         Op::CountBatch => &["param"],
         Op::BroadcastRows | Op::SumSquares | Op::SumAbs => &["x"],
@@ -183,10 +183,19 @@ pub fn kernel(
             });
             continue;
         }
-        let role = ident(roles.get(i).copied().unwrap_or("operand"));
+        let role = ident(&roles.get(i).map_or_else(|| format!("operand{i}"), |r| r.to_string()));
         let elem = if graph.op(o).is_index() { quote!(usize) } else { t.clone() };
         params.push(quote!(#role: &[#elem]));
-        args.push(argument(graph, o, buffers));
+        let arg = argument(graph, o, buffers);
+        // The clip norm counts only gradients of parameters that are trainable now.
+        let grad_of = graph.outputs().find_map(|(out, g)| match out {
+            crate::ir::Output::Grad(name) if g == o => Some(param_const(name)),
+            _ => None,
+        });
+        args.push(match (&node.op, grad_of) {
+            (Op::ClipScale { .. }, Some(index)) => quote!(if params.is_trainable(#index) { #arg } else { &[] }),
+            _ => arg,
+        });
         inputs.push(Operand::Slice(role));
     }
     let slice = |i: usize| match &inputs[i] {
@@ -301,9 +310,35 @@ pub fn kernel(
             }
         }
         Op::CountBatch => quote!(param[0] += 1.0;),
-        Op::SgdUpdate => {
+        Op::Update { rule, clipped } => {
             let grad = slice(1);
-            quote!(#k::sgd_update(param, #grad, lr);)
+            let scale = if *clipped {
+                let s = slice(2);
+                quote!(#s[0])
+            } else {
+                quote!(1.0)
+            };
+            let f = |v: f64| float(v, dtype);
+            match *rule {
+                UpdateRule::Sgd => quote!(#k::sgd_update(param, #grad, #scale, lr);),
+                UpdateRule::Momentum { beta, nesterov } => {
+                    let beta = f(beta);
+                    quote!(#k::momentum_update(param, #grad, #scale, state, lr, #beta, #nesterov);)
+                }
+                UpdateRule::RmsProp { beta, eps, eps_inside } => {
+                    let (beta, eps) = (f(beta), f(eps));
+                    quote!(#k::rmsprop_update(param, #grad, #scale, state, lr, #beta, #eps, #eps_inside);)
+                }
+                UpdateRule::Adam { beta1, beta2, eps, weight_decay } => {
+                    let (b1, b2, eps, wd) = (f(beta1), f(beta2), f(eps), f(weight_decay.unwrap_or(0.0)));
+                    quote!(#k::adam_update(param, #grad, #scale, state, lr, #b1, #b2, #eps, #wd, step);)
+                }
+            }
+        }
+        Op::ClipScale { max_norm, .. } => {
+            let max_norm = float(*max_norm, dtype);
+            let grads = (0..operands.len()).map(slice);
+            quote!(#k::clip_scale(&[#(#grads),*], #max_norm, out);)
         }
         Op::Input | Op::Labels | Op::Targets | Op::Param { .. } | Op::Const(_) => {
             unreachable!("leaves have no kernel")

@@ -46,7 +46,6 @@ pub fn buffer_names(graph: &Graph) -> BTreeMap<NodeId, String> {
         let base = output_names.get(&n).cloned().unwrap_or_else(|| {
             let layer = node.layer.as_deref().map_or_else(|| "graph".to_string(), snake);
             let op = match &node.op {
-                Op::SgdUpdate => "sgd_update".to_string(),
                 other => other.ident(),
             };
             match node.phase {

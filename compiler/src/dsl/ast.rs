@@ -4,7 +4,7 @@
 use proc_macro2::Span;
 use syn::{Attribute, Ident, Visibility};
 
-use crate::ir::{Activation, DType};
+use crate::ir::{Activation, DType, UpdateRule};
 
 /// A whole `network!` declaration.
 #[derive(Clone, Debug)]
@@ -180,27 +180,42 @@ impl Loss {
 
 /// The optimizer and its settings.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Optimizer {
-    /// Plain SGD.
-    Sgd {
-        /// Learning rate.
-        lr: f64,
-    },
+pub struct Optimizer {
+    /// The update rule and its constants.
+    pub rule: UpdateRule,
+    /// The initial learning rate (changeable at run time with `set_lr`).
+    pub lr: f64,
+    /// `clip_norm = c`: scale all gradients together to an L2 norm of at most c.
+    pub clip_norm: Option<f64>,
 }
 
 impl Optimizer {
     /// The initial learning rate.
     pub fn lr(&self) -> f64 {
-        match self {
-            Optimizer::Sgd { lr } => *lr,
-        }
+        self.lr
     }
 
-    /// The declaration with defaults resolved (`sgd(lr = 0.1)`).
+    /// The declaration with defaults resolved (`adam(lr = 0.001, beta1 = 0.9, ...)`).
     pub fn describe(&self) -> String {
-        match self {
-            Optimizer::Sgd { lr } => format!("sgd(lr = {lr})"),
+        let lr = self.lr;
+        let mut out = match self.rule {
+            UpdateRule::Sgd => format!("sgd(lr = {lr}"),
+            UpdateRule::Momentum { beta, nesterov: false } => format!("momentum(lr = {lr}, beta = {beta}"),
+            UpdateRule::Momentum { beta, nesterov: true } => format!("nesterov(lr = {lr}, beta = {beta}"),
+            UpdateRule::RmsProp { beta, eps, eps_inside } => {
+                format!("rmsprop(lr = {lr}, beta = {beta}, eps = {eps:e}, eps_inside = {eps_inside}")
+            }
+            UpdateRule::Adam { beta1, beta2, eps, weight_decay: None } => {
+                format!("adam(lr = {lr}, beta1 = {beta1}, beta2 = {beta2}, eps = {eps:e}")
+            }
+            UpdateRule::Adam { beta1, beta2, eps, weight_decay: Some(wd) } => {
+                format!("adamw(lr = {lr}, beta1 = {beta1}, beta2 = {beta2}, eps = {eps:e}, weight_decay = {wd}")
+            }
+        };
+        if let Some(c) = self.clip_norm {
+            out.push_str(&format!(", clip_norm = {c}"));
         }
+        out + ")"
     }
 }
 

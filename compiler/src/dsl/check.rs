@@ -10,7 +10,7 @@ use syn::Ident;
 
 use super::ast::{InitSpec, Layer, LayerKind, Loss, Network, Optimizer, Penalty};
 use super::parse::{RawArgValue, RawCall, RawItem, RawNetwork, RawValue, item_span};
-use crate::ir::{Activation, DType};
+use crate::ir::{Activation, DType, UpdateRule};
 
 /// Collected errors, combined at the end.
 #[derive(Default)]
@@ -48,7 +48,7 @@ const LAYERS: &[&str] = &[
     "prelu",
 ];
 const LOSSES: &[&str] = &["softmax_cross_entropy", "binary_cross_entropy", "mse"];
-const OPTIMIZERS: &[&str] = &["sgd"];
+const OPTIMIZERS: &[&str] = &["sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw"];
 const INITS: &[&str] = &[
     "glorot_normal",
     "glorot_uniform",
@@ -339,21 +339,71 @@ fn loss(call: &RawCall, errors: &mut Errors) -> Option<Loss> {
 }
 
 fn optimizer(call: &RawCall, errors: &mut Errors) -> Option<Optimizer> {
-    match call.name.to_string().as_str() {
-        "sgd" => {
-            let args = Args::bind(call, &["lr"], 1, errors);
-            args.require("lr", "sgd(lr = 0.1)", errors);
-            let lr = in_range(args.number("lr", errors), |v| v >= 0.0, "non-negative", "lr", errors)?;
-            Some(Optimizer::Sgd { lr })
-        }
+    let name = call.name.to_string();
+    let keys: &[&'static str] = match name.as_str() {
+        "sgd" => &["lr", "clip_norm"],
+        "momentum" | "nesterov" => &["lr", "beta", "clip_norm"],
+        "rmsprop" => &["lr", "beta", "eps", "eps_inside", "clip_norm"],
+        "adam" => &["lr", "beta1", "beta2", "eps", "clip_norm"],
+        "adamw" => &["lr", "beta1", "beta2", "eps", "weight_decay", "clip_norm"],
         other => {
             errors.at(
                 call.name.span(),
                 format!("unknown optimizer `{other}`; expected one of: {}", OPTIMIZERS.join(", ")),
             );
+            return None;
+        }
+    };
+    let args = Args::bind(call, keys, 1, errors);
+    // A number with a default, checked against its range.
+    let value = |key: &str, default: f64, ok: fn(f64) -> bool, rule: &str, errors: &mut Errors| match args
+        .bound
+        .contains_key(key)
+    {
+        true => in_range(args.number(key, errors), ok, rule, key, errors),
+        false => Some(default),
+    };
+    let fraction = |v: f64| (0.0..1.0).contains(&v);
+    let non_negative = |v: f64| v >= 0.0;
+    let positive = |v: f64| v > 0.0;
+    let lr_default = if matches!(name.as_str(), "sgd" | "momentum" | "nesterov") { None } else { Some(1e-3) };
+    let lr = match lr_default {
+        None if !args.bound.contains_key("lr") => {
+            errors.at(call.span, format!("`{name}` needs `lr`, e.g. `{name}(lr = 0.1)`"));
             None
         }
-    }
+        default => value("lr", default.unwrap_or(0.0), non_negative, "finite and non-negative", errors),
+    };
+    let clip_norm = match args.bound.contains_key("clip_norm") {
+        true => Some(in_range(args.number("clip_norm", errors), positive, "positive", "clip_norm", errors)),
+        false => None,
+    };
+    let rule = match name.as_str() {
+        "sgd" => Some(UpdateRule::Sgd),
+        "momentum" | "nesterov" => value("beta", 0.9, fraction, "in [0, 1)", errors)
+            .map(|beta| UpdateRule::Momentum { beta, nesterov: name == "nesterov" }),
+        "rmsprop" => {
+            let beta = value("beta", 0.9, fraction, "in [0, 1)", errors);
+            let eps = value("eps", 1e-8, positive, "positive", errors);
+            let eps_inside = args.boolean("eps_inside", errors).unwrap_or(true);
+            Some(UpdateRule::RmsProp { beta: beta?, eps: eps?, eps_inside })
+        }
+        _ => {
+            let beta1 = value("beta1", 0.9, fraction, "in [0, 1)", errors);
+            let beta2 = value("beta2", 0.999, fraction, "in [0, 1)", errors);
+            let eps = value("eps", 1e-8, positive, "positive", errors);
+            let weight_decay = match name.as_str() {
+                "adamw" => Some(value("weight_decay", 0.01, non_negative, "non-negative", errors)?),
+                _ => None,
+            };
+            Some(UpdateRule::Adam { beta1: beta1?, beta2: beta2?, eps: eps?, weight_decay })
+        }
+    };
+    let clip_norm = match clip_norm {
+        Some(c) => Some(c?),
+        None => None,
+    };
+    Some(Optimizer { rule: rule?, lr: lr?, clip_norm })
 }
 
 fn penalty(call: &RawCall, errors: &mut Errors) -> Option<Penalty> {

@@ -105,6 +105,12 @@ pub fn infer(op: &Op, inputs: &[&Shape], own: Option<&Shape>) -> Result<Shape, S
             same(inputs[0], inputs[1], "prediction and target").map(|_| Shape::scalar())
         }
         Op::BinaryCrossEntropyGrad => same(inputs[0], inputs[1], "prediction and target").map(|_| inputs[0].clone()),
-        Op::SgdUpdate => same(inputs[0], inputs[1], "parameter and gradient").map(|_| inputs[0].clone()),
+        Op::ClipScale { .. } => Ok(Shape::scalar()),
+        Op::Update { clipped, .. } => {
+            if *clipped && inputs[2].rank() != 0 {
+                return Err("update: the clip factor must be a scalar".into());
+            }
+            same(inputs[0], inputs[1], "parameter and gradient").map(|_| inputs[0].clone())
+        }
     }
 }

@@ -22,7 +22,7 @@ use proc_macro2::Span;
 
 pub use dot::to_dot;
 pub use infer::{Broadcast, broadcast};
-pub use op::{Activation, Binary, Const, Num, Op, Unary};
+pub use op::{Activation, Binary, Const, Num, Op, Unary, UpdateRule};
 pub use print::node_lines;
 pub use shape::{Dim, Shape};
 pub use verify::verify;

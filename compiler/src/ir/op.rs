@@ -61,6 +61,60 @@ impl Activation {
     }
 }
 
+/// An optimizer's update rule (DESIGN §2), with its constants.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum UpdateRule {
+    /// θ ← θ − ηg
+    Sgd,
+    /// b ← βb + g; θ ← θ − ηb, or with `nesterov` θ ← θ − η(g + βb)
+    Momentum { beta: f64, nesterov: bool },
+    /// s ← βs + (1−β)g²; θ ← θ − ηg/√(s+ε), or ηg/(√s+ε) when not `eps_inside`
+    RmsProp { beta: f64, eps: f64, eps_inside: bool },
+    /// Adam with bias correction; with `weight_decay` λ, AdamW's decoupled θ ← θ − ηλθ first
+    Adam { beta1: f64, beta2: f64, eps: f64, weight_decay: Option<f64> },
+}
+
+impl UpdateRule {
+    /// The per-parameter state tensors, by PyTorch's state names.
+    pub fn state_names(self) -> &'static [&'static str] {
+        match self {
+            UpdateRule::Sgd => &[],
+            UpdateRule::Momentum { .. } => &["momentum_buffer"],
+            UpdateRule::RmsProp { .. } => &["square_avg"],
+            UpdateRule::Adam { .. } => &["exp_avg", "exp_avg_sq"],
+        }
+    }
+
+    /// The optimizer's name (`adamw`).
+    pub fn ident(self) -> &'static str {
+        match self {
+            UpdateRule::Sgd => "sgd",
+            UpdateRule::Momentum { nesterov: false, .. } => "momentum",
+            UpdateRule::Momentum { nesterov: true, .. } => "nesterov",
+            UpdateRule::RmsProp { .. } => "rmsprop",
+            UpdateRule::Adam { weight_decay: None, .. } => "adam",
+            UpdateRule::Adam { weight_decay: Some(_), .. } => "adamw",
+        }
+    }
+
+    /// The IR mnemonic with the constants (`adam_update[0.9, 0.999, 1e-8]`).
+    pub fn mnemonic(self) -> String {
+        let name = self.ident();
+        match self {
+            UpdateRule::Sgd => format!("{name}_update"),
+            UpdateRule::Momentum { beta, .. } => format!("{name}_update[{}]", Num(beta)),
+            UpdateRule::RmsProp { beta, eps, eps_inside } => {
+                let place = if eps_inside { "" } else { ", eps outside" };
+                format!("{name}_update[{}, {}{place}]", Num(beta), Num(eps))
+            }
+            UpdateRule::Adam { beta1, beta2, eps, weight_decay } => {
+                let wd = weight_decay.map_or(String::new(), |w| format!(", decay {}", Num(w)));
+                format!("{name}_update[{}, {}, {}{wd}]", Num(beta1), Num(beta2), Num(eps))
+            }
+        }
+    }
+}
+
 /// A scalar constant, optionally divided by the (run-time) batch size: means over the batch
 /// scale their gradients by 1/B.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -188,9 +242,13 @@ pub enum Op {
     /// `(p, t)`: mean (p−t)².
     MeanSquaredError,
 
-    // ---- optimizer (side effects: write their first operand, a parameter)
-    /// θ ← θ − η·g; η is the run-time learning rate.
-    SgdUpdate,
+    // ---- optimizer
+    /// `(g₁, …, gₙ) -> []`: min(1, c / (‖g‖ + 1e-6)) over every trainable gradient together
+    /// (`torch.nn.utils.clip_grad_norm_`).
+    ClipScale { max_norm: f64, count: usize },
+    /// `(θ, g[, scale])`: the optimizer's update of θ in place (a side effect), with its state
+    /// tensors kept by the runtime; η is the run-time learning rate, `scale` the clip factor.
+    Update { rule: UpdateRule, clipped: bool },
     /// `(running, stat)`: running ← (1−m)·running + m·stat, the stat first scaled by
     /// B/(B−1) when `unbiased` (batch norm's running variance, as PyTorch).
     RunningUpdate { momentum: f64, unbiased: bool },
@@ -203,6 +261,8 @@ impl Op {
     pub fn arity(&self) -> usize {
         match self {
             Op::Input | Op::Labels | Op::Targets | Op::Param { .. } | Op::Const(_) | Op::DropoutMask { .. } => 0,
+            Op::ClipScale { count, .. } => *count,
+            Op::Update { clipped: true, .. } => 3,
             Op::SumRows
             | Op::SumAll
             | Op::BroadcastRows
@@ -223,12 +283,12 @@ impl Op {
 
     /// Whether the op changes state outside its own result (dce never removes it).
     pub fn has_side_effect(&self) -> bool {
-        matches!(self, Op::SgdUpdate | Op::RunningUpdate { .. } | Op::CountBatch)
+        matches!(self, Op::Update { .. } | Op::RunningUpdate { .. } | Op::CountBatch)
     }
 
     /// Whether the op is an optimizer update (skipped for parameters made non-trainable).
     pub fn is_optimizer_update(&self) -> bool {
-        matches!(self, Op::SgdUpdate)
+        matches!(self, Op::Update { .. })
     }
 
     /// Whether each run gives a different result (never merged by CSE).
@@ -312,7 +372,8 @@ impl Op {
             Op::BinaryCrossEntropyGrad => "binary_cross_entropy_grad".into(),
             Op::BinaryCrossEntropyWithLogits => "binary_cross_entropy_with_logits".into(),
             Op::MeanSquaredError => "mean_squared_error".into(),
-            Op::SgdUpdate => "sgd_update".into(),
+            Op::ClipScale { max_norm, .. } => format!("clip_scale[{}]", Num(*max_norm)),
+            Op::Update { rule, .. } => rule.mnemonic(),
         }
     }
 
@@ -327,6 +388,8 @@ impl Op {
             Op::DropoutMask { .. } => "dropout_mask".into(),
             Op::Unary(Unary::Rsqrt { .. }) => "rsqrt".into(),
             Op::RunningUpdate { .. } => "running_update".into(),
+            Op::ClipScale { .. } => "clip_scale".into(),
+            Op::Update { rule, .. } => format!("{}_update", rule.ident()),
             other => other.mnemonic(),
         }
     }
