@@ -45,9 +45,7 @@ pub fn buffer_names(graph: &Graph) -> BTreeMap<NodeId, String> {
         }
         let base = output_names.get(&n).cloned().unwrap_or_else(|| {
             let layer = node.layer.as_deref().map_or_else(|| "graph".to_string(), snake);
-            let op = match &node.op {
-                other => other.ident(),
-            };
+            let op = node.op.ident();
             match node.phase {
                 Phase::Gradient => format!("{layer}_{op}_grad"),
                 Phase::Forward => format!("{layer}_{op}"),
