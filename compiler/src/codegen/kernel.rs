@@ -356,8 +356,17 @@ pub fn kernel(
             _ => unreachable!("verified: side effects write parameters"),
         };
         let (rest_params, rest_args) = (&params[1..], &args[1..]);
-        let (lr_param, lr_arg) =
-            if node.op.is_optimizer_update() { (quote!(lr: #t,), quote!(lr,)) } else { (quote!(), quote!()) };
+        let (lr_param, lr_arg) = match &node.op {
+            Op::Update { rule: UpdateRule::Sgd, .. } => (quote!(lr: #t,), quote!(lr,)),
+            Op::Update { rule: UpdateRule::Adam { .. }, .. } => (
+                quote!(state: &mut [::std::vec::Vec<#t>], lr: #t, step: u64,),
+                quote!(state.slots_mut(#param), lr, step,),
+            ),
+            Op::Update { .. } => {
+                (quote!(state: &mut [::std::vec::Vec<#t>], lr: #t,), quote!(state.slots_mut(#param), lr,))
+            }
+            _ => (quote!(), quote!()),
+        };
         let item = quote! {
             #[doc = #doc]
             #[inline]
