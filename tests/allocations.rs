@@ -97,3 +97,20 @@ fn warm_training_steps_allocate_only_inside_the_gemm() {
     });
     assert_eq!(n, matmuls(Unfused::TRAIN_IR), "the unfused network: {n} allocations per warm step");
 }
+
+#[test]
+fn workspace_size_and_the_share_of_weight_gradients() {
+    let x = Array2::<f32>::zeros((128, 784));
+    let labels: Vec<usize> = (0..128).map(|r| r % 10).collect();
+    let mut net = MlpBn::new(1);
+    net.train_step(x.view(), &labels).unwrap();
+    let total = net.workspace_bytes();
+    let weight_grads: usize = ["fc1.weight", "fc2.weight", "out.weight"]
+        .iter()
+        .map(|n| net.grad(n).unwrap().len() * std::mem::size_of::<f32>())
+        .sum();
+    println!("mlp-bn workspace at batch 128: {total} bytes, of which weight gradients {weight_grads} bytes");
+    // Every gradient lives in the workspace, so the weight gradients are part of it.
+    assert_eq!(weight_grads, (784 * 512 + 512 * 256 + 256 * 10) * 4);
+    assert!(total > weight_grads);
+}

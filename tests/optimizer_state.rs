@@ -102,3 +102,26 @@ fn clip_norm_bounds_the_step() {
     assert!((moved - 0.5 * 0.01).abs() < 1e-6, "moved {moved}");
     assert!(Clipped::TRAIN_IR.contains("clip_scale[0.01]"));
 }
+
+network! {
+    struct TwoLayers {
+        input: [4], body: dense(5), act: relu, head: dense(3),
+        loss: softmax_cross_entropy, optimizer: momentum(lr = 0.1),
+    }
+}
+
+#[test]
+fn a_parameter_made_untrainable_gets_no_update_and_no_state() {
+    let (x, y) = batch();
+    let mut net = TwoLayers::new(4);
+    net.train_step(x.view(), &y).unwrap();
+    net.set_trainable("body", false).unwrap();
+    assert!(net.optimizer_state("body.weight.momentum_buffer").is_err());
+    let body = net.param("body.weight").unwrap().to_owned();
+    let head = net.param("head.weight").unwrap().to_owned();
+    net.train_step(x.view(), &y).unwrap();
+    assert_eq!(net.param("body.weight").unwrap(), body.view());
+    assert_ne!(net.param("head.weight").unwrap(), head.view());
+    net.set_trainable("body", true).unwrap();
+    assert!(net.optimizer_state("body.weight.momentum_buffer").unwrap().iter().all(|&v| v == 0.0));
+}

@@ -111,6 +111,9 @@ pub trait Model {
         labels: &[usize],
         targets: &[Self::Scalar],
     ) -> f64;
+    /// Bytes held by the training step's buffers (every intermediate value and gradient) at
+    /// the last batch size.
+    fn workspace_bytes(&self) -> usize;
     /// Whether every gradient of the last backward pass is finite.
     fn gradients_finite(&self) -> bool;
     /// Applies the compiled optimizer update with the gradients of the last backward pass.
@@ -236,7 +239,14 @@ pub trait Model {
 
     /// Turns updates of `layer`'s parameters on or off (for fine-tuning).
     fn set_trainable(&mut self, layer: &str, trainable: bool) -> Result<()> {
-        self.params_mut().set_layer_trainable(layer, trainable)
+        self.params_mut().set_layer_trainable(layer, trainable)?;
+        // A parameter that is not trained keeps no optimizer state (re-enabled: zeroed).
+        for (index, spec) in Self::info().params.iter().enumerate() {
+            if spec.layer == layer && spec.differentiable {
+                self.optimizer_mut().set_active(index, spec.len(), trainable);
+            }
+        }
+        Ok(())
     }
 
     /// The learning rate.

@@ -27,6 +27,16 @@ impl<T: Float> OptimizerState<T> {
         self.names
     }
 
+    /// Gives parameter `index` zeroed state (`active`) or none: a parameter that is not
+    /// trained keeps no optimizer state, as in PyTorch.
+    pub fn set_active(&mut self, index: usize, len: usize, active: bool) {
+        match (active, self.slots[index].is_empty()) {
+            (true, true) => self.slots[index] = vec![vec![T::zero(); len]; self.names.len()],
+            (false, false) => self.slots[index] = Vec::new(),
+            _ => {}
+        }
+    }
+
     /// The state tensors of parameter `index`, in `names` order.
     #[inline]
     pub fn slots_mut(&mut self, index: usize) -> &mut [Vec<T>] {

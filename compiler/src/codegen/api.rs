@@ -307,6 +307,10 @@ pub fn api(net: &Network, texts: &GraphTexts) -> TokenStream {
                 #module::train::loss_and_grads(&self.params, &mut self.train_buffers, x, labels, targets, &mut self.state.rng)
             }
 
+            fn workspace_bytes(&self) -> usize {
+                self.train_buffers.bytes()
+            }
+
             fn gradients_finite(&self) -> bool {
                 #module::train::gradients_finite(&self.train_buffers)
             }

@@ -42,6 +42,7 @@ pub fn graph_module(graph: &Graph, role: Role) -> TokenStream {
         unstored.extend(members.iter().filter(|m| !stored.contains(m)));
     }
     let mut emitted_groups = BTreeSet::new();
+    let mut field_names: Vec<proc_macro2::Ident> = Vec::new();
     let mut kernel_names: BTreeSet<String> = names.values().cloned().collect();
     for &n in &order {
         let Some(name) = names.get(&n) else { continue };
@@ -57,7 +58,7 @@ pub fn graph_module(graph: &Graph, role: Role) -> TokenStream {
         };
         let Some(k) = k else {
             if !unstored.contains(&n) {
-                push_buffer(graph, n, name, &lines, &t, &mut fields, &mut resizes);
+                field_names.push(push_buffer(graph, n, name, &lines, &t, &mut fields, &mut resizes));
             }
             continue;
         };
@@ -71,7 +72,7 @@ pub fn graph_module(graph: &Graph, role: Role) -> TokenStream {
         compute_uses_batch |= k.uses_batch;
         uses_rng |= k.uses_rng;
         if !unstored.contains(&n) {
-            push_buffer(graph, n, name, &lines, &t, &mut fields, &mut resizes);
+            field_names.push(push_buffer(graph, n, name, &lines, &t, &mut fields, &mut resizes));
         }
     }
     let (struct_name, struct_doc) = match role {
@@ -88,6 +89,11 @@ pub fn graph_module(graph: &Graph, role: Role) -> TokenStream {
         }
 
         impl #struct_name {
+            /// Bytes held by the buffers (their capacity).
+            pub fn bytes(&self) -> usize {
+                (0 #(+ self.#field_names.capacity())*) * ::core::mem::size_of::<#t>()
+            }
+
             /// Sizes every buffer for `batch` examples; shrinking keeps the allocation.
             pub fn resize(&mut self, batch: usize) {
                 self.batch = batch;
@@ -257,12 +263,13 @@ fn push_buffer(
     t: &TokenStream,
     fields: &mut Vec<TokenStream>,
     resizes: &mut Vec<TokenStream>,
-) {
+) -> proc_macro2::Ident {
     let field = ident(name);
     let doc = format!(" `{}`", compact(&lines[&n]));
     let len = len_expr(graph, n);
     fields.push(quote!(#[doc = #doc] pub #field: ::std::vec::Vec<#t>,));
     resizes.push(quote!(self.#field.resize(#len, 0.0);));
+    field
 }
 
 /// The name of a fused kernel: its layers in order, then `forward` or `backward`
