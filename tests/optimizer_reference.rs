@@ -4,9 +4,13 @@
 //! come from `tools/make_optimizer_fixtures.py` (rmsprop with ε inside the root is written
 //! there from its formula, PyTorch's RMSprop being the ε-outside variant).
 
+mod common;
+
 use std::path::Path;
 
-use gradc::ndarray::{Array2, ArrayD, IxDyn};
+use common::{fixture_tensor, relative_error};
+
+use gradc::ndarray::{Array2, ArrayD};
 use gradc::{Float, Model, Targets, network};
 use safetensors::SafeTensors;
 
@@ -71,40 +75,17 @@ optimizer_cases! {
         [AdamwBn32 AdamwPrelu32 AdamwBn64 AdamwPrelu64 AdamwBnR32 AdamwPreluR32 AdamwBnR64 AdamwPreluR64];
 }
 
-fn tensor(file: &SafeTensors, name: &str) -> Option<ArrayD<f64>> {
-    let t = file.tensor(name).ok()?;
-    let values: Vec<f64> = match t.dtype() {
-        safetensors::Dtype::F32 => {
-            t.data().chunks_exact(4).map(|b| f64::from(f32::from_le_bytes(b.try_into().unwrap()))).collect()
-        }
-        safetensors::Dtype::F64 => {
-            t.data().chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().unwrap())).collect()
-        }
-        safetensors::Dtype::I64 => {
-            t.data().chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().unwrap()) as f64).collect()
-        }
-        other => panic!("unexpected dtype {other:?}"),
-    };
-    Some(ArrayD::from_shape_vec(IxDyn(t.shape()), values).unwrap())
-}
-
-/// max |a − b| / max(max |b|, 1e-2), as in torch_reference.rs.
-fn relative(a: &ArrayD<f64>, b: &ArrayD<f64>) -> f64 {
-    assert_eq!(a.shape(), b.shape());
-    let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-2);
-    a.iter().zip(b).fold(0.0f64, |m, (x, y)| m.max((x - y).abs())) / scale
-}
-
 /// Runs five steps of `net` on the fixture `case` and returns the worst relative error.
 fn check<M: Model>(case: &str, mut net: M, tolerance: f64) -> f64 {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/optimizers");
     net.load(dir.join(format!("{case}.weights.safetensors"))).unwrap();
     let bytes = std::fs::read(dir.join(format!("{case}.data.safetensors"))).unwrap();
     let file = SafeTensors::deserialize(&bytes).unwrap();
-    let x: Array2<M::Scalar> = tensor(&file, "x").unwrap().into_dimensionality().unwrap().mapv(M::Scalar::from_f64);
-    let labels: Option<Vec<usize>> = tensor(&file, "labels").map(|l| l.iter().map(|&v| v as usize).collect());
+    let x: Array2<M::Scalar> =
+        fixture_tensor(&file, "x").unwrap().into_dimensionality().unwrap().mapv(M::Scalar::from_f64);
+    let labels: Option<Vec<usize>> = fixture_tensor(&file, "labels").map(|l| l.iter().map(|&v| v as usize).collect());
     let values: Option<Array2<M::Scalar>> =
-        tensor(&file, "targets").map(|t| t.into_dimensionality().unwrap().mapv(M::Scalar::from_f64));
+        fixture_tensor(&file, "targets").map(|t| t.into_dimensionality().unwrap().mapv(M::Scalar::from_f64));
     for _ in 0..5 {
         let targets = match (&labels, &values) {
             (Some(l), _) => Targets::Classes(l),
@@ -115,16 +96,16 @@ fn check<M: Model>(case: &str, mut net: M, tolerance: f64) -> f64 {
     }
     let mut worst = 0.0f64;
     let mut compare = |what: String, actual: ArrayD<f64>, expected: ArrayD<f64>| {
-        let e = relative(&actual, &expected);
+        let e = relative_error(&actual, &expected);
         assert!(e < tolerance, "{case}: {what} differs from PyTorch by {e:e}");
         worst = worst.max(e);
     };
     for spec in M::info().params {
         let actual = net.param(spec.name).unwrap().mapv(|v| v.as_f64());
-        compare(spec.name.to_string(), actual, tensor(&file, &format!("after.{}", spec.name)).unwrap());
+        compare(spec.name.to_string(), actual, fixture_tensor(&file, &format!("after.{}", spec.name)).unwrap());
         for state in net.optimizer().names() {
             let name = format!("{}.{state}", spec.name);
-            if let Some(expected) = tensor(&file, &format!("state.{name}")) {
+            if let Some(expected) = fixture_tensor(&file, &format!("state.{name}")) {
                 compare(name.clone(), net.optimizer_state(&name).unwrap().mapv(|v| v.as_f64()), expected);
             }
         }

@@ -3,9 +3,13 @@
 //! and the evaluation output after them match PyTorch to 1e-5 relative (f32). The fixtures
 //! come from `tools/make_fixtures.py`; the weights load through the strict `load`.
 
+mod common;
+
 use std::path::Path;
 
-use gradc::ndarray::{Array2, ArrayD, IxDyn};
+use common::{fixture_tensor, relative_error};
+
+use gradc::ndarray::{Array2, ArrayD};
 use gradc::{Model, Targets, network};
 use safetensors::SafeTensors;
 
@@ -60,29 +64,14 @@ impl Fixture {
         (Fixture { bytes }, dir.join(format!("{case}.weights.safetensors")))
     }
 
+    /// A fixture tensor as f32, the networks' type.
     fn tensor(&self, name: &str) -> Option<ArrayD<f32>> {
-        let file = SafeTensors::deserialize(&self.bytes).unwrap();
-        let t = file.tensor(name).ok()?;
-        let values: Vec<f32> = match t.dtype() {
-            safetensors::Dtype::F32 => {
-                t.data().chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect()
-            }
-            safetensors::Dtype::I64 => {
-                t.data().chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().unwrap()) as f32).collect()
-            }
-            other => panic!("unexpected dtype {other:?}"),
-        };
-        Some(ArrayD::from_shape_vec(IxDyn(t.shape()), values).unwrap())
+        fixture_tensor(&SafeTensors::deserialize(&self.bytes).unwrap(), name).map(|t| t.mapv(|v| v as f32))
     }
 }
 
-/// max |a − b| / max |b|: the error relative to the tensor's scale. The scale is floored at
-/// 1e-2: a gradient that is 0 in theory (a dense bias before a batch norm) is f32 rounding
-/// noise of ~1e-8 on both sides, so it is compared absolutely, to 1e-7.
-fn relative_error(actual: &ArrayD<f32>, expected: &ArrayD<f32>) -> f64 {
-    assert_eq!(actual.shape(), expected.shape());
-    let scale = expected.iter().fold(0.0f64, |m, &v| m.max(f64::from(v).abs())).max(1e-2);
-    actual.iter().zip(expected).fold(0.0f64, |m, (&a, &b)| m.max((f64::from(a) - f64::from(b)).abs())) / scale
+fn relative(actual: &ArrayD<f32>, expected: &ArrayD<f32>) -> f64 {
+    relative_error(&actual.mapv(f64::from), &expected.mapv(f64::from))
 }
 
 fn check<M: Model<Scalar = f32>>(case: &str, mut net: M) {
@@ -99,27 +88,22 @@ fn check<M: Model<Scalar = f32>>(case: &str, mut net: M) {
     let mut report = Vec::new();
 
     let eval = net.forward(x.view()).unwrap().into_dyn();
-    report.push((
-        "evaluation output before".to_string(),
-        relative_error(&eval, &data.tensor("eval_logits_before").unwrap()),
-    ));
+    report.push(("evaluation output before".to_string(), relative(&eval, &data.tensor("eval_logits_before").unwrap())));
     let stats = net.loss_and_grads(x.view(), targets()).unwrap();
     let expected_loss = f64::from(data.tensor("loss").unwrap().into_iter().next().unwrap());
     report.push(("loss".into(), (stats.loss - expected_loss).abs() / expected_loss.abs()));
     let learnable = M::info().params.iter().filter(|s| s.differentiable).map(|s| s.name);
     for name in learnable {
         let grad = net.grad(name).unwrap().to_owned();
-        report.push((format!("grad {name}"), relative_error(&grad, &data.tensor(&format!("grad.{name}")).unwrap())));
+        report.push((format!("grad {name}"), relative(&grad, &data.tensor(&format!("grad.{name}")).unwrap())));
     }
     for _ in 0..3 {
         net.train_step(x.view(), targets()).unwrap();
     }
     for name in net.param_names() {
         let value = net.param(name).unwrap().to_owned();
-        report.push((
-            format!("after 3 steps {name}"),
-            relative_error(&value, &data.tensor(&format!("after.{name}")).unwrap()),
-        ));
+        report
+            .push((format!("after 3 steps {name}"), relative(&value, &data.tensor(&format!("after.{name}")).unwrap())));
     }
     let worst = report.iter().map(|r| r.1).fold(0.0, f64::max);
     println!("{case}: worst relative error {worst:.2e}");

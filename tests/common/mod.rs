@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use gradc::Model;
-use gradc::ndarray::{Array2, ArrayD};
+use gradc::ndarray::{self as ndarray, Array2, ArrayD};
 
 /// Every parameter's values, by name: what "the network is unchanged" compares.
 pub fn snapshot<M: Model>(net: &M) -> Vec<(&'static str, ArrayD<M::Scalar>)> {
@@ -83,4 +83,31 @@ pub fn gradient_check<M: Model<Scalar = f64> + Clone>(net: &mut M, x: &Array2<f6
         }
     }
     worst
+}
+
+/// A tensor of a safetensors file as f64 (f32, f64 and i64 tensors), or `None` if absent.
+pub fn fixture_tensor(file: &safetensors::SafeTensors, name: &str) -> Option<ArrayD<f64>> {
+    let t = file.tensor(name).ok()?;
+    let values: Vec<f64> = match t.dtype() {
+        safetensors::Dtype::F32 => {
+            t.data().chunks_exact(4).map(|b| f64::from(f32::from_le_bytes(b.try_into().unwrap()))).collect()
+        }
+        safetensors::Dtype::F64 => {
+            t.data().chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().unwrap())).collect()
+        }
+        safetensors::Dtype::I64 => {
+            t.data().chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().unwrap()) as f64).collect()
+        }
+        other => panic!("unexpected dtype {other:?}"),
+    };
+    Some(ArrayD::from_shape_vec(ndarray::IxDyn(t.shape()), values).unwrap())
+}
+
+/// max |a − b| / max(max |b|, 1e-2): the error relative to the tensor's scale. The floor
+/// matters for a gradient that is 0 in theory (a dense bias before a batch norm): it is
+/// rounding noise on both sides and is compared absolutely.
+pub fn relative_error(actual: &ArrayD<f64>, expected: &ArrayD<f64>) -> f64 {
+    assert_eq!(actual.shape(), expected.shape());
+    let scale = expected.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-2);
+    actual.iter().zip(expected).fold(0.0f64, |m, (a, b)| m.max((a - b).abs())) / scale
 }

@@ -93,19 +93,9 @@ impl Fused<'_> {
                 if let Some(b) = body.bound.get(&o) {
                     return quote!(#b);
                 }
-                let operands = graph.operands(o);
-                let expr = match graph.op(o).clone() {
-                    Op::BroadcastRows => self.value(operands[0], body),
-                    Op::Unary(u) => {
-                        let a = self.value(operands[0], body);
-                        scalar::unary(u, graph.dtype, a)
-                    }
-                    Op::Binary(b) => {
-                        let a = self.value(operands[0], body);
-                        let bb = self.value(operands[1], body);
-                        scalar::binary(b, a, bb)
-                    }
-                    other => unreachable!("not fusible: {}", other.mnemonic()),
+                let expr = match graph.op(o) {
+                    Op::BroadcastRows => self.value(graph.operands(o)[0], body),
+                    _ => self.elementwise(o, body),
                 };
                 let name = format_ident!("v{}", o.index());
                 body.lets.push(quote!(let #name = #expr;));
@@ -115,8 +105,8 @@ impl Fused<'_> {
         }
     }
 
-    /// The value of a column member at column `c` (its operands are columns or externals).
-    fn column(&mut self, m: NodeId, body: &mut Body) -> TokenStream {
+    /// The expression of an elementwise member from its operands' values.
+    fn elementwise(&mut self, m: NodeId, body: &mut Body) -> TokenStream {
         let graph = self.graph;
         let operands = graph.operands(m);
         match graph.op(m).clone() {
@@ -129,7 +119,7 @@ impl Fused<'_> {
                 let bb = self.value(operands[1], body);
                 scalar::binary(b, a, bb)
             }
-            other => unreachable!("not a column op: {}", other.mnemonic()),
+            other => unreachable!("not elementwise: {}", other.mnemonic()),
         }
     }
 }
@@ -294,7 +284,7 @@ pub fn fused_kernel(
             let mut inner = Body { lets: vec![], bound: BTreeMap::new() };
             let mut statements = Vec::new();
             for m in columns {
-                let expr = fused.column(m, &mut inner);
+                let expr = fused.elementwise(m, &mut inner);
                 let s = &fused.storage[&m];
                 statements.push(quote!(#s[c] = #expr;));
             }

@@ -193,6 +193,14 @@ impl Graph {
         edges.into_iter().map(|(_, n)| n).collect()
     }
 
+    /// The two operands of `id` if it is the binary elementwise op `kind` (for pattern rules).
+    pub fn binary_operands(&self, id: NodeId, kind: Binary) -> Option<(NodeId, NodeId)> {
+        (self.inner[id].op == Op::Binary(kind)).then(|| {
+            let operands = self.operands(id);
+            (operands[0], operands[1])
+        })
+    }
+
     /// The nodes that read `id`, each once, in id order.
     pub fn users(&self, id: NodeId) -> Vec<NodeId> {
         let users: BTreeSet<NodeId> = self.inner.neighbors_directed(id, Direction::Outgoing).collect();

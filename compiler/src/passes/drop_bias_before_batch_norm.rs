@@ -10,17 +10,10 @@
 //! alone when anything other than the batch norm's statistics reads the sum.
 
 use super::Pass;
-use crate::ir::{Binary, Graph, NodeId, Op, Phase};
+use crate::ir::{Binary, Graph, Op, Phase};
 
 /// The pass.
 pub struct DropBiasBeforeBatchNorm;
-
-fn binary(graph: &Graph, n: NodeId, kind: Binary) -> Option<(NodeId, NodeId)> {
-    (graph.op(n) == &Op::Binary(kind)).then(|| {
-        let o = graph.operands(n);
-        (o[0], o[1])
-    })
-}
 
 impl Pass for DropBiasBeforeBatchNorm {
     fn name(&self) -> &'static str {
@@ -33,21 +26,23 @@ impl Pass for DropBiasBeforeBatchNorm {
                 continue;
             }
             // biased = z + b with b a parameter row
-            let Some((z, bias)) = binary(graph, biased, Binary::Add) else { continue };
+            let Some((z, bias)) = graph.binary_operands(biased, Binary::Add) else { continue };
             if !matches!(graph.op(bias), Op::Param { .. }) || graph.shape(bias).rank() != 1 {
                 continue;
             }
             // Its users: sum = Σ_rows biased, and centered = biased − mean with mean = sum · 1/B.
             let users = graph.users(biased);
             let sum = users.iter().copied().find(|&u| graph.op(u) == &Op::SumRows);
-            let centered =
-                users.iter().copied().find(|&u| binary(graph, u, Binary::Sub).is_some_and(|(a, _)| a == biased));
+            let centered = users
+                .iter()
+                .copied()
+                .find(|&u| graph.binary_operands(u, Binary::Sub).is_some_and(|(a, _)| a == biased));
             let (Some(sum), Some(centered)) = (sum, centered) else { continue };
             if users.len() != 2 {
                 continue;
             }
-            let (_, mean) = binary(graph, centered, Binary::Sub).expect("matched above");
-            let Some((s, scale)) = binary(graph, mean, Binary::Mul) else { continue };
+            let (_, mean) = graph.binary_operands(centered, Binary::Sub).expect("matched above");
+            let Some((s, scale)) = graph.binary_operands(mean, Binary::Mul) else { continue };
             if s != sum || !matches!(graph.op(scale), Op::Const(c) if c.per_batch && c.value == 1.0) {
                 continue;
             }

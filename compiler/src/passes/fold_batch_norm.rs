@@ -12,13 +12,6 @@ use crate::ir::{Binary, Graph, NodeId, Op, Phase, Unary};
 /// The pass.
 pub struct FoldBatchNorm;
 
-fn binary(graph: &Graph, n: NodeId, kind: Binary) -> Option<(NodeId, NodeId)> {
-    (graph.op(n) == &Op::Binary(kind)).then(|| {
-        let o = graph.operands(n);
-        (o[0], o[1])
-    })
-}
-
 fn param(graph: &Graph, n: NodeId) -> Option<NodeId> {
     matches!(graph.op(n), Op::Param { .. }).then_some(n)
 }
@@ -39,10 +32,10 @@ impl Pass for FoldBatchNorm {
                 continue;
             }
             // y = shifted + β; shifted = normalized · γ; normalized = centered · s; s = rsqrt(σ²)
-            let Some((shifted, beta)) = binary(graph, y, Binary::Add) else { continue };
-            let Some((normalized, gamma)) = binary(graph, shifted, Binary::Mul) else { continue };
-            let Some((centered, inv_std)) = binary(graph, normalized, Binary::Mul) else { continue };
-            let Some((pre, mean)) = binary(graph, centered, Binary::Sub) else { continue };
+            let Some((shifted, beta)) = graph.binary_operands(y, Binary::Add) else { continue };
+            let Some((normalized, gamma)) = graph.binary_operands(shifted, Binary::Mul) else { continue };
+            let Some((centered, inv_std)) = graph.binary_operands(normalized, Binary::Mul) else { continue };
+            let Some((pre, mean)) = graph.binary_operands(centered, Binary::Sub) else { continue };
             let (Some(beta), Some(gamma), Some(mean)) = (param(graph, beta), param(graph, gamma), param(graph, mean))
             else {
                 continue;
@@ -53,7 +46,7 @@ impl Pass for FoldBatchNorm {
                 continue;
             }
             // pre = z + b, or z, with z = x Wᵀ.
-            let (z, bias) = match binary(graph, pre, Binary::Add) {
+            let (z, bias) = match graph.binary_operands(pre, Binary::Add) {
                 Some((z, b)) if param(graph, b).is_some() => (z, Some(b)),
                 _ => (pre, None),
             };

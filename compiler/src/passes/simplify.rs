@@ -82,12 +82,7 @@ fn is(graph: &Graph, n: NodeId, op: &Op) -> bool {
 }
 
 fn binary(graph: &Graph, n: NodeId, kind: Binary) -> Option<(NodeId, NodeId)> {
-    if is(graph, n, &Op::Binary(kind)) {
-        let ops = graph.operands(n);
-        Some((ops[0], ops[1]))
-    } else {
-        None
-    }
+    graph.binary_operands(n, kind)
 }
 
 /// x · 1 → x, and 1 · x → x where x already has the product's shape
