@@ -5,7 +5,7 @@ For two small networks (one with batch norm, one with prelu) and every optimizer
 without clip_norm + l2, in f32 and f64: the initial weights, a batch, and after five steps
 the whole state_dict and every optimizer state tensor. PyTorch's optimizers are the
 reference; rmsprop with eps inside the root (gradc's default, which PyTorch lacks) is
-written out here from its formula.
+written out here from its formula in NumPy.
 
     pip install torch safetensors
     python3 tools/make_optimizer_fixtures.py     # writes tests/fixtures/optimizers/
@@ -13,6 +13,7 @@ written out here from its formula.
 from collections import OrderedDict
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 from safetensors.torch import save_file
@@ -53,12 +54,14 @@ OPTIMIZERS = {
 
 
 def rmsprop_eps_inside(params, state, lr, beta=0.9, eps=1e-8):
-    """s <- beta s + (1 - beta) g^2;  p <- p - lr g / sqrt(s + eps)  (DESIGN.md)."""
+    """s <- beta s + (1 - beta) g^2;  p <- p - lr g / sqrt(s + eps)  (DESIGN.md), in NumPy."""
     with torch.no_grad():
         for p in params:
-            s = state.setdefault(p, torch.zeros_like(p))
-            s.mul_(beta).add_((1 - beta) * p.grad * p.grad)
-            p.sub_(lr * p.grad / torch.sqrt(s + eps))
+            g = p.grad.numpy()
+            s = state.setdefault(p, np.zeros_like(g))
+            s *= beta
+            s += (1 - beta) * g * g
+            p.copy_(torch.from_numpy(p.numpy() - lr * g / np.sqrt(s + eps)))
 
 
 def write(net_name, opt_name, regularized, dtype, seed):
@@ -93,7 +96,7 @@ def write(net_name, opt_name, regularized, dtype, seed):
     for k, v in model.state_dict().items():
         data[f"after.{k}"] = v.clone()
     for k, p in model.named_parameters():
-        state = optimizer.state[p] if optimizer else {"square_avg": formula_state[p]}
+        state = optimizer.state[p] if optimizer else {"square_avg": torch.from_numpy(formula_state[p])}
         for s in state_names:
             data[f"state.{k}.{s}"] = state[s].clone()
     save_file({k: v.contiguous() for k, v in weights.items()}, OUT / f"{tag}.weights.safetensors")
