@@ -226,6 +226,20 @@ impl Graph {
         self.schedule = None;
     }
 
+    /// Makes `user` read `new` as its operand `position` (other readers of the old operand
+    /// are unchanged).
+    pub fn set_operand(&mut self, user: NodeId, position: usize, new: NodeId) {
+        let edge = self
+            .inner
+            .edges_directed(user, Direction::Incoming)
+            .find(|e| usize::from(*e.weight()) == position)
+            .map(|e| e.id())
+            .expect("the operand exists");
+        self.inner.remove_edge(edge);
+        self.inner.add_edge(new, user, position as u8);
+        self.schedule = None;
+    }
+
     /// Removes node `id` and its edges.
     pub fn remove(&mut self, id: NodeId) {
         self.inner.remove_node(id);

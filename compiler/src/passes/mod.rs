@@ -8,6 +8,7 @@ mod drop_bias_before_batch_norm;
 mod fold_batch_norm;
 mod fuse_elementwise;
 mod optimizer;
+mod rematerialize;
 mod schedule;
 mod simplify;
 
@@ -17,6 +18,7 @@ pub use drop_bias_before_batch_norm::DropBiasBeforeBatchNorm;
 pub use fold_batch_norm::FoldBatchNorm;
 pub use fuse_elementwise::{FuseElementwise, groups_are_acyclic};
 pub use optimizer::OptimizerUpdate;
+pub use rematerialize::Rematerialize;
 pub use schedule::Schedule;
 pub use simplify::{RULES as SIMPLIFY_RULES, Simplify};
 
@@ -49,6 +51,8 @@ pub fn training_pipeline(net: &Network) -> Vec<Box<dyn Pass>> {
         Box::new(DeadCodeElimination),
     ]);
     if net.fusion {
+        // The backward pass recomputes cheap forward values instead of reading them back.
+        passes.push(Box::new(Rematerialize));
         // One kernel per GEMM + elementwise/row-sum region, forward and backward.
         passes.push(Box::new(FuseElementwise));
     }
