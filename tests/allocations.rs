@@ -1,8 +1,6 @@
-//! A warm training step allocates nothing of its own: once the buffers exist for a batch
-//! size, the generated code and the runtime reuse them. The one allocation left is inside
-//! the GEMM crate (`matrixmultiply` allocates its packing buffer on every call), so a warm
-//! step makes exactly one allocation per matrix product in its graph, and this test pins
-//! that number. Counted with a counting global allocator (this is not a timing test).
+//! A warm training step allocates nothing: once the buffers exist for a batch size, the
+//! generated code, the runtime and its GEMM (whose packing buffers are per thread and only
+//! grow) reuse them. Counted with a counting global allocator (this is not a timing test).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -58,11 +56,6 @@ network! {
     }
 }
 
-/// Matrix products per training step: the `matmul` nodes of the training graph.
-fn matmuls(train_ir: &str) -> usize {
-    train_ir.lines().filter(|l| l.contains("= matmul ")).count()
-}
-
 /// Allocations made by a warm training step (the average of five).
 fn allocations_per_step<M: Model<Scalar = f32>>(mut net: M, step: impl Fn(&mut M)) -> usize {
     step(&mut net); // first step: buffers are sized here
@@ -75,27 +68,26 @@ fn allocations_per_step<M: Model<Scalar = f32>>(mut net: M, step: impl Fn(&mut M
 }
 
 #[test]
-fn warm_training_steps_allocate_only_inside_the_gemm() {
+fn warm_training_steps_allocate_nothing() {
     let x = Array2::<f32>::from_shape_fn((128, 784), |(r, c)| ((r * 7 + c) % 13) as f32 / 13.0);
     let labels: Vec<usize> = (0..128).map(|r| r % 10).collect();
     let n = allocations_per_step(MlpBn::new(1), |net| {
         net.train_step(x.view(), &labels).unwrap();
     });
-    assert_eq!(matmuls(MlpBn::TRAIN_IR), 8);
-    assert_eq!(n, matmuls(MlpBn::TRAIN_IR), "mlp-bn allocates {n} times per warm step");
+    assert_eq!(n, 0, "mlp-bn allocates {n} times per warm step");
 
     let x = Array2::<f32>::from_shape_fn((32, 16), |(r, c)| ((r + c) % 5) as f32 / 5.0);
     let targets = Array2::<f32>::from_shape_fn((32, 4), |(r, c)| ((r + c) % 2) as f32);
     let n = allocations_per_step(Everything::new(1), |net| {
         net.train_step(x.view(), &targets).unwrap();
     });
-    assert_eq!(n, matmuls(Everything::TRAIN_IR), "every training layer: {n} allocations per warm step");
+    assert_eq!(n, 0, "every training layer: {n} allocations per warm step");
 
     let labels: Vec<usize> = (0..32).map(|r| r % 3).collect();
     let n = allocations_per_step(Unfused::new(1), |net| {
         net.train_step(x.view(), &labels).unwrap();
     });
-    assert_eq!(n, matmuls(Unfused::TRAIN_IR), "the unfused network: {n} allocations per warm step");
+    assert_eq!(n, 0, "the unfused network: {n} allocations per warm step");
 }
 
 #[test]

@@ -6,8 +6,8 @@ use std::ops::{AddAssign, MulAssign, SubAssign};
 
 /// A floating-point element type: `f32` or `f64`.
 ///
-/// Besides `num_traits::Float` it knows its safetensors dtype, its GEMM routine and `erf`,
-/// which the standard library lacks.
+/// Besides `num_traits::Float` it knows its safetensors dtype and `erf`, which the standard
+/// library lacks.
 pub trait Float:
     num_traits::Float + Debug + Display + Default + Sum + AddAssign + SubAssign + MulAssign + Send + Sync + 'static
 {
@@ -26,33 +26,10 @@ pub trait Float:
     fn from_le_slice(bytes: &[u8]) -> Self;
     /// Appends the little-endian bytes of `self`.
     fn extend_le_bytes(self, out: &mut Vec<u8>);
-
-    /// `C = alpha·A·B + beta·C` on strided row-major storage (see `matrixmultiply::sgemm`).
-    ///
-    /// # Safety
-    /// The pointers and strides must describe valid matrices of the given sizes, and `c` must
-    /// not alias `a` or `b`.
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn gemm(
-        m: usize,
-        k: usize,
-        n: usize,
-        alpha: Self,
-        a: *const Self,
-        rsa: isize,
-        csa: isize,
-        b: *const Self,
-        rsb: isize,
-        csb: isize,
-        beta: Self,
-        c: *mut Self,
-        rsc: isize,
-        csc: isize,
-    );
 }
 
 macro_rules! impl_float {
-    ($t:ty, $dtype:ident, $erf:path, $gemm:path) => {
+    ($t:ty, $dtype:ident, $erf:path) => {
         impl Float for $t {
             const DTYPE: safetensors::Dtype = safetensors::Dtype::$dtype;
             const NAME: &'static str = stringify!($t);
@@ -72,28 +49,9 @@ macro_rules! impl_float {
             fn extend_le_bytes(self, out: &mut Vec<u8>) {
                 out.extend_from_slice(&self.to_le_bytes());
             }
-            unsafe fn gemm(
-                m: usize,
-                k: usize,
-                n: usize,
-                alpha: Self,
-                a: *const Self,
-                rsa: isize,
-                csa: isize,
-                b: *const Self,
-                rsb: isize,
-                csb: isize,
-                beta: Self,
-                c: *mut Self,
-                rsc: isize,
-                csc: isize,
-            ) {
-                // SAFETY: forwarded from the caller's contract.
-                unsafe { $gemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) }
-            }
         }
     };
 }
 
-impl_float!(f32, F32, libm::erff, matrixmultiply::sgemm);
-impl_float!(f64, F64, libm::erf, matrixmultiply::dgemm);
+impl_float!(f32, F32, libm::erff);
+impl_float!(f64, F64, libm::erf);

@@ -5,8 +5,9 @@
 //! shape. The compiler checks shapes when it builds the graph, and the generated code sizes its
 //! buffers from those shapes, so the length assertions here are internal invariants.
 //!
-//! GEMM is `matrixmultiply`, chosen by measurement on this project's shapes (see
-//! `bench/gemm-candidates/README.md`).
+//! GEMM is the crate's own blocked kernel ([`crate::gemm`]), measured against
+//! `matrixmultiply` and `gemm` on this project's shapes (`bench/gemm-candidates`); unlike
+//! them it reuses its packing buffers, so a warm training step allocates nothing.
 
 use crate::Float;
 
@@ -31,28 +32,13 @@ pub fn matmul<T: Float>(
         out.fill(T::zero());
         return;
     }
-    let (rsa, csa) = if a_transposed { (1, m) } else { (k, 1) };
-    let (rsb, csb) = if b_transposed { (1, k) } else { (n, 1) };
+    let (rsa, csa) = if a_transposed { (1, m as isize) } else { (k as isize, 1) };
+    let (rsb, csb) = if b_transposed { (1, k as isize) } else { (n as isize, 1) };
+    let a = crate::gemm::View { ptr: a.as_ptr(), rs: rsa, cs: csa };
+    let b = crate::gemm::View { ptr: b.as_ptr(), rs: rsb, cs: csb };
     // SAFETY: the strides describe exactly the asserted lengths, and `out` is a distinct
     // `&mut` borrow, so it cannot alias `a` or `b`.
-    unsafe {
-        T::gemm(
-            m,
-            k,
-            n,
-            T::one(),
-            a.as_ptr(),
-            rsa as isize,
-            csa as isize,
-            b.as_ptr(),
-            rsb as isize,
-            csb as isize,
-            T::zero(),
-            out.as_mut_ptr(),
-            n as isize,
-            1,
-        )
-    }
+    unsafe { crate::gemm::gemm(m, k, n, a, b, out.as_mut_ptr()) }
 }
 
 /// `out[i] = f(x[i])`.
@@ -378,6 +364,26 @@ mod tests {
                 for (x, y) in out.iter().zip(&want) {
                     assert!((x - y).abs() < 1e-12, "ta={ta} tb={tb}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn matmul_crosses_every_block_boundary() {
+        // Sizes past the packing blocks, none a multiple of the register tile.
+        for &(m, k, n) in &[(137, 261, 19), (9, 5, 2050), (1, 300, 3), (130, 2, 17)] {
+            let a: Vec<f64> = (0..m * k).map(|i| ((i * 7) % 23) as f64 - 11.0).collect();
+            let b: Vec<f64> = (0..k * n).map(|i| ((i * 5) % 19) as f64 - 9.0).collect();
+            for (ta, tb) in [(false, true), (true, false), (false, false), (true, true)] {
+                let mut out = vec![f64::NAN; m * n];
+                matmul(m, k, n, &a, ta, &b, tb, &mut out);
+                assert_eq!(out, naive(m, k, n, &a, ta, &b, tb), "{m}x{k}x{n} ta={ta} tb={tb}");
+                let (a32, b32): (Vec<f32>, Vec<f32>) =
+                    (a.iter().map(|&v| v as f32).collect(), b.iter().map(|&v| v as f32).collect());
+                let mut out32 = vec![f32::NAN; m * n];
+                matmul(m, k, n, &a32, ta, &b32, tb, &mut out32);
+                let want = naive(m, k, n, &a, ta, &b, tb);
+                assert!(out32.iter().zip(&want).all(|(x, y)| (f64::from(*x) - y).abs() <= 1e-6 * y.abs().max(1.0)));
             }
         }
     }

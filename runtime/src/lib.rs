@@ -16,6 +16,7 @@
 pub mod data;
 mod error;
 mod float;
+mod gemm;
 pub mod init;
 pub mod kernels;
 mod model;

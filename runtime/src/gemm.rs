@@ -1,0 +1,366 @@
+//! Matrix multiplication with a reusable packing workspace.
+//!
+//! A blocked GEMM in the Goto/BLIS scheme: panels of A and B are packed into contiguous,
+//! zero-padded micro-panels, and an MR × NR tile of C is accumulated in registers per pair of
+//! micro-panels. The packing buffers live in a per-thread workspace that only grows, so once a
+//! training step has run at a batch size, later steps allocate nothing (the GEMM crates this
+//! was measured against allocate their packing buffers on every call). On x86-64 the tile
+//! kernel uses AVX-512 or AVX2 + FMA intrinsics when the CPU has them, chosen at run time;
+//! elsewhere a portable kernel runs.
+
+use std::any::TypeId;
+use std::cell::RefCell;
+
+use crate::Float;
+
+/// Rows of C per register tile.
+const MR: usize = 8;
+/// Columns of C per register tile (two AVX-512 registers of f32).
+const NR: usize = 32;
+/// Depth of a packed panel.
+const KC: usize = 256;
+/// Rows of A per packed block.
+const MC: usize = 128;
+/// Columns of B per packed block.
+const NC: usize = 2048;
+
+/// `op(M)` as a pointer and strides: element (r, c) is at `ptr + r·rs + c·cs`.
+#[derive(Clone, Copy)]
+pub(crate) struct View<T> {
+    pub(crate) ptr: *const T,
+    pub(crate) rs: isize,
+    pub(crate) cs: isize,
+}
+
+impl<T: Copy> View<T> {
+    #[inline(always)]
+    unsafe fn at(&self, r: usize, c: usize) -> T {
+        // SAFETY: the caller keeps (r, c) inside the matrix.
+        unsafe { *self.ptr.offset(r as isize * self.rs + c as isize * self.cs) }
+    }
+}
+
+/// The packing buffers of one thread for one element type; they only grow.
+struct Workspace<T> {
+    a: Vec<T>,
+    b: Vec<T>,
+}
+
+thread_local! {
+    static WORKSPACE_F32: RefCell<Workspace<f32>> = const { RefCell::new(Workspace { a: Vec::new(), b: Vec::new() }) };
+    static WORKSPACE_F64: RefCell<Workspace<f64>> = const { RefCell::new(Workspace { a: Vec::new(), b: Vec::new() }) };
+}
+
+/// Which tile kernel this CPU runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kernel {
+    Portable,
+    #[cfg(target_arch = "x86_64")]
+    Avx2Fma,
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+}
+
+fn kernel() -> Kernel {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return Kernel::Avx512;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            return Kernel::Avx2Fma;
+        }
+    }
+    Kernel::Portable
+}
+
+/// `C[m×n] = op(A)[m×k] · op(B)[k×n]`, C row-major with row stride `n`, overwritten.
+///
+/// # Safety
+/// The views must describe valid matrices of the given sizes; `c` must hold `m·n` elements
+/// and overlap neither.
+pub(crate) unsafe fn gemm<T: Float>(m: usize, k: usize, n: usize, a: View<T>, b: View<T>, c: *mut T) {
+    // Two monomorphic thread-locals behind one generic entry point: T is f32 or f64.
+    let run = |ws: &mut Workspace<T>| unsafe { blocked(ws, m, k, n, a, b, c) };
+    if TypeId::of::<T>() == TypeId::of::<f32>() {
+        WORKSPACE_F32.with(|w| {
+            let mut w = w.borrow_mut();
+            // SAFETY: T is f32, so the workspace has T's element type.
+            run(unsafe { &mut *(&mut *w as *mut Workspace<f32>).cast::<Workspace<T>>() })
+        })
+    } else {
+        assert!(TypeId::of::<T>() == TypeId::of::<f64>(), "Float is implemented for f32 and f64 only");
+        WORKSPACE_F64.with(|w| {
+            let mut w = w.borrow_mut();
+            // SAFETY: T is f64.
+            run(unsafe { &mut *(&mut *w as *mut Workspace<f64>).cast::<Workspace<T>>() })
+        })
+    }
+}
+
+unsafe fn blocked<T: Float>(ws: &mut Workspace<T>, m: usize, k: usize, n: usize, a: View<T>, b: View<T>, c: *mut T) {
+    let a_len = MC.min(m.next_multiple_of(MR)) * KC.min(k);
+    let b_len = NC.min(n.next_multiple_of(NR)) * KC.min(k);
+    if ws.a.len() < a_len {
+        ws.a.resize(a_len, T::zero());
+    }
+    if ws.b.len() < b_len {
+        ws.b.resize(b_len, T::zero());
+    }
+    let kernel = kernel();
+    for jc in (0..n).step_by(NC) {
+        let nc = NC.min(n - jc);
+        for pc in (0..k).step_by(KC) {
+            let kc = KC.min(k - pc);
+            // SAFETY: the block lies inside B and the buffer was sized above.
+            unsafe { pack_b(&mut ws.b, b, pc, jc, kc, nc) };
+            for ic in (0..m).step_by(MC) {
+                let mc = MC.min(m - ic);
+                // SAFETY: as above, for A.
+                unsafe { pack_a(&mut ws.a, a, ic, pc, mc, kc) };
+                for jr in (0..nc).step_by(NR) {
+                    let bp = &ws.b[jr * kc..(jr + NR) * kc];
+                    for ir in (0..mc).step_by(MR) {
+                        let ap = &ws.a[ir * kc..(ir + MR) * kc];
+                        let tile = Tile {
+                            // SAFETY: the tile starts inside C.
+                            c: unsafe { c.add((ic + ir) * n + jc + jr) },
+                            ldc: n,
+                            rows: MR.min(mc - ir),
+                            cols: NR.min(nc - jr),
+                            overwrite: pc == 0,
+                        };
+                        // SAFETY: the tile's rows × cols corner is inside C.
+                        unsafe { tile_kernel(kernel, kc, ap, bp, tile) };
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Packs `op(A)[i0.., p0..]` (mc × kc) into micro-panels of MR rows: element (i, p) of a
+/// panel at `p·MR + i`. Reads along whichever axis of A is contiguous.
+unsafe fn pack_a<T: Float>(buf: &mut [T], a: View<T>, i0: usize, p0: usize, mc: usize, kc: usize) {
+    for (panel, ir) in (0..mc).step_by(MR).enumerate() {
+        let out = &mut buf[panel * MR * kc..(panel + 1) * MR * kc];
+        let rows = MR.min(mc - ir);
+        if a.cs == 1 {
+            for i in 0..MR {
+                for p in 0..kc {
+                    // SAFETY: (i0 + ir + i, p0 + p) is inside A when i < rows.
+                    out[p * MR + i] = if i < rows { unsafe { a.at(i0 + ir + i, p0 + p) } } else { T::zero() };
+                }
+            }
+        } else {
+            for p in 0..kc {
+                for i in 0..MR {
+                    // SAFETY: as above.
+                    out[p * MR + i] = if i < rows { unsafe { a.at(i0 + ir + i, p0 + p) } } else { T::zero() };
+                }
+            }
+        }
+    }
+}
+
+/// Packs `op(B)[p0.., j0..]` (kc × nc) into micro-panels of NR columns: element (p, j) of a
+/// panel at `p·NR + j`. Reads along whichever axis of B is contiguous.
+unsafe fn pack_b<T: Float>(buf: &mut [T], b: View<T>, p0: usize, j0: usize, kc: usize, nc: usize) {
+    for (panel, jr) in (0..nc).step_by(NR).enumerate() {
+        let out = &mut buf[panel * NR * kc..(panel + 1) * NR * kc];
+        let cols = NR.min(nc - jr);
+        if b.rs == 1 {
+            for j in 0..NR {
+                for p in 0..kc {
+                    // SAFETY: (p0 + p, j0 + jr + j) is inside B when j < cols.
+                    out[p * NR + j] = if j < cols { unsafe { b.at(p0 + p, j0 + jr + j) } } else { T::zero() };
+                }
+            }
+        } else {
+            for p in 0..kc {
+                for j in 0..NR {
+                    // SAFETY: as above.
+                    out[p * NR + j] = if j < cols { unsafe { b.at(p0 + p, j0 + jr + j) } } else { T::zero() };
+                }
+            }
+        }
+    }
+}
+
+/// Where a tile's results go: its corner of C, and whether to overwrite or accumulate.
+#[derive(Clone, Copy)]
+struct Tile<T> {
+    c: *mut T,
+    ldc: usize,
+    rows: usize,
+    cols: usize,
+    overwrite: bool,
+}
+
+impl<T: Float> Tile<T> {
+    /// Writes the MR × NR results `acc` (row-major) into the tile's corner of C.
+    #[inline(always)]
+    unsafe fn store(self, acc: &[T; MR * NR]) {
+        for i in 0..self.rows {
+            for j in 0..self.cols {
+                // SAFETY: i < rows and j < cols stay inside the tile.
+                let cij = unsafe { &mut *self.c.add(i * self.ldc + j) };
+                let v = acc[i * NR + j];
+                *cij = if self.overwrite { v } else { *cij + v };
+            }
+        }
+    }
+}
+
+#[inline(always)]
+unsafe fn tile_kernel<T: Float>(kernel: Kernel, kc: usize, ap: &[T], bp: &[T], tile: Tile<T>) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let f32_tile =
+            |t: Tile<T>| Tile { c: t.c.cast::<f32>(), ldc: t.ldc, rows: t.rows, cols: t.cols, overwrite: t.overwrite };
+        let f64_tile =
+            |t: Tile<T>| Tile { c: t.c.cast::<f64>(), ldc: t.ldc, rows: t.rows, cols: t.cols, overwrite: t.overwrite };
+        let is_f32 = TypeId::of::<T>() == TypeId::of::<f32>();
+        let is_f64 = TypeId::of::<T>() == TypeId::of::<f64>();
+        // SAFETY (every arm): T is the kernel's element type, so the panels and C have it, and
+        // the CPU has the kernel's features (checked by `kernel()`).
+        match kernel {
+            Kernel::Avx512 if is_f32 => {
+                return unsafe { tile_f32_avx512(kc, ap.as_ptr().cast(), bp.as_ptr().cast(), f32_tile(tile)) };
+            }
+            Kernel::Avx512 if is_f64 => {
+                return unsafe { tile_f64_avx512(kc, ap.as_ptr().cast(), bp.as_ptr().cast(), f64_tile(tile)) };
+            }
+            Kernel::Avx2Fma if is_f32 => {
+                return unsafe { tile_f32_avx2(kc, ap.as_ptr().cast(), bp.as_ptr().cast(), f32_tile(tile)) };
+            }
+            Kernel::Avx2Fma if is_f64 => {
+                return unsafe { tile_f64_avx2(kc, ap.as_ptr().cast(), bp.as_ptr().cast(), f64_tile(tile)) };
+            }
+            _ => {}
+        }
+    }
+    let _ = kernel;
+    let mut acc = [T::zero(); MR * NR];
+    for (a, b) in ap.chunks_exact(MR).zip(bp.chunks_exact(NR)).take(kc) {
+        for i in 0..MR {
+            for j in 0..NR {
+                acc[i * NR + j] += a[i] * b[j];
+            }
+        }
+    }
+    // SAFETY: forwarded.
+    unsafe { tile.store(&acc) }
+}
+
+/// Vector tile kernels: `$rows` rows at a time (the whole tile in `MR / $rows` groups),
+/// each row `NR / $lanes` registers of `$lanes` lanes. Generated per element type and
+/// instruction set; the shapes keep the accumulators within the register file.
+macro_rules! tile_kernel {
+    ($name:ident, $t:ty, $feature:literal, $rows:expr, $lanes:expr,
+     $zero:ident, $load:ident, $store:ident, $set1:ident, $fmadd:ident, $add:ident) => {
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $feature)]
+        unsafe fn $name(kc: usize, ap: *const $t, bp: *const $t, tile: Tile<$t>) {
+            use std::arch::x86_64::*;
+            const ROWS: usize = $rows;
+            const VECTORS: usize = NR / $lanes;
+            let mut out = [0.0 as $t; MR * NR];
+            for group in 0..MR / ROWS {
+                let mut acc = [[$zero(); VECTORS]; ROWS];
+                for p in 0..kc {
+                    // SAFETY: the packed panels hold kc × MR and kc × NR elements.
+                    unsafe {
+                        let b = bp.add(p * NR);
+                        let mut bs = [$zero(); VECTORS];
+                        for (v, bv) in bs.iter_mut().enumerate() {
+                            *bv = $load(b.add(v * $lanes));
+                        }
+                        let a = ap.add(p * MR + group * ROWS);
+                        for (i, acc) in acc.iter_mut().enumerate() {
+                            let ai = $set1(*a.add(i));
+                            for (acc, bv) in acc.iter_mut().zip(bs) {
+                                *acc = $fmadd(ai, bv, *acc);
+                            }
+                        }
+                    }
+                }
+                let whole = tile.rows == MR && tile.cols == NR;
+                for (i, acc) in acc.iter().enumerate() {
+                    let r = group * ROWS + i;
+                    for (v, acc) in acc.iter().enumerate() {
+                        // SAFETY: a whole tile has MR rows of NR elements inside C; else
+                        // each row of `out` has NR lanes.
+                        unsafe {
+                            if whole {
+                                let cp = tile.c.add(r * tile.ldc + v * $lanes);
+                                let sum = if tile.overwrite { *acc } else { $add($load(cp), *acc) };
+                                $store(cp, sum);
+                            } else {
+                                $store(out.as_mut_ptr().add(r * NR + v * $lanes), *acc);
+                            }
+                        }
+                    }
+                }
+                if whole && group + 1 == MR / ROWS {
+                    return;
+                }
+            }
+            // SAFETY: forwarded.
+            unsafe { tile.store(&out) }
+        }
+    };
+}
+
+tile_kernel!(
+    tile_f32_avx512,
+    f32,
+    "avx512f",
+    8,
+    16,
+    _mm512_setzero_ps,
+    _mm512_loadu_ps,
+    _mm512_storeu_ps,
+    _mm512_set1_ps,
+    _mm512_fmadd_ps,
+    _mm512_add_ps
+);
+tile_kernel!(
+    tile_f64_avx512,
+    f64,
+    "avx512f",
+    4,
+    8,
+    _mm512_setzero_pd,
+    _mm512_loadu_pd,
+    _mm512_storeu_pd,
+    _mm512_set1_pd,
+    _mm512_fmadd_pd,
+    _mm512_add_pd
+);
+tile_kernel!(
+    tile_f32_avx2,
+    f32,
+    "avx2,fma",
+    2,
+    8,
+    _mm256_setzero_ps,
+    _mm256_loadu_ps,
+    _mm256_storeu_ps,
+    _mm256_set1_ps,
+    _mm256_fmadd_ps,
+    _mm256_add_ps
+);
+tile_kernel!(
+    tile_f64_avx2,
+    f64,
+    "avx2,fma",
+    1,
+    4,
+    _mm256_setzero_pd,
+    _mm256_loadu_pd,
+    _mm256_storeu_pd,
+    _mm256_set1_pd,
+    _mm256_fmadd_pd,
+    _mm256_add_pd
+);
