@@ -79,8 +79,10 @@ where
     U: Model<Scalar = F::Scalar>,
 {
     let info = F::info();
-    let x: Array2<F::Scalar> = matrix(9, info.input_width, 5, 1.5).mapv(F::Scalar::from_f64);
-    let targets = Owned::for_loss(info.loss, 9, info.output_width, 3);
+    // A batch of 32: with a handful of examples, ten batch norms in f32 turn rounding
+    // differences (one-pass against two-pass statistics) of 1e-7 into 1e-5 within ten steps.
+    let x: Array2<F::Scalar> = matrix(32, info.input_width, 5, 1.5).mapv(F::Scalar::from_f64);
+    let targets = Owned::for_loss(info.loss, 32, info.output_width, 3);
     let values = match &targets {
         Owned::Values(v) => Some(v.mapv(F::Scalar::from_f64)),
         Owned::Classes(_) => None,
@@ -106,7 +108,14 @@ where
         worst = worst.max(e);
         if spec.differentiable {
             let (a, b) = (fused.grad(spec.name).unwrap(), plain.grad(spec.name).unwrap());
-            let e = relative(a.as_slice().unwrap(), b.as_slice().unwrap());
+            // A dense bias before a batch norm has a gradient of exactly 0, which the fused
+            // build knows (it drops the bias from the computation) and the unfused one computes
+            // as rounding noise: compare that one absolutely.
+            let e = if a.iter().all(|v| *v == F::Scalar::from_f64(0.0)) {
+                b.iter().fold(0.0f64, |m, v| m.max(v.as_f64().abs()))
+            } else {
+                relative(a.as_slice().unwrap(), b.as_slice().unwrap())
+            };
             assert!(e < tolerance, "{}: gradient of {} differs by {e:e}", info.name, spec.name);
             worst = worst.max(e);
         }

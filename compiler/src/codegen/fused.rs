@@ -105,11 +105,17 @@ impl Fused<'_> {
         }
     }
 
-    /// The expression of an elementwise member from its operands' values.
+    /// The expression of an elementwise member (or the first row, a column) from its
+    /// operands' values.
     fn elementwise(&mut self, m: NodeId, body: &mut Body) -> TokenStream {
         let graph = self.graph;
         let operands = graph.operands(m);
         match graph.op(m).clone() {
+            // Row 0 of a stored input: index c is its element in column c.
+            Op::FirstRow => {
+                let name = &self.external[&operands[0]];
+                quote!(#name[c])
+            }
             Op::Unary(u) => {
                 let a = self.value(operands[0], body);
                 scalar::unary(u, graph.dtype, a)

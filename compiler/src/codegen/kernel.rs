@@ -84,7 +84,7 @@ fn operand_names(op: &Op) -> &'static [&'static str] {
         Op::Update { .. } => &["param", "grad", "scale"],
         Op::RunningUpdate { .. } => &["param", "stat"],
         Op::CountBatch => &["param"],
-        Op::BroadcastRows | Op::SumSquares | Op::SumAbs => &["x"],
+        Op::BroadcastRows | Op::FirstRow | Op::SumSquares | Op::SumAbs => &["x"],
         Op::ScaleRows => &["w", "scale"],
         _ => &[],
     }
@@ -285,6 +285,10 @@ pub fn kernel(
         Op::BroadcastRows => {
             let x = slice(0);
             quote!(#k::broadcast_rows(#x, out);)
+        }
+        Op::FirstRow => {
+            let x = slice(0);
+            quote!(out.copy_from_slice(&#x[..out.len()]);)
         }
         Op::ScaleRows => {
             let (w, v) = (slice(0), slice(1));

@@ -204,6 +204,8 @@ pub enum Op {
     SumAll,
     /// `[n] -> [B, n]`: repeats a row for every example (undoes `SumRows`).
     BroadcastRows,
+    /// `[B, n] -> [n]`: the first row (a shift that makes one-pass variance stable).
+    FirstRow,
     /// `(w [m, k], v [m]) -> [m, k]`: row i of w times v[i] (folds a per-unit scale into a
     /// dense weight).
     ScaleRows,
@@ -266,6 +268,7 @@ impl Op {
             Op::SumRows
             | Op::SumAll
             | Op::BroadcastRows
+            | Op::FirstRow
             | Op::SumSquares
             | Op::SumAbs
             | Op::Unary(_)
@@ -341,6 +344,7 @@ impl Op {
             Op::Const(c) => format!("const {c}"),
             Op::DropoutMask { p } => format!("dropout_mask[{}]", Num(*p)),
             Op::BroadcastRows => "broadcast_rows".into(),
+            Op::FirstRow => "first_row".into(),
             Op::ScaleRows => "scale_rows".into(),
             Op::SumSquares => "sum_squares".into(),
             Op::SumAbs => "sum_abs".into(),

@@ -31,7 +31,9 @@ fn width(graph: &Graph, n: NodeId) -> Option<usize> {
     };
     match op {
         Op::Unary(_) | Op::Binary(_) | Op::BroadcastRows => of(graph.shape(n)),
-        Op::SumRows => match graph.shape(graph.operands(n)[0]).0.as_slice() {
+        // The first row joins a group only when it reads a stored GEMM output.
+        Op::FirstRow if !matches!(graph.op(graph.operands(n)[0]), Op::MatMul { .. }) => None,
+        Op::SumRows | Op::FirstRow => match graph.shape(graph.operands(n)[0]).0.as_slice() {
             [Dim::Batch, Dim::Fixed(c)] => Some(*c),
             _ => None,
         },

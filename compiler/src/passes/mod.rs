@@ -7,6 +7,7 @@ mod dce;
 mod drop_bias_before_batch_norm;
 mod fold_batch_norm;
 mod fuse_elementwise;
+mod one_pass_variance;
 mod optimizer;
 mod rematerialize;
 mod schedule;
@@ -17,6 +18,7 @@ pub use dce::DeadCodeElimination;
 pub use drop_bias_before_batch_norm::DropBiasBeforeBatchNorm;
 pub use fold_batch_norm::FoldBatchNorm;
 pub use fuse_elementwise::{FuseElementwise, groups_are_acyclic};
+pub use one_pass_variance::OnePassVariance;
 pub use optimizer::OptimizerUpdate;
 pub use rematerialize::Rematerialize;
 pub use schedule::Schedule;
@@ -51,6 +53,10 @@ pub fn training_pipeline(net: &Network) -> Vec<Box<dyn Pass>> {
         Box::new(DeadCodeElimination),
     ]);
     if net.fusion {
+        // Batch statistics in one pass: the variance from shifted sums.
+        passes.push(Box::new(OnePassVariance));
+        // Drop the two-pass statistic it replaced.
+        passes.push(Box::new(DeadCodeElimination));
         // The backward pass recomputes cheap forward values instead of reading them back.
         passes.push(Box::new(Rematerialize));
         // One kernel per GEMM + elementwise/row-sum region, forward and backward.
