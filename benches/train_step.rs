@@ -5,46 +5,13 @@
 //! `cargo bench --bench train_step`
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use gradc::Model;
 use gradc::ndarray::Array2;
-use gradc::{Model, network};
 
-macro_rules! mlp_bn {
-    ($name:ident, $fusion:literal) => {
-        network! {
-            struct $name {
-                input: [784],
-                fc1: dense(512), bn1: batch_norm, act1: relu,
-                fc2: dense(256), bn2: batch_norm, act2: relu,
-                out: dense(10),
-                loss: softmax_cross_entropy, optimizer: sgd(lr = 0.01), fusion: $fusion,
-            }
-        }
-    };
-}
+#[path = "common/networks.rs"]
+mod networks;
 
-macro_rules! deep_narrow {
-    ($name:ident, $fusion:literal) => {
-        network! {
-            struct $name {
-                input: [64],
-                dense(64), batch_norm, relu, dense(64), batch_norm, relu, dense(64), batch_norm, relu,
-                dense(64), batch_norm, relu, dense(64), batch_norm, relu, dense(64), batch_norm, relu,
-                dense(64), batch_norm, relu, dense(64), batch_norm, relu, dense(64), batch_norm, relu,
-                dense(64), batch_norm, relu, dense(64), batch_norm, relu, dense(64), batch_norm, relu,
-                dense(64), batch_norm, relu, dense(64), batch_norm, relu, dense(64), batch_norm, relu,
-                dense(64), batch_norm, relu, dense(64), batch_norm, relu, dense(64), batch_norm, relu,
-                dense(64), batch_norm, relu, dense(64), batch_norm, relu,
-                dense(10),
-                loss: softmax_cross_entropy, optimizer: sgd(lr = 0.01), fusion: $fusion,
-            }
-        }
-    };
-}
-
-mlp_bn!(MlpBnFused, true);
-mlp_bn!(MlpBnUnfused, false);
-deep_narrow!(DeepNarrowFused, true);
-deep_narrow!(DeepNarrowUnfused, false);
+use networks::{DeepNarrowFused, DeepNarrowUnfused, MlpBnFused, MlpBnUnfused};
 
 fn batch(rows: usize, cols: usize) -> (Array2<f32>, Vec<usize>) {
     let x = Array2::from_shape_fn((rows, cols), |(r, c)| ((r * 31 + c * 17) % 97) as f32 / 97.0 - 0.5);

@@ -9,46 +9,13 @@
 
 use std::time::Instant;
 
+use gradc::Model;
 use gradc::ndarray::Array2;
-use gradc::{Model, network};
 
-network! {
-    struct MlpBn {
-        input: [784], fc1: dense(512), bn1: batch_norm, act1: relu,
-        fc2: dense(256), bn2: batch_norm, act2: relu, out: dense(10),
-        loss: softmax_cross_entropy, optimizer: sgd(lr = 0.01),
-    }
-}
+#[path = "../benches/common/networks.rs"]
+mod networks;
 
-network! {
-    struct MlpBnPlain {
-        input: [784], fc1: dense(512), bn1: batch_norm, act1: relu,
-        fc2: dense(256), bn2: batch_norm, act2: relu, out: dense(10),
-        loss: softmax_cross_entropy, optimizer: sgd(lr = 0.01), fusion: false,
-    }
-}
-
-macro_rules! deep_narrow {
-    ($name:ident, $fusion:literal) => {
-        network! {
-            struct $name {
-                input: [64],
-                dense(64), batch_norm, relu, dense(64), batch_norm, relu, dense(64), batch_norm, relu,
-                dense(64), batch_norm, relu, dense(64), batch_norm, relu, dense(64), batch_norm, relu,
-                dense(64), batch_norm, relu, dense(64), batch_norm, relu, dense(64), batch_norm, relu,
-                dense(64), batch_norm, relu, dense(64), batch_norm, relu, dense(64), batch_norm, relu,
-                dense(64), batch_norm, relu, dense(64), batch_norm, relu, dense(64), batch_norm, relu,
-                dense(64), batch_norm, relu, dense(64), batch_norm, relu, dense(64), batch_norm, relu,
-                dense(64), batch_norm, relu, dense(64), batch_norm, relu,
-                dense(10),
-                loss: softmax_cross_entropy, optimizer: sgd(lr = 0.01), fusion: $fusion,
-            }
-        }
-    };
-}
-
-deep_narrow!(DeepNarrow, true);
-deep_narrow!(DeepNarrowPlain, false);
+use networks::{DeepNarrowFused, DeepNarrowUnfused, MlpBnFused, MlpBnUnfused};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -83,8 +50,8 @@ fn race<A: Model<Scalar = f32>, B: Model<Scalar = f32>>(mut a: A, mut b: B, rows
 fn main() {
     println!("{:<44} {:>16} {:>16} {:>8}", "network (train_step, f32)", "fused", "fusion: false", "speed-up");
     for (name, (fused, plain)) in [
-        ("mlp-bn 784-512-256-10, batch 128", race(MlpBn::new(1), MlpBnPlain::new(1), 128)),
-        ("deep-narrow 20 x 64, batch 256", race(DeepNarrow::new(1), DeepNarrowPlain::new(1), 256)),
+        ("mlp-bn 784-512-256-10, batch 128", race(MlpBnFused::new(1), MlpBnUnfused::new(1), 128)),
+        ("deep-narrow 20 x 64, batch 256", race(DeepNarrowFused::new(1), DeepNarrowUnfused::new(1), 256)),
     ] {
         println!("{name:<44} {:>9.2} ms/step {:>9.2} ms/step {:>7.2}x", fused * 1e3, plain * 1e3, plain / fused);
     }
