@@ -66,11 +66,16 @@ both_dtypes!(Digits32, Digits32Plain, Digits64, Digits64Plain, {
     loss: softmax_cross_entropy, optimizer: sgd(lr = 0.1), regularize: l2(1e-4),
 });
 
-/// max |a − b| / max(max |b|, 1e-2): relative to the tensor's scale (see torch_reference.rs
-/// for why the floor).
+/// The shared tensor-scale relative error (tests/common), on f64 copies.
 fn relative<T: Float>(a: &[T], b: &[T]) -> f64 {
-    let scale = b.iter().fold(0.0f64, |m, v| m.max(v.as_f64().abs())).max(1e-2);
-    a.iter().zip(b).fold(0.0f64, |m, (x, y)| m.max((x.as_f64() - y.as_f64()).abs())) / scale
+    let f64s = |v: &[T]| {
+        gradc::ndarray::ArrayD::from_shape_vec(
+            gradc::ndarray::IxDyn(&[v.len()]),
+            v.iter().map(|x| x.as_f64()).collect(),
+        )
+        .unwrap()
+    };
+    common::relative_error(&f64s(a), &f64s(b))
 }
 
 fn compare<F, U>(mut fused: F, mut plain: U, tolerance: f64)
