@@ -27,6 +27,15 @@ network! {
     }
 }
 
+network! {
+    struct Scale {
+        input: [1],
+        fc: dense(1, bias = false),
+        loss: mse,
+        optimizer: sgd(lr = 0.1),
+    }
+}
+
 fn batch() -> Array2<f32> {
     array![[0.1, 0.2, 0.3], [-0.5, 0.4, 1.0]]
 }
@@ -116,6 +125,18 @@ fn non_finite_loss_leaves_parameters_unchanged() {
     net.set_param("fc.weight", (ArrayD::ones(IxDyn(&[4, 3])) * 1e10f32).view()).unwrap();
     let msg = assert_unchanged(&mut net, |n| n.train_step(x.view(), &[0, 1]).map(drop));
     assert!(msg.contains("not finite"), "{msg}");
+}
+
+#[test]
+fn a_non_finite_gradient_is_reported_as_such() {
+    // x = 1e38 and w = 1e-38: the prediction is about 1 and the loss finite, but the weight's
+    // gradient 2·(p − t)·x is about 2e40, beyond f32.
+    let mut net = Scale::new(0);
+    net.set_param("fc.weight", ArrayD::from_elem(IxDyn(&[1, 1]), 1e-38f32).view()).unwrap();
+    let (x, t) = (Array2::from_elem((1, 1), 1e38f32), Array2::from_elem((1, 1), -100f32));
+    let msg = assert_unchanged(&mut net, |n| n.train_step(x.view(), &t).map(drop));
+    assert!(msg.contains("gradient of `fc.weight` is not finite"), "{msg}");
+    assert!(!msg.contains("NaN"), "the loss is finite and reported as such: {msg}");
 }
 
 #[test]

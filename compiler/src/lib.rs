@@ -2,7 +2,10 @@
 //!
 //! `network!` (in `gradc-macros`) is a thin shell over [`expand`]. The stages, each a module:
 //! [`dsl`] parses and checks the declaration, [`lower`] builds the forward graph IR ([`ir`]),
-//! [`passes`] derive gradients and updates and optimize, and [`codegen`] emits Rust.
+//! [`passes`] derive gradients and updates and optimize, and [`codegen`] emits Rust. Below
+//! them all, [`vocab`] declares the DSL's words once (layers, activations, initializers,
+//! optimizers, losses, regularizers). Each module imports only from the ones before it in
+//! the order vocab → ir → dsl → lower → passes → codegen.
 //!
 //! ```
 //! let tokens: proc_macro2::TokenStream = "struct Net { input: [4], out: dense(2), \
@@ -16,12 +19,12 @@ pub mod dsl;
 pub mod ir;
 pub mod lower;
 pub mod passes;
+pub mod vocab;
 
 use proc_macro2::TokenStream;
 
 use crate::dsl::ast::Network;
-use crate::ir::Graph;
-use crate::lower::Mode;
+use crate::ir::{Graph, Mode};
 
 /// A network after every pass: its declaration and its two compiled graphs.
 pub struct Compiled {
@@ -36,11 +39,17 @@ pub struct Compiled {
 /// Parses, checks, lowers and runs every pass, without generating code.
 pub fn compile(tokens: TokenStream) -> syn::Result<Compiled> {
     let network = dsl::check(dsl::parse(tokens)?)?;
+    let options = pass_options(&network);
     let mut forward = lower::lower(&network, Mode::Inference)?;
-    passes::run(&mut forward, &passes::inference_pipeline(&network), |_, _| {})?;
+    passes::run(&mut forward, &passes::inference_pipeline(&options), |_, _| {})?;
     let mut train = lower::lower(&network, Mode::Training)?;
-    passes::run(&mut train, &passes::training_pipeline(&network), |_, _| {})?;
+    passes::run(&mut train, &passes::training_pipeline(&options), |_, _| {})?;
     Ok(Compiled { network, forward, train })
+}
+
+/// The pass options a declaration asks for.
+pub fn pass_options(network: &Network) -> passes::Options {
+    passes::Options { fusion: network.fusion, optimizer: network.optimizer }
 }
 
 /// The whole compiler: macro input to generated code.

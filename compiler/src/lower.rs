@@ -11,120 +11,10 @@
 
 use proc_macro2::Span;
 
-use crate::dsl::ast::{InitSpec, Layer, LayerKind, Loss, Network};
-use crate::ir::{Activation, Binary, Const, Graph, NodeId, Op, Output, Phase, Shape, Unary};
-
-/// Which function a graph computes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    /// `forward`: input to prediction, batch norm on running statistics, no dropout.
-    Inference,
-    /// `train_step`: input and targets to the loss (autodiff and the optimizer add the rest).
-    Training,
-}
-
-/// What a parameter tensor is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ParamKind {
-    /// Learned by the optimizer (weights, biases, slopes, batch-norm scale and shift).
-    Learnable,
-    /// Updated by the forward pass in training (batch-norm running statistics).
-    Buffer,
-    /// An integer count (batch norm's `num_batches_tracked`), a 64-bit integer in files.
-    Counter,
-}
-
-/// One parameter as lowering declares it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ParamDecl {
-    /// Weights-file name (`fc1.weight`).
-    pub name: String,
-    /// Owning layer.
-    pub layer: String,
-    /// Shape (`[]` for a counter).
-    pub shape: Vec<usize>,
-    /// How it starts.
-    pub init: ParamInit,
-    /// Learnable, buffer or counter.
-    pub kind: ParamKind,
-    /// `false` if the layer is `#[frozen]`.
-    pub frozen: bool,
-}
-
-impl ParamDecl {
-    /// Whether autodiff computes its gradient and the optimizer updates it.
-    pub fn trainable(&self) -> bool {
-        self.kind == ParamKind::Learnable && !self.frozen
-    }
-}
-
-/// How a parameter starts.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum ParamInit {
-    /// A dense weight initializer.
-    Weight(InitSpec),
-    /// Every element this value.
-    Constant(f64),
-}
-
-/// The parameters of `net`, in weights-file order (layer order, then as PyTorch lists them).
-pub fn params(net: &Network) -> Vec<ParamDecl> {
-    let mut out = Vec::new();
-    let mut width = net.input_width;
-    for layer in &net.layers {
-        let mut decl = |suffix: &str, shape: Vec<usize>, init: ParamInit, kind: ParamKind| {
-            out.push(ParamDecl {
-                name: format!("{}.{suffix}", layer.name),
-                layer: layer.name.clone(),
-                shape,
-                init,
-                kind,
-                frozen: layer.frozen,
-            })
-        };
-        match &layer.kind {
-            LayerKind::Dense { units, init, bias, .. } => {
-                decl("weight", vec![*units, width], ParamInit::Weight(*init), ParamKind::Learnable);
-                if *bias {
-                    decl("bias", vec![*units], ParamInit::Constant(0.0), ParamKind::Learnable);
-                }
-                width = *units;
-            }
-            LayerKind::Prelu { init, per_unit } => {
-                let shape = vec![if *per_unit { width } else { 1 }];
-                decl("weight", shape, ParamInit::Constant(*init), ParamKind::Learnable);
-            }
-            LayerKind::BatchNorm { .. } => {
-                decl("weight", vec![width], ParamInit::Constant(1.0), ParamKind::Learnable);
-                decl("bias", vec![width], ParamInit::Constant(0.0), ParamKind::Learnable);
-                decl("running_mean", vec![width], ParamInit::Constant(0.0), ParamKind::Buffer);
-                decl("running_var", vec![width], ParamInit::Constant(1.0), ParamKind::Buffer);
-                decl("num_batches_tracked", vec![], ParamInit::Constant(0.0), ParamKind::Counter);
-            }
-            LayerKind::Activation(_) | LayerKind::Dropout { .. } => {}
-        }
-    }
-    out
-}
-
-/// The output width of each layer.
-pub fn layer_widths(net: &Network) -> Vec<usize> {
-    let mut width = net.input_width;
-    net.layers
-        .iter()
-        .map(|l| {
-            if let LayerKind::Dense { units, .. } = l.kind {
-                width = units;
-            }
-            width
-        })
-        .collect()
-}
-
-/// Whether training needs at least two examples per batch (a batch norm computes statistics).
-pub fn needs_two_examples(net: &Network) -> bool {
-    net.layers.iter().any(|l| matches!(l.kind, LayerKind::BatchNorm { .. }) && !l.frozen)
-}
+use crate::dsl::ParamDecl;
+use crate::dsl::ast::{Layer, Network};
+use crate::ir::{Binary, Const, Graph, Mode, NodeId, Op, Output, Phase, Real, Shape, Unary};
+use crate::vocab::{Activation, LayerKind, Loss};
 
 /// Builds one layer's nodes.
 struct LayerBuilder<'a> {
@@ -137,8 +27,13 @@ impl LayerBuilder<'_> {
     fn param(&mut self, suffix: &str) -> NodeId {
         let full = format!("{}.{suffix}", self.layer.name);
         let decl = self.params.iter().find(|p| p.name == full).expect("params() declares every parameter");
-        let op = Op::Param { name: full, trainable: decl.trainable() };
+        let op = Op::Param { name: full, kind: decl.kind, frozen: decl.frozen };
         self.graph.add_leaf(op, Shape::fixed(&decl.shape), Some(self.layer.name.clone()), self.layer.span)
+    }
+
+    /// Names `node` `LAYER.what`.
+    fn label(&mut self, node: NodeId, what: &str) {
+        self.graph.set_label(node, format!("{}.{what}", self.layer.name));
     }
 
     fn op(&mut self, op: Op, operands: &[NodeId]) -> syn::Result<NodeId> {
@@ -158,17 +53,28 @@ impl LayerBuilder<'_> {
         // μ = Σx / B;  σ² = Σ(x − μ)² / B (biased, as PyTorch normalizes)
         let sum = self.op(Op::SumRows, &[x])?;
         let mean = self.op(Op::Binary(Binary::Mul), &[sum, per_example])?;
+        self.label(mean, "mean");
         let centered = self.op(Op::Binary(Binary::Sub), &[x, mean])?;
+        self.label(centered, "centered");
         let squares = self.op(Op::Binary(Binary::Mul), &[centered, centered])?;
         let square_sum = self.op(Op::SumRows, &[squares])?;
         let var = self.op(Op::Binary(Binary::Mul), &[square_sum, per_example])?;
-        let inv_std = self.op(Op::Unary(Unary::Rsqrt { eps }), &[var])?;
+        self.label(var, "var");
+        let inv_std = self.op(Op::Unary(Unary::Rsqrt { eps: Real(eps) }), &[var])?;
+        self.label(inv_std, "inv_std");
         let normalized = self.op(Op::Binary(Binary::Mul), &[centered, inv_std])?;
+        self.label(normalized, "normalized");
         let scaled = self.op(Op::Binary(Binary::Mul), &[normalized, gamma])?;
         let y = self.op(Op::Binary(Binary::Add), &[scaled, beta])?;
-        self.op(Op::RunningUpdate { momentum, unbiased: false }, &[running_mean, mean])?;
-        self.op(Op::RunningUpdate { momentum, unbiased: true }, &[running_var, var])?;
-        self.op(Op::CountBatch, &[counter])?;
+        let momentum = Real(momentum);
+        let updates = [
+            self.op(Op::RunningUpdate { momentum, unbiased: false }, &[running_mean, mean])?,
+            self.op(Op::RunningUpdate { momentum, unbiased: true }, &[running_var, var])?,
+            self.op(Op::CountBatch, &[counter])?,
+        ];
+        for (update, what) in updates.into_iter().zip(["running_mean", "running_var", "num_batches_tracked"]) {
+            self.label(update, &format!("{what}.update"));
+        }
         Ok(y)
     }
 
@@ -177,13 +83,25 @@ impl LayerBuilder<'_> {
         let (gamma, beta) = (self.param("weight"), self.param("bias"));
         let (running_mean, running_var) = (self.param("running_mean"), self.param("running_var"));
         let centered = self.op(Op::Binary(Binary::Sub), &[x, running_mean])?;
-        let inv_std = self.op(Op::Unary(Unary::Rsqrt { eps }), &[running_var])?;
+        self.label(centered, "centered");
+        let inv_std = self.op(Op::Unary(Unary::Rsqrt { eps: Real(eps) }), &[running_var])?;
+        self.label(inv_std, "inv_std");
         let normalized = self.op(Op::Binary(Binary::Mul), &[centered, inv_std])?;
+        self.label(normalized, "normalized");
         let scaled = self.op(Op::Binary(Binary::Mul), &[normalized, gamma])?;
         self.op(Op::Binary(Binary::Add), &[scaled, beta])
     }
 
+    /// The layer's nodes; its output is labelled with the layer's name.
     fn lower(&mut self, x: NodeId, mode: Mode) -> syn::Result<NodeId> {
+        let y = self.lower_kind(x, mode)?;
+        if y != x {
+            self.graph.set_label(y, self.layer.name.clone());
+        }
+        Ok(y)
+    }
+
+    fn lower_kind(&mut self, x: NodeId, mode: Mode) -> syn::Result<NodeId> {
         match self.layer.kind.clone() {
             LayerKind::Dense { bias, .. } => {
                 let w = self.param("weight");
@@ -206,8 +124,13 @@ impl LayerBuilder<'_> {
             },
             LayerKind::Dropout { p } if mode == Mode::Training && p > 0.0 => {
                 let shape = self.graph.shape(x).clone();
-                let mask =
-                    self.graph.add_leaf(Op::DropoutMask { p }, shape, Some(self.layer.name.clone()), self.layer.span);
+                let mask = self.graph.add_leaf(
+                    Op::DropoutMask { p: Real(p) },
+                    shape,
+                    Some(self.layer.name.clone()),
+                    self.layer.span,
+                );
+                self.label(mask, "mask");
                 self.op(Op::Binary(Binary::Mul), &[x, mask])
             }
             LayerKind::Dropout { .. } => Ok(x),
@@ -229,9 +152,11 @@ fn add_penalties(graph: &mut Graph, net: &Network, mut loss: NodeId) -> syn::Res
             if coefficient == 0.0 {
                 continue;
             }
+            let kind = if op == Op::SumSquares { "l2_penalty" } else { "l1_penalty" };
             let total = graph.add(op, &[weight], name.clone(), Phase::Forward, layer.span)?;
             let c = graph.add(Op::Const(Const::number(scale)), &[], name.clone(), Phase::Forward, layer.span)?;
             let penalty = graph.add(Op::Binary(Binary::Mul), &[total, c], name.clone(), Phase::Forward, layer.span)?;
+            graph.set_label(penalty, format!("{}.{kind}", layer.name));
             loss = graph.add(
                 Op::Binary(Binary::Add),
                 &[loss, penalty],
@@ -250,8 +175,8 @@ pub fn lower(net: &Network, mode: Mode) -> syn::Result<Graph> {
         Mode::Inference => "forward",
         Mode::Training => "train",
     };
-    let mut graph = Graph::new(format!("{}.{suffix}", net.name), net.dtype);
-    let params = params(net);
+    let mut graph = Graph::new(format!("{}.{suffix}", net.name), net.dtype, mode);
+    let params = net.params();
     let mut x = graph.add_leaf(Op::Input, Shape::batch_rows(net.input_width), Some("input".into()), net.input_span);
     for layer in &net.layers {
         x = LayerBuilder { graph: &mut graph, layer, params: &params }.lower(x, mode)?;
@@ -261,7 +186,7 @@ pub fn lower(net: &Network, mode: Mode) -> syn::Result<Graph> {
         return Ok(graph);
     }
     let (loss, span): (Loss, Span) = net.loss;
-    let width = *layer_widths(net).last().unwrap_or(&net.input_width);
+    let width = net.output_width();
     let layer = Some("loss".to_string());
     let add =
         |graph: &mut Graph, op: Op, operands: &[NodeId]| graph.add(op, operands, layer.clone(), Phase::Forward, span);
@@ -281,7 +206,9 @@ pub fn lower(net: &Network, mode: Mode) -> syn::Result<Graph> {
             add(&mut graph, Op::MeanSquaredError, &[x, targets])?
         }
     };
+    graph.set_label(value, format!("loss.{}", loss.name()));
     let total = add_penalties(&mut graph, net, value)?;
+    graph.set_label(total, "loss");
     graph.set_output(Output::Loss, total);
     Ok(graph)
 }

@@ -1,15 +1,17 @@
 //! Snapshots of a catalogue of networks: the IR after each pass of both pipelines (verified
 //! after every pass) and the pretty-printed generated code. Review every change like code.
 
-use gradc_compiler::lower::{Mode, lower};
-use gradc_compiler::{dsl, passes};
+use gradc_compiler::ir::Mode;
+use gradc_compiler::lower::lower;
+use gradc_compiler::{dsl, pass_options, passes};
 
 /// The IR of the training and inference pipelines: `## input`, then `## after <pass>`.
 fn trace(src: &str) -> String {
     let network = dsl::check(dsl::parse(src.parse().unwrap()).unwrap()).unwrap();
     let mut out = String::new();
+    let options = pass_options(&network);
     for (mode, pipeline) in
-        [(Mode::Training, passes::training_pipeline(&network)), (Mode::Inference, passes::inference_pipeline(&network))]
+        [(Mode::Training, passes::training_pipeline(&options)), (Mode::Inference, passes::inference_pipeline(&options))]
     {
         let mut graph = lower(&network, mode).unwrap();
         gradc_compiler::ir::verify(&graph, "lowering").unwrap();
@@ -71,6 +73,31 @@ catalogue! {
         struct BnPlain {
             input: [6], fc1: dense(8), bn1: batch_norm(momentum = 0.2), act1: tanh,
             out: dense(2), loss: mse, optimizer: sgd(lr = 0.1), fusion: false,
+        }",
+    momentum_clip_norm => "
+        struct Momentum {
+            input: [3], hidden: dense(4), act: relu, out: dense(2),
+            loss: mse, optimizer: momentum(lr = 0.1, beta = 0.8, clip_norm = 1),
+        }",
+    nesterov => "
+        struct Nesterov {
+            input: [3], hidden: dense(4), act: tanh, out: dense(2),
+            loss: softmax_cross_entropy, optimizer: nesterov(lr = 0.05),
+        }",
+    rmsprop_eps_outside => "
+        struct RmsNet {
+            input: [3], hidden: dense(4), act: relu, out: dense(2),
+            loss: mse, optimizer: rmsprop(lr = 0.01, beta = 0.99, eps_inside = false), dtype: f64,
+        }",
+    adam_batch_norm => "
+        struct AdamNet {
+            input: [3], hidden: dense(4), bn: batch_norm, act: relu, out: dense(2),
+            loss: softmax_cross_entropy, optimizer: adam(lr = 0.001),
+        }",
+    adamw_clip_norm_frozen => "
+        struct AdamWNet {
+            input: [3], #[frozen] base: dense(4), act: silu, out: dense(2),
+            loss: binary_cross_entropy, optimizer: adamw(weight_decay = 0.05, clip_norm = 0.5),
         }",
     shared_output_activation => "
         struct Squash {

@@ -36,9 +36,14 @@ pub enum Error {
     /// Class indices were given to a loss that takes a matrix, or the other way round.
     #[error("wrong kind of targets: the loss `{loss}` takes {expected}")]
     TargetKind { loss: &'static str, expected: &'static str },
-    /// The loss (or a gradient) came out NaN or infinite; no update was made.
+    /// The loss came out NaN or infinite; no update was made.
     #[error("the loss is not finite ({loss}); the parameters were left unchanged (try a smaller learning rate)")]
     NonFiniteLoss { loss: f64 },
+    /// The loss is finite but a gradient came out NaN or infinite; no update was made.
+    #[error(
+        "the gradient of `{param}` is not finite (the loss is {loss}); the parameters were left unchanged (try a smaller learning rate or clip_norm)"
+    )]
+    NonFiniteGradient { param: &'static str, loss: f64 },
     /// No parameter, gradient or layer of that name.
     #[error("no {what} named `{name}`; known names: {known}")]
     UnknownName { what: &'static str, name: String, known: String },

@@ -20,6 +20,7 @@ mod gemm;
 pub mod init;
 pub mod kernels;
 mod model;
+pub mod optim;
 mod optimizer;
 mod params;
 pub mod scalar;

@@ -167,7 +167,11 @@ pub trait Model {
         let stats = self.loss_and_grads(x, targets)?;
         if !self.gradients_finite() {
             self.state_mut().rng = rng;
-            return Err(Error::NonFiniteLoss { loss: f64::NAN });
+            let params = Self::info().params;
+            let param = (0..params.len())
+                .find(|&i| self.gradient(i).is_some_and(|g| !crate::kernels::all_finite(g)))
+                .map_or("?", |i| params[i].name);
+            return Err(Error::NonFiniteGradient { param, loss: stats.loss });
         }
         self.run_update();
         self.state_mut().steps += 1;

@@ -55,8 +55,17 @@ pub fn gradient_check<M: Model<Scalar = f64> + Clone>(net: &mut M, x: &Array2<f6
     let start = net.clone();
     net.loss_and_grads(x.view(), targets.targets()).unwrap();
     // Read every analytic gradient first: the perturbed evaluations below overwrite them.
-    let analytic: Vec<_> =
-        net.param_names().into_iter().filter_map(|n| net.grad(n).ok().map(|g| (n, g.to_owned()))).collect();
+    // Every differentiable parameter must have one; a missing gradient fails the check.
+    let analytic: Vec<_> = M::info()
+        .params
+        .iter()
+        .filter(|spec| spec.differentiable)
+        .map(|spec| {
+            let grad = net.grad(spec.name).unwrap_or_else(|e| panic!("no gradient for {}: {e}", spec.name));
+            (spec.name, grad.to_owned())
+        })
+        .collect();
+    assert!(!analytic.is_empty(), "the network has no differentiable parameter to check");
     let mut worst = 0.0f64;
     for (name, analytic) in analytic {
         let original = net.param(name).unwrap().to_owned();

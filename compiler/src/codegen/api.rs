@@ -6,11 +6,12 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use super::kernel::{float, float_type, usize_lit};
-use super::names::{param_const, snake};
-use crate::dsl::ast::{InitSpec, Loss, Network};
-use crate::ir::DType;
-use crate::lower::{ParamInit, ParamKind, layer_widths, needs_two_examples, params};
+use super::names::{ident, param_const, snake};
+use crate::dsl::ParamInit;
+use crate::dsl::ast::Network;
+use crate::ir::{DType, ParamKind};
 
+/// The runtime's `Init` value that starts a parameter.
 fn init_tokens(init: ParamInit) -> TokenStream {
     let path = quote!(::gradc::__private::Init);
     match init {
@@ -18,23 +19,16 @@ fn init_tokens(init: ParamInit) -> TokenStream {
             let v = float(v, DType::F64);
             quote!(#path::Constant(#v))
         }
-        ParamInit::Weight(spec) => match spec {
-            InitSpec::GlorotNormal => quote!(#path::GlorotNormal),
-            InitSpec::GlorotUniform => quote!(#path::GlorotUniform),
-            InitSpec::HeNormal => quote!(#path::HeNormal),
-            InitSpec::HeUniform => quote!(#path::HeUniform),
-            InitSpec::LecunNormal => quote!(#path::LecunNormal),
-            InitSpec::LecunUniform => quote!(#path::LecunUniform),
-            InitSpec::Zeros => quote!(#path::Zeros),
-            InitSpec::Normal(std) => {
-                let v = float(std, DType::F64);
-                quote!(#path::Normal(#v))
+        ParamInit::Weight(spec) => {
+            let variant = ident(spec.runtime_variant());
+            match spec.constants().as_slice() {
+                [] => quote!(#path::#variant),
+                constants => {
+                    let constants = constants.iter().map(|c| float(c.0, DType::F64));
+                    quote!(#path::#variant(#(#constants),*))
+                }
             }
-            InitSpec::Uniform(limit) => {
-                let v = float(limit, DType::F64);
-                quote!(#path::Uniform(#v))
-            }
-        },
+        }
     }
 }
 
@@ -56,7 +50,7 @@ fn to_snake_case(camel: &str) -> String {
 
 /// The tables (parameter specs, layers, network info) inside the internals module.
 pub fn tables(net: &Network) -> TokenStream {
-    let decls = params(net);
+    let decls = net.params();
     let count = decls.len();
     let rt = quote!(::gradc::__private);
     let consts = decls.iter().enumerate().map(|(i, p)| {
@@ -67,7 +61,7 @@ pub fn tables(net: &Network) -> TokenStream {
     });
     let specs = decls.iter().map(|p| {
         let shape = p.shape.iter().map(|&d| usize_lit(d));
-        let (name, layer, init, differentiable) = (&p.name, &p.layer, init_tokens(p.init), p.trainable());
+        let (name, layer, init, differentiable) = (&p.name, &p.layer, init_tokens(p.init), p.differentiable());
         let kind = match p.kind {
             ParamKind::Learnable => quote!(Learnable),
             ParamKind::Buffer => quote!(Buffer),
@@ -75,23 +69,19 @@ pub fn tables(net: &Network) -> TokenStream {
         };
         quote!(#rt::ParamSpec { name: #name, layer: #layer, shape: &[#(#shape),*], init: #init, differentiable: #differentiable, kind: #rt::ParamKind::#kind })
     });
-    let widths = layer_widths(net);
+    let widths = net.layer_widths();
     let (count, layer_count) = (usize_lit(count), usize_lit(net.layers.len()));
     let layers = net.layers.iter().zip(&widths).map(|(l, &w)| {
         let w = usize_lit(w);
-        let (name, description, frozen) = (&l.name, l.describe(), l.frozen);
+        let (name, description, frozen) = (&l.name, l.kind.describe(), l.frozen);
         quote!(#rt::LayerInfo { name: #name, description: #description, output_width: #w, frozen: #frozen })
     });
-    let loss = match net.loss.0 {
-        Loss::SoftmaxCrossEntropy => quote!(SoftmaxCrossEntropy),
-        Loss::BinaryCrossEntropy => quote!(BinaryCrossEntropy),
-        Loss::MeanSquaredError => quote!(MeanSquaredError),
-    };
+    let loss = ident(net.loss.0.runtime_kind());
     let name = net.name.to_string();
     let input_width = usize_lit(net.input_width);
-    let output_width = usize_lit(*widths.last().unwrap_or(&net.input_width));
+    let output_width = usize_lit(net.output_width());
     let optimizer = net.optimizer.describe();
-    let min_train_batch = usize_lit(if needs_two_examples(net) { 2 } else { 1 });
+    let min_train_batch = usize_lit(if net.needs_two_examples() { 2 } else { 1 });
     quote! {
         #(#consts)*
 
@@ -131,7 +121,7 @@ pub fn api(net: &Network, texts: &GraphTexts) -> TokenStream {
     let module = module_name(net);
     let t = float_type(net.dtype);
     let rt = quote!(::gradc::__private);
-    let lr = float(net.optimizer.lr(), DType::F64);
+    let lr = float(net.optimizer.lr, DType::F64);
     let (ir, train_ir, dot) = (&texts.ir, &texts.train_ir, &texts.dot);
     let lr_cast = match net.dtype {
         DType::F32 => quote!(self.state.lr as f32),
@@ -150,7 +140,7 @@ pub fn api(net: &Network, texts: &GraphTexts) -> TokenStream {
             train_buffers: #module::train::TrainBuffers,
         }
 
-        #[allow(dead_code)]
+        #[allow(dead_code, reason = "every network gets the whole API; a program need not call all of it")]
         impl #name {
             /// The inference graph after all passes, as IR text.
             pub const IR: &'static str = #ir;

@@ -12,7 +12,7 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
 use super::kernel::{Kernel, float, float_type, usize_lit};
-use super::names::{ident, snake};
+use super::names::{Names, ident, snake};
 use super::scalar;
 use crate::ir::{Dim, Graph, NodeId, Op};
 
@@ -42,6 +42,9 @@ enum Kind {
 
 struct Fused<'a> {
     graph: &'a Graph,
+    names: &'a Names,
+    /// The rows have one column: index by the row alone, and loop over no columns.
+    single_column: bool,
     set: BTreeSet<NodeId>,
     kind: BTreeMap<NodeId, Kind>,
     /// The name a member's storage has inside the kernel (stored: its out slice).
@@ -59,11 +62,22 @@ struct Body {
 }
 
 impl Fused<'_> {
+    /// The index of the current column (`c`, or `0` with a single column).
+    fn column(&self) -> TokenStream {
+        if self.single_column { quote!(0) } else { quote!(c) }
+    }
+
+    /// The flat index of the current element (`i`, or the row `r` with a single column).
+    fn element(&mut self) -> TokenStream {
+        self.uses_row_index = true;
+        if self.single_column { quote!(r) } else { quote!(i) }
+    }
+
     /// The value of `o` at element `(r, c)` (`i` is the flat index), binding row values.
     fn value(&mut self, o: NodeId, body: &mut Body) -> TokenStream {
         let graph = self.graph;
         if let Op::Const(c) = graph.op(o) {
-            let v = float(c.value, graph.dtype);
+            let v = float(c.number_value(), graph.dtype);
             if c.per_batch {
                 self.uses_batch = true;
                 let t = float_type(graph.dtype);
@@ -73,20 +87,23 @@ impl Fused<'_> {
         }
         let in_group = self.set.contains(&o) && self.kind[&o] != Kind::Head;
         if !in_group {
-            let name = &self.external[&o];
+            let name = self.external[&o].clone();
             return match graph.shape(o).0.as_slice() {
                 [Dim::Batch, _] => {
-                    self.uses_row_index = true;
-                    quote!(#name[i])
+                    let i = self.element();
+                    quote!(#name[#i])
                 }
                 _ if graph.shape(o).is_single() => quote!(#name[0]),
-                _ => quote!(#name[c]),
+                _ => {
+                    let c = self.column();
+                    quote!(#name[#c])
+                }
             };
         }
         match self.kind[&o] {
             Kind::Column | Kind::RowSum => {
-                let s = &self.storage[&o];
-                quote!(#s[c])
+                let (s, c) = (&self.storage[&o], self.column());
+                quote!(#s[#c])
             }
             Kind::Head => unreachable!("handled above"),
             Kind::Row => {
@@ -97,7 +114,7 @@ impl Fused<'_> {
                     Op::BroadcastRows => self.value(graph.operands(o)[0], body),
                     _ => self.elementwise(o, body),
                 };
-                let name = format_ident!("v{}", o.index());
+                let name = self.names.row_local(o);
                 body.lets.push(quote!(let #name = #expr;));
                 body.bound.insert(o, name.clone());
                 quote!(#name)
@@ -113,8 +130,8 @@ impl Fused<'_> {
         match graph.op(m).clone() {
             // Row 0 of a stored input: index c is its element in column c.
             Op::FirstRow => {
-                let name = &self.external[&operands[0]];
-                quote!(#name[c])
+                let (name, c) = (&self.external[&operands[0]], self.column());
+                quote!(#name[#c])
             }
             Op::Unary(u) => {
                 let a = self.value(operands[0], body);
@@ -123,7 +140,7 @@ impl Fused<'_> {
             Op::Binary(b) => {
                 let a = self.value(operands[0], body);
                 let bb = self.value(operands[1], body);
-                scalar::binary(b, a, bb)
+                scalar::binary(b, graph.dtype, a, bb)
             }
             other => unreachable!("not elementwise: {}", other.mnemonic()),
         }
@@ -131,13 +148,13 @@ impl Fused<'_> {
 }
 
 /// Builds the kernel of a fused group. `members` are in schedule order; `name` is the
-/// kernel's name; `lines` the IR lines for the doc; `buffers` the buffer of every stored node.
+/// kernel's name; `lines` the IR lines for the doc; `names` the graph's buffer names.
 pub fn fused_kernel(
     graph: &Graph,
     members: &[NodeId],
     name: &str,
     lines: &BTreeMap<NodeId, String>,
-    buffers: &BTreeMap<NodeId, String>,
+    names: &Names,
 ) -> Kernel {
     let t = float_type(graph.dtype);
     let k = quote!(::gradc::__private::kernels);
@@ -213,7 +230,7 @@ pub fn fused_kernel(
                     (format_ident!("param_{}", snake(name)), quote!(params.value(#index)))
                 }
                 _ => {
-                    let field = ident(&buffers[&o]);
+                    let field = ident(names.buffer(o));
                     (field.clone(), quote!(&buffers.#field))
                 }
             };
@@ -227,7 +244,7 @@ pub fn fused_kernel(
     let mut locals = Vec::new();
     for &m in members {
         if stored.contains(&m) {
-            let field = ident(&buffers[&m]);
+            let field = ident(names.buffer(m));
             params.push(quote!(#field: &mut [#t]));
             args.push(quote!(&mut buffers.#field));
             storage.insert(m, field.clone());
@@ -235,7 +252,7 @@ pub fn fused_kernel(
                 locals.push(quote!(#field.fill(0.0);));
             }
         } else if matches!(kind[&m], Kind::Column | Kind::RowSum) {
-            let local = format_ident!("col{}", m.index());
+            let local = names.column_local(m);
             let n = usize_lit(width);
             locals.push(quote!(let mut #local: [#t; #n] = [0.0; #n];));
             storage.insert(m, local);
@@ -243,6 +260,8 @@ pub fn fused_kernel(
     }
     let mut fused = Fused {
         graph,
+        names,
+        single_column: width == 1,
         set: set.clone(),
         kind: kind.clone(),
         storage,
@@ -291,10 +310,14 @@ pub fn fused_kernel(
             let mut statements = Vec::new();
             for m in columns {
                 let expr = fused.elementwise(m, &mut inner);
-                let s = &fused.storage[&m];
-                statements.push(quote!(#s[c] = #expr;));
+                let (s, c) = (&fused.storage[&m], fused.column());
+                statements.push(quote!(#s[#c] = #expr;));
             }
-            body.push(quote!(for c in 0..#n { #(#statements)* }));
+            let lets = inner.lets;
+            body.push(match fused.single_column {
+                true => quote!({ #(#lets)* #(#statements)* }),
+                false => quote!(for c in 0..#n { #(#lets)* #(#statements)* }),
+            });
         }
         if boundary == passes {
             break;
@@ -307,28 +330,38 @@ pub fn fused_kernel(
             match kind[&m] {
                 Kind::Row if in_stage && stored_row(&fused, m, &stored) => {
                     let v = fused.value(m, &mut inner);
-                    let s = &fused.storage[&m];
-                    fused.uses_row_index = true;
-                    statements.push(quote!(#s[i] = #v;));
+                    let (s, i) = (fused.storage[&m].clone(), fused.element());
+                    statements.push(quote!(#s[#i] = #v;));
                 }
                 Kind::RowSum if in_stage => {
                     let v = fused.value(graph.operands(m)[0], &mut inner);
-                    let s = &fused.storage[&m];
-                    statements.push(quote!(#s[c] += #v;));
+                    let (s, c) = (&fused.storage[&m], fused.column());
+                    statements.push(quote!(#s[#c] += #v;));
                 }
                 _ => {}
             }
         }
         fused.uses_batch = true;
         let lets = inner.lets;
-        let index = if std::mem::take(&mut fused.uses_row_index) { quote!(let i = r * #n + c;) } else { quote!() };
-        let row = if index.is_empty() { quote!(_r) } else { quote!(r) };
-        body.push(quote! {
-            for #row in 0..batch {
-                for c in 0..#n {
-                    #index
+        let reads_rows = std::mem::take(&mut fused.uses_row_index);
+        let row = if reads_rows { quote!(r) } else { quote!(_r) };
+        body.push(match fused.single_column {
+            true => quote! {
+                for #row in 0..batch {
                     #(#lets)*
                     #(#statements)*
+                }
+            },
+            false => {
+                let index = if reads_rows { quote!(let i = r * #n + c;) } else { quote!() };
+                quote! {
+                    for #row in 0..batch {
+                        for c in 0..#n {
+                            #index
+                            #(#lets)*
+                            #(#statements)*
+                        }
+                    }
                 }
             }
         });

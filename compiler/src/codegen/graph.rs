@@ -1,250 +1,26 @@
-//! A compiled graph as a Rust module: a buffer struct with one field per node result, the
-//! function that runs the schedule, and one kernel function per node.
+//! A compiled graph as a Rust module: a buffer struct with one field per stored node result,
+//! the functions that run the schedule, and one kernel function per node or fused group.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Ident, Literal, TokenStream};
 use quote::quote;
 
 use super::fused::{fused_kernel, stored_members};
 use super::kernel::{float_type, kernel, usize_lit};
-use super::names::{buffer_names, ident, param_const, snake};
-use crate::ir::{Graph, NodeId, Op, Output, node_lines};
-
-/// Which generated function a graph becomes.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// `forward`: returns the prediction.
-    Inference,
-    /// `loss_and_grads` + `update`.
-    Training,
-}
-
-fn len_expr(graph: &Graph, n: NodeId) -> TokenStream {
-    let shape = graph.shape(n);
-    let fixed = shape.fixed_numel();
-    let fixed = usize_lit(fixed);
-    if shape.has_batch() { quote!(batch * #fixed) } else { quote!(#fixed) }
-}
+use super::names::{Names, ident, param_const, snake};
+use crate::ir::{DType, Graph, Mode, NodeId, Op, Output, Phase, node_lines};
 
 /// The module body for `graph`.
-pub fn graph_module(graph: &Graph, role: Role) -> TokenStream {
-    let t = float_type(graph.dtype);
-    let names = buffer_names(graph);
-    let lines = node_lines(graph);
-    let order = graph.order();
-    let (mut fields, mut resizes, mut kernels, mut compute, mut updates) = (vec![], vec![], vec![], vec![], vec![]);
-    let (mut compute_uses_batch, mut update_uses_batch, mut uses_rng) = (false, false, false);
-    let groups = graph.groups();
-    let mut unstored: BTreeSet<NodeId> = BTreeSet::new();
-    for members in groups.values() {
-        let stored = stored_members(graph, members);
-        unstored.extend(members.iter().filter(|m| !stored.contains(m)));
-    }
-    let mut emitted_groups = BTreeSet::new();
-    let mut field_names: Vec<proc_macro2::Ident> = Vec::new();
-    let mut kernel_names: BTreeSet<String> = names.values().cloned().collect();
-    for &n in &order {
-        let Some(name) = names.get(&n) else { continue };
-        let k = match graph.node(n).group {
-            Some(g) if !emitted_groups.insert(g) => None,
-            Some(g) => {
-                let members: Vec<NodeId> = order.iter().copied().filter(|m| graph.node(*m).group == Some(g)).collect();
-                let compact_lines = members.iter().map(|&m| (m, compact(&lines[&m]))).collect();
-                let kernel_name = group_name(graph, &members, &mut kernel_names);
-                Some(fused_kernel(graph, &members, &kernel_name, &compact_lines, &names))
-            }
-            None => Some(kernel(graph, n, name, &compact(&lines[&n]), &names)),
-        };
-        let Some(k) = k else {
-            if !unstored.contains(&n) {
-                field_names.push(push_buffer(graph, n, name, &lines, &t, &mut fields, &mut resizes));
-            }
-            continue;
-        };
-        kernels.push(k.item);
-        if graph.op(n).has_side_effect() {
-            updates.push(k.call);
-            update_uses_batch |= k.uses_batch;
-            continue;
-        }
-        compute.push(k.call);
-        compute_uses_batch |= k.uses_batch;
-        uses_rng |= k.uses_rng;
-        if !unstored.contains(&n) {
-            field_names.push(push_buffer(graph, n, name, &lines, &t, &mut fields, &mut resizes));
-        }
-    }
-    let (struct_name, struct_doc) = match role {
-        Role::Inference => (ident("ForwardBuffers"), format!(" Buffers of `{}` for one batch size.", graph.name)),
-        Role::Training => (ident("TrainBuffers"), format!(" Buffers of `{}` for one batch size.", graph.name)),
+pub fn graph_module(graph: &Graph) -> TokenStream {
+    let names = Names::of(graph);
+    let emitted = emit_kernels(graph, &names);
+    let buffers = buffer_struct(graph, &names, &emitted.stored);
+    let run = match graph.mode {
+        Mode::Inference => forward_function(graph, &names, &emitted),
+        Mode::Training => training_functions(graph, &names, &emitted),
     };
-    let buffers = quote! {
-        #[doc = #struct_doc]
-        #[derive(Clone, Default)]
-        pub struct #struct_name {
-            /// The batch size the buffers are sized for (0 before the first run).
-            pub batch: usize,
-            #(#fields)*
-        }
-
-        impl #struct_name {
-            /// Bytes held by the buffers (their capacity).
-            pub fn bytes(&self) -> usize {
-                (0 #(+ self.#field_names.capacity())*) * ::core::mem::size_of::<#t>()
-            }
-
-            /// Sizes every buffer for `batch` examples; shrinking keeps the allocation.
-            pub fn resize(&mut self, batch: usize) {
-                self.batch = batch;
-                #(#resizes)*
-            }
-        }
-    };
-    let field_of = |output: &Output| graph.output(output).map(|n| ident(&names[&n]));
-    let body_batch = if compute_uses_batch { quote!(let batch = buffers.batch;) } else { quote!() };
-    let has = |op: Op| order.iter().any(|&n| *graph.op(n) == op);
-    let labels = if has(Op::Labels) { quote!(labels) } else { quote!(_labels) };
-    let targets = if has(Op::Targets) { quote!(targets) } else { quote!(_targets) };
-    let run = match role {
-        Role::Inference => {
-            let node = graph.output(&Output::Prediction).expect("inference graphs output a prediction");
-            // A network that is the identity in evaluation (only dropout) returns its input.
-            let result = match graph.op(node) {
-                Op::Input => quote!(x.to_vec()),
-                _ => {
-                    let field = ident(&names[&node]);
-                    quote!(buffers.#field)
-                }
-            };
-            let doc = format!(" Runs `{}`: the network in evaluation mode.", graph.name);
-            quote! {
-                #[doc = #doc]
-                pub fn forward(params: &::gradc::__private::ParamStore<#t>, x: &[#t], batch: usize) -> ::std::vec::Vec<#t> {
-                    let mut buffers = ForwardBuffers::default();
-                    buffers.resize(batch);
-                    #(#compute)*
-                    #result
-                }
-            }
-        }
-        Role::Training => {
-            let loss = field_of(&Output::Loss).expect("training graphs output a loss");
-            let grads: Vec<(proc_macro2::Ident, proc_macro2::Ident)> = graph
-                .outputs()
-                .filter_map(|(o, n)| match o {
-                    Output::Grad(param) => Some((param_const(param), ident(&names[&n]))),
-                    _ => None,
-                })
-                .collect();
-            // A trainable parameter the loss does not depend on (a bias that batch norm
-            // cancels) has a gradient of exactly zero.
-            let zero_grads: Vec<(proc_macro2::Ident, proc_macro2::Ident, proc_macro2::Literal)> = order
-                .iter()
-                .filter_map(|&n| match graph.op(n) {
-                    Op::Param { name, trainable: true } if graph.output(&Output::Grad(name.clone())).is_none() => {
-                        let zero = ident(&format!("ZERO_GRAD_{}", param_const(name)));
-                        Some((param_const(name), zero, usize_lit(graph.shape(n).fixed_numel())))
-                    }
-                    _ => None,
-                })
-                .collect();
-            let zero_statics = zero_grads.iter().map(|(_, zero, len)| {
-                quote!(#[doc = " A gradient that is zero by construction."] static #zero: [#t; #len] = [0.0; #len];)
-            });
-            let arms = grads
-                .iter()
-                .map(|(index, field)| quote!(#index => Some(&buffers.#field),))
-                .chain(zero_grads.iter().map(|(index, zero, _)| quote!(#index => Some(&#zero),)))
-                .collect::<Vec<_>>();
-            let gradient = if arms.is_empty() {
-                quote!({
-                    let _ = (buffers, index);
-                    None
-                })
-            } else {
-                quote!(match index { #(#arms)* _ => None })
-            };
-            let finite =
-                grads.iter().map(|(_, field)| quote!(::gradc::__private::kernels::all_finite(&buffers.#field)));
-            let finite = if grads.is_empty() {
-                quote!({
-                    let _ = buffers;
-                    true
-                })
-            } else {
-                quote!(#(#finite)&&*)
-            };
-            let loss_value = match graph.dtype {
-                crate::ir::DType::F32 => quote!(f64::from(buffers.#loss[0])),
-                crate::ir::DType::F64 => quote!(buffers.#loss[0]),
-            };
-            let run_doc = format!(
-                " Runs `{}` up to its updates: forward, loss and every gradient. Returns the loss.",
-                graph.name
-            );
-            let update_doc =
-                format!(" The update nodes of `{}`: applies the optimizer to every trainable parameter.", graph.name);
-            let side_effects: Vec<NodeId> = order.iter().copied().filter(|&n| graph.op(n).has_side_effect()).collect();
-            let underscore_unless =
-                |used: bool, name: &str| ident(&if used { name.to_string() } else { format!("_{name}") });
-            let params_arg = underscore_unless(!side_effects.is_empty(), "params");
-            let lr_arg = underscore_unless(side_effects.iter().any(|&n| graph.op(n).is_optimizer_update()), "lr");
-            let stateful = side_effects
-                .iter()
-                .any(|&n| matches!(graph.op(n), Op::Update { rule, .. } if !rule.state_names().is_empty()));
-            let state_arg = underscore_unless(stateful, "state");
-            let step_arg = underscore_unless(
-                side_effects
-                    .iter()
-                    .any(|&n| matches!(graph.op(n), Op::Update { rule: crate::ir::UpdateRule::Adam { .. }, .. })),
-                "step",
-            );
-            let reads_buffers = update_uses_batch || side_effects.iter().any(|&n| graph.op(n).arity() > 1);
-            let buffers_arg = underscore_unless(reads_buffers, "buffers");
-            let rng_arg = underscore_unless(uses_rng, "rng");
-            let update_batch = if update_uses_batch { quote!(let batch = buffers.batch;) } else { quote!() };
-            quote! {
-                #[doc = #run_doc]
-                pub fn loss_and_grads(
-                    params: &::gradc::__private::ParamStore<#t>,
-                    buffers: &mut TrainBuffers,
-                    x: &[#t],
-                    #labels: &[usize],
-                    #targets: &[#t],
-                    #rng_arg: &mut ::gradc::__private::Rng,
-                ) -> f64 {
-                    #body_batch
-                    #(#compute)*
-                    #loss_value
-                }
-
-                #[doc = #update_doc]
-                pub fn update(
-                    #params_arg: &mut ::gradc::__private::ParamStore<#t>,
-                    #state_arg: &mut ::gradc::__private::OptimizerState<#t>,
-                    #buffers_arg: &TrainBuffers,
-                    #lr_arg: #t,
-                    #step_arg: u64,
-                ) {
-                    #update_batch
-                    #(#updates)*
-                }
-
-                #(#zero_statics)*
-
-                /// The gradient buffer of parameter `index`, if it has one.
-                pub fn gradient(buffers: &TrainBuffers, index: usize) -> Option<&[#t]> {
-                    #gradient
-                }
-
-                /// Whether every gradient is finite (checked before an update).
-                pub fn gradients_finite(buffers: &TrainBuffers) -> bool {
-                    #finite
-                }
-            }
-        }
-    };
+    let kernels = &emitted.kernels;
     quote! {
         use super::*;
 
@@ -254,22 +30,265 @@ pub fn graph_module(graph: &Graph, role: Role) -> TokenStream {
     }
 }
 
-/// Declares the buffer of node `n` and its resize statement.
-fn push_buffer(
-    graph: &Graph,
-    n: NodeId,
-    name: &str,
-    lines: &BTreeMap<NodeId, String>,
-    t: &TokenStream,
-    fields: &mut Vec<TokenStream>,
-    resizes: &mut Vec<TokenStream>,
-) -> proc_macro2::Ident {
-    let field = ident(name);
-    let doc = format!(" `{}`", compact(&lines[&n]));
-    let len = len_expr(graph, n);
-    fields.push(quote!(#[doc = #doc] pub #field: ::std::vec::Vec<#t>,));
-    resizes.push(quote!(self.#field.resize(#len, 0.0);));
-    field
+/// The kernels of a graph and the statements that call them, in schedule order.
+struct Emitted {
+    /// Kernel function items.
+    kernels: Vec<TokenStream>,
+    /// Calls of the kernels up to the updates.
+    compute: Vec<TokenStream>,
+    /// Calls of the side-effect kernels (updates, running statistics).
+    updates: Vec<TokenStream>,
+    /// The nodes whose results have a buffer, in schedule order.
+    stored: Vec<NodeId>,
+    /// Whether the compute calls read the batch size.
+    compute_uses_batch: bool,
+    /// Whether the update calls read the batch size.
+    update_uses_batch: bool,
+    /// Whether the compute calls draw from the random generator.
+    uses_rng: bool,
+}
+
+/// One kernel per node, or per fused group at its first member.
+fn emit_kernels(graph: &Graph, names: &Names) -> Emitted {
+    let lines: BTreeMap<NodeId, String> = node_lines(graph).into_iter().map(|(n, l)| (n, compact(&l))).collect();
+    let order = graph.order();
+    let mut unstored: BTreeSet<NodeId> = BTreeSet::new();
+    for members in graph.groups().values() {
+        let stored = stored_members(graph, members);
+        unstored.extend(members.iter().filter(|m| !stored.contains(m)));
+    }
+    let mut emitted = Emitted {
+        kernels: vec![],
+        compute: vec![],
+        updates: vec![],
+        stored: vec![],
+        compute_uses_batch: false,
+        update_uses_batch: false,
+        uses_rng: false,
+    };
+    let mut emitted_groups = BTreeSet::new();
+    let mut kernel_names: BTreeSet<String> = names.all_buffers().cloned().collect();
+    for &n in &order {
+        if !names.has_buffer(n) {
+            continue;
+        }
+        let k = match graph.node(n).group {
+            Some(g) if !emitted_groups.insert(g) => None,
+            Some(g) => {
+                let members: Vec<NodeId> = order.iter().copied().filter(|m| graph.node(*m).group == Some(g)).collect();
+                let kernel_name = group_name(graph, &members, &mut kernel_names);
+                Some(fused_kernel(graph, &members, &kernel_name, &lines, names))
+            }
+            None => Some(kernel(graph, n, names.buffer(n), &lines[&n], names)),
+        };
+        let side_effect = graph.op(n).has_side_effect();
+        if let Some(k) = k {
+            emitted.kernels.push(k.item);
+            if side_effect {
+                emitted.updates.push(k.call);
+                emitted.update_uses_batch |= k.uses_batch;
+            } else {
+                emitted.compute.push(k.call);
+                emitted.compute_uses_batch |= k.uses_batch;
+                emitted.uses_rng |= k.uses_rng;
+            }
+        }
+        if !side_effect && !unstored.contains(&n) {
+            emitted.stored.push(n);
+        }
+    }
+    emitted
+}
+
+/// The buffer struct: one field per stored node, its byte count and its resizing.
+fn buffer_struct(graph: &Graph, names: &Names, stored: &[NodeId]) -> TokenStream {
+    let t = float_type(graph.dtype);
+    let lines = node_lines(graph);
+    let fields: Vec<Ident> = stored.iter().map(|&n| ident(names.buffer(n))).collect();
+    let docs = stored.iter().map(|n| format!(" `{}`", compact(&lines[n])));
+    let lens = stored.iter().map(|&n| {
+        let shape = graph.shape(n);
+        let fixed = usize_lit(shape.fixed_numel());
+        if shape.has_batch() { quote!(batch * #fixed) } else { quote!(#fixed) }
+    });
+    let name = match graph.mode {
+        Mode::Inference => ident("ForwardBuffers"),
+        Mode::Training => ident("TrainBuffers"),
+    };
+    let doc = format!(" Buffers of `{}` for one batch size.", graph.name);
+    let elements = match fields.is_empty() {
+        true => quote!(0),
+        false => quote!(#(self.#fields.capacity())+*),
+    };
+    quote! {
+        #[doc = #doc]
+        #[derive(Clone, Default)]
+        pub struct #name {
+            /// The batch size the buffers are sized for (0 before the first run).
+            pub batch: usize,
+            #(#[doc = #docs] pub #fields: ::std::vec::Vec<#t>,)*
+        }
+
+        impl #name {
+            /// Bytes held by the buffers (their capacity).
+            pub fn bytes(&self) -> usize {
+                (#elements) * ::core::mem::size_of::<#t>()
+            }
+
+            /// Sizes every buffer for `batch` examples; shrinking keeps the allocation.
+            pub fn resize(&mut self, batch: usize) {
+                self.batch = batch;
+                #(self.#fields.resize(#lens, 0.0);)*
+            }
+        }
+    }
+}
+
+/// `forward`: the inference graph's schedule, returning the prediction.
+fn forward_function(graph: &Graph, names: &Names, emitted: &Emitted) -> TokenStream {
+    let t = float_type(graph.dtype);
+    let node = graph.output(&Output::Prediction).expect("inference graphs output a prediction");
+    // A network that is the identity in evaluation (only dropout) returns its input.
+    let result = match graph.op(node) {
+        Op::Input => quote!(x.to_vec()),
+        _ => {
+            let field = ident(names.buffer(node));
+            quote!(buffers.#field)
+        }
+    };
+    let doc = format!(" Runs `{}`: the network in evaluation mode.", graph.name);
+    let compute = &emitted.compute;
+    quote! {
+        #[doc = #doc]
+        pub fn forward(params: &::gradc::__private::ParamStore<#t>, x: &[#t], batch: usize) -> ::std::vec::Vec<#t> {
+            let mut buffers = ForwardBuffers::default();
+            buffers.resize(batch);
+            #(#compute)*
+            #result
+        }
+    }
+}
+
+/// `name` if `used`, else `_name`.
+fn underscore_unless(used: bool, name: &str) -> Ident {
+    ident(&if used { name.to_string() } else { format!("_{name}") })
+}
+
+/// `loss_and_grads`, `update`, `gradient` and `gradients_finite` of the training graph.
+fn training_functions(graph: &Graph, names: &Names, emitted: &Emitted) -> TokenStream {
+    let t = float_type(graph.dtype);
+    let order = graph.order();
+    let loss = ident(names.buffer(graph.output(&Output::Loss).expect("training graphs output a loss")));
+    let grads: Vec<(Ident, Ident)> = graph
+        .outputs()
+        .filter_map(|(o, n)| match o {
+            Output::Grad(param) => Some((param_const(param), ident(names.buffer(n)))),
+            _ => None,
+        })
+        .collect();
+    // A differentiable parameter the loss does not depend on (a bias that batch norm cancels)
+    // has a gradient of exactly zero.
+    let zero_grads: Vec<(Ident, Ident, Literal)> = order
+        .iter()
+        .filter_map(|&n| match graph.op(n) {
+            op @ Op::Param { name, .. }
+                if op.is_differentiable_param() && graph.output(&Output::Grad(name.clone())).is_none() =>
+            {
+                let zero = ident(&format!("ZERO_GRAD_{}", param_const(name)));
+                Some((param_const(name), zero, usize_lit(graph.shape(n).fixed_numel())))
+            }
+            _ => None,
+        })
+        .collect();
+    let zero_statics = zero_grads.iter().map(|(_, zero, len)| {
+        quote!(#[doc = " A gradient that is zero by construction."] static #zero: [#t; #len] = [0.0; #len];)
+    });
+    let arms = grads
+        .iter()
+        .map(|(index, field)| quote!(#index => Some(&buffers.#field),))
+        .chain(zero_grads.iter().map(|(index, zero, _)| quote!(#index => Some(&#zero),)))
+        .collect::<Vec<_>>();
+    let gradient = match arms.is_empty() {
+        true => quote!({
+            let _ = (buffers, index);
+            None
+        }),
+        false => quote!(match index { #(#arms)* _ => None }),
+    };
+    let finite = match grads.is_empty() {
+        true => quote!({
+            let _ = buffers;
+            true
+        }),
+        false => {
+            let checks = grads.iter().map(|(_, f)| quote!(::gradc::__private::kernels::all_finite(&buffers.#f)));
+            quote!(#(#checks)&&*)
+        }
+    };
+    let loss_value = match graph.dtype {
+        DType::F32 => quote!(f64::from(buffers.#loss[0])),
+        DType::F64 => quote!(buffers.#loss[0]),
+    };
+    let run_doc =
+        format!(" Runs `{}` up to its updates: forward, loss and every gradient. Returns the loss.", graph.name);
+    let update_doc =
+        format!(" The update nodes of `{}`: applies the optimizer to every trainable parameter.", graph.name);
+    let side_effects: Vec<NodeId> = order.iter().copied().filter(|&n| graph.op(n).has_side_effect()).collect();
+    let optimizes = side_effects.iter().any(|&n| graph.op(n).is_optimizer_update());
+    let params_arg = underscore_unless(!side_effects.is_empty(), "params");
+    let (state_arg, lr_arg, step_arg) = (
+        underscore_unless(optimizes, "state"),
+        underscore_unless(optimizes, "lr"),
+        underscore_unless(optimizes, "step"),
+    );
+    let reads_buffers = emitted.update_uses_batch || side_effects.iter().any(|&n| graph.op(n).arity() > 1);
+    let buffers_arg = underscore_unless(reads_buffers, "buffers");
+    let rng_arg = underscore_unless(emitted.uses_rng, "rng");
+    let has = |op: Op| order.iter().any(|&n| *graph.op(n) == op);
+    let labels = underscore_unless(has(Op::Labels), "labels");
+    let targets = underscore_unless(has(Op::Targets), "targets");
+    let body_batch = emitted.compute_uses_batch.then(|| quote!(let batch = buffers.batch;));
+    let update_batch = emitted.update_uses_batch.then(|| quote!(let batch = buffers.batch;));
+    let (compute, updates) = (&emitted.compute, &emitted.updates);
+    quote! {
+        #[doc = #run_doc]
+        pub fn loss_and_grads(
+            params: &::gradc::__private::ParamStore<#t>,
+            buffers: &mut TrainBuffers,
+            x: &[#t],
+            #labels: &[usize],
+            #targets: &[#t],
+            #rng_arg: &mut ::gradc::__private::Rng,
+        ) -> f64 {
+            #body_batch
+            #(#compute)*
+            #loss_value
+        }
+
+        #[doc = #update_doc]
+        pub fn update(
+            #params_arg: &mut ::gradc::__private::ParamStore<#t>,
+            #state_arg: &mut ::gradc::__private::OptimizerState<#t>,
+            #buffers_arg: &TrainBuffers,
+            #lr_arg: #t,
+            #step_arg: u64,
+        ) {
+            #update_batch
+            #(#updates)*
+        }
+
+        #(#zero_statics)*
+
+        /// The gradient buffer of parameter `index`, if it has one.
+        pub fn gradient(buffers: &TrainBuffers, index: usize) -> Option<&[#t]> {
+            #gradient
+        }
+
+        /// Whether every gradient is finite (checked before an update).
+        pub fn gradients_finite(buffers: &TrainBuffers) -> bool {
+            #finite
+        }
+    }
 }
 
 /// The name of a fused kernel: its layers in order, then `forward` or `backward`
@@ -282,8 +301,7 @@ fn group_name(graph: &Graph, members: &[NodeId], taken: &mut BTreeSet<String>) -
             layers.push(layer);
         }
     }
-    let phase =
-        if members.iter().any(|&m| graph.node(m).phase == crate::ir::Phase::Gradient) { "backward" } else { "forward" };
+    let phase = if members.iter().any(|&m| graph.node(m).phase == Phase::Gradient) { "backward" } else { "forward" };
     let base = format!("{}_{phase}", layers.join("_"));
     let mut name = base.clone();
     let mut suffix = 2;

@@ -5,10 +5,12 @@
 //! ordinary nodes that autodiff built, so it is emitted by the same arms as forward code.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::quote;
 
-use super::names::{ident, param_const};
-use crate::ir::{Activation, Binary, Broadcast, DType, Dim, Graph, NodeId, Op, Shape, Unary, UpdateRule, broadcast};
+use super::names::{Names, ident, param_const};
+use super::scalar;
+use crate::ir::{Broadcast, DType, Dim, Graph, NodeId, Op, Shape, UpdateRule, broadcast};
+use crate::vocab::Value;
 
 /// A float literal of the graph's type; negative values are emitted as a negation.
 pub fn float(value: f64, dtype: DType) -> TokenStream {
@@ -91,7 +93,7 @@ fn operand_names(op: &Op) -> &'static [&'static str] {
 }
 
 /// The argument expression that passes `operand` to a kernel at the call site.
-fn argument(graph: &Graph, operand: NodeId, buffers: &std::collections::BTreeMap<NodeId, String>) -> TokenStream {
+fn argument(graph: &Graph, operand: NodeId, names: &Names) -> TokenStream {
     match graph.op(operand) {
         Op::Input => quote!(x),
         Op::Labels => quote!(labels),
@@ -101,67 +103,49 @@ fn argument(graph: &Graph, operand: NodeId, buffers: &std::collections::BTreeMap
             quote!(params.value(#index))
         }
         _ => {
-            let field = ident(&buffers[&operand]);
+            let field = ident(names.buffer(operand));
             quote!(&buffers.#field)
         }
     }
 }
 
-/// The elementwise function of a unary op, as a closure or path.
-fn unary_fn(op: Unary, dtype: DType) -> TokenStream {
-    let scalar = quote!(::gradc::__private::scalar);
-    let with_alpha = |f: &str, alpha: f64| {
-        let f = ident(f);
-        let alpha = float(alpha, dtype);
-        quote!(|v| #scalar::#f(v, #alpha))
-    };
-    match op {
-        Unary::Neg => quote!(|v| -v),
-        Unary::Sign => quote!(#scalar::sign),
-        Unary::RsqrtGradFromOutput => quote!(#scalar::rsqrt_grad_from_output),
-        Unary::Rsqrt { eps } => {
-            let eps = float(eps, dtype);
-            quote!(|v| #scalar::rsqrt(v, #eps))
-        }
-        Unary::NegativePart => quote!(#scalar::negative_part),
-        Unary::Act(Activation::LeakyRelu { alpha }) => with_alpha("leaky_relu", alpha),
-        Unary::Act(Activation::Elu { alpha }) => with_alpha("elu", alpha),
-        Unary::ActGrad(Activation::LeakyRelu { alpha }) => with_alpha("leaky_relu_grad", alpha),
-        Unary::ActGrad(Activation::Elu { alpha }) => with_alpha("elu_grad", alpha),
-        Unary::Act(a) => {
-            let f = ident(a.ident());
-            quote!(#scalar::#f)
-        }
-        Unary::ActGrad(a) => {
-            let f = if a.grad_from_output() {
-                format_ident!("{}_grad_from_output", a.ident())
-            } else {
-                format_ident!("{}_grad", a.ident())
-            };
-            quote!(#scalar::#f)
-        }
-    }
+/// The runtime kernel computing `op` from its operands' slices into `out`, for the ops whose
+/// kernels all take (operands.., out).
+fn runtime_kernel(op: &Op) -> Option<TokenStream> {
+    Some(match op {
+        Op::CrossEntropy => quote!(cross_entropy),
+        Op::CrossEntropyGrad => quote!(cross_entropy_grad),
+        Op::SoftmaxCrossEntropy => quote!(softmax_cross_entropy),
+        Op::BinaryCrossEntropy => quote!(binary_cross_entropy),
+        Op::BinaryCrossEntropyGrad => quote!(binary_cross_entropy_grad),
+        Op::BinaryCrossEntropyWithLogits => quote!(binary_cross_entropy_with_logits),
+        Op::MeanSquaredError => quote!(mean_squared_error),
+        Op::SumSquares => quote!(sum_squares),
+        Op::SumAbs => quote!(sum_abs),
+        Op::BroadcastRows => quote!(broadcast_rows),
+        Op::ScaleRows => quote!(scale_rows),
+        Op::SumAll => quote!(sum_all),
+        _ => return None,
+    })
 }
 
-fn binary_fn(op: Binary) -> TokenStream {
-    let scalar = quote!(::gradc::__private::scalar);
-    match op {
-        Binary::Add => quote!(|a, b| a + b),
-        Binary::Sub => quote!(|a, b| a - b),
-        Binary::Mul => quote!(|a, b| a * b),
-        Binary::Prelu => quote!(#scalar::prelu),
-        Binary::PreluGradInput => quote!(#scalar::prelu_grad_input),
-    }
+/// The runtime rule that applies `rule`: `optim::Adam { beta1: 0.9, .. }`.
+fn update_rule(rule: UpdateRule, dtype: DType) -> TokenStream {
+    let ty = ident(rule.runtime_type());
+    let fields = rule.arguments().into_iter().map(|(name, value)| {
+        let name = ident(name);
+        let value = match value {
+            Value::Number(x) => float(x, dtype),
+            Value::Bool(b) => quote!(#b),
+            other => unreachable!("optimizer constants are numbers and flags, found {other:?}"),
+        };
+        quote!(#name: #value)
+    });
+    quote!(::gradc::__private::optim::#ty { #(#fields),* })
 }
 
 /// Builds the kernel of node `n`, named `name`, documented with `doc` (its IR line).
-pub fn kernel(
-    graph: &Graph,
-    n: NodeId,
-    name: &str,
-    doc: &str,
-    buffers: &std::collections::BTreeMap<NodeId, String>,
-) -> Kernel {
+pub fn kernel(graph: &Graph, n: NodeId, name: &str, doc: &str, names: &Names) -> Kernel {
     let dtype = graph.dtype;
     let t = float_type(dtype);
     let node = graph.node(n);
@@ -175,7 +159,7 @@ pub fn kernel(
     let mut inputs = Vec::new();
     for (i, &o) in operands.iter().enumerate() {
         if let Op::Const(c) = graph.op(o) {
-            let v = float(c.value, dtype);
+            let v = float(c.number_value(), dtype);
             inputs.push(if c.per_batch {
                 Operand::Value(quote!(#v / batch as #t), true)
             } else {
@@ -186,7 +170,7 @@ pub fn kernel(
         let role = ident(&roles.get(i).map_or_else(|| format!("operand{i}"), |r| r.to_string()));
         let elem = if graph.op(o).is_index() { quote!(usize) } else { t.clone() };
         params.push(quote!(#role: &[#elem]));
-        let arg = argument(graph, o, buffers);
+        let arg = argument(graph, o, names);
         // The clip norm counts only gradients of parameters that are trainable now.
         let grad_of = graph.outputs().find_map(|(out, g)| match out {
             crate::ir::Output::Grad(name) if g == o => Some(param_const(name)),
@@ -223,17 +207,14 @@ pub fn kernel(
             let x = slice(0);
             quote!(#k::sum_rows(#cols, #x, out);)
         }
-        Op::SumAll => {
-            let x = slice(0);
-            quote!(#k::sum_all(#x, out);)
-        }
         Op::Unary(u) => {
-            let f = unary_fn(*u, dtype);
+            let f = scalar::unary(*u, dtype, quote!(v));
             let x = slice(0);
-            quote!(#k::map(#x, out, #f);)
+            quote!(#k::map(#x, out, |v| #f);)
         }
         Op::Binary(b) => {
-            let f = binary_fn(*b);
+            let f = scalar::binary(*b, dtype, quote!(a), quote!(b));
+            let f = quote!(|a, b| #f);
             let a = slice(0);
             let constant = matches!(graph.op(operands[1]), Op::Const(_));
             match broadcast(graph.shape(operands[0]), graph.shape(operands[1])).expect("verified shapes") {
@@ -270,42 +251,34 @@ pub fn kernel(
         }
         Op::CrossEntropy | Op::CrossEntropyGrad | Op::SoftmaxCrossEntropy => {
             let cols = usize_lit(graph.shape(operands[0]).fixed_numel());
-            let f = ident(&node.op.ident());
+            let f = runtime_kernel(&node.op).expect("a loss kernel");
             let (p, labels) = (slice(0), slice(1));
             quote!(#k::#f(#cols, #p, #labels, out);)
         }
         Op::BinaryCrossEntropy
         | Op::BinaryCrossEntropyGrad
         | Op::BinaryCrossEntropyWithLogits
-        | Op::MeanSquaredError => {
-            let f = ident(&node.op.ident());
-            let (p, t) = (slice(0), slice(1));
-            quote!(#k::#f(#p, #t, out);)
-        }
-        Op::BroadcastRows => {
-            let x = slice(0);
-            quote!(#k::broadcast_rows(#x, out);)
+        | Op::MeanSquaredError
+        | Op::SumSquares
+        | Op::SumAbs
+        | Op::BroadcastRows
+        | Op::ScaleRows
+        | Op::SumAll => {
+            let f = runtime_kernel(&node.op).expect("a kernel of its operands");
+            let operands = (0..operands.len()).map(slice);
+            quote!(#k::#f(#(#operands,)* out);)
         }
         Op::FirstRow => {
             let x = slice(0);
             quote!(out.copy_from_slice(&#x[..out.len()]);)
         }
-        Op::ScaleRows => {
-            let (w, v) = (slice(0), slice(1));
-            quote!(#k::scale_rows(#w, #v, out);)
-        }
-        Op::SumSquares | Op::SumAbs => {
-            let f = ident(&node.op.ident());
-            let x = slice(0);
-            quote!(#k::#f(#x, out);)
-        }
         Op::DropoutMask { p } => {
-            let p = float(*p, dtype);
+            let p = float(p.0, dtype);
             quote!(#k::dropout_mask(rng, #p, out);)
         }
         Op::RunningUpdate { momentum, unbiased } => {
             let stat = slice(1);
-            let m = float(*momentum, dtype);
+            let m = float(momentum.0, dtype);
             if *unbiased {
                 uses_batch = true;
                 quote!(#k::running_update(param, #stat, #m, batch as #t / (batch - 1) as #t);)
@@ -322,25 +295,11 @@ pub fn kernel(
             } else {
                 quote!(1.0)
             };
-            let f = |v: f64| float(v, dtype);
-            match *rule {
-                UpdateRule::Sgd => quote!(#k::sgd_update(param, #grad, #scale, lr);),
-                UpdateRule::Momentum { beta, nesterov } => {
-                    let beta = f(beta);
-                    quote!(#k::momentum_update(param, #grad, #scale, state, lr, #beta, #nesterov);)
-                }
-                UpdateRule::RmsProp { beta, eps, eps_inside } => {
-                    let (beta, eps) = (f(beta), f(eps));
-                    quote!(#k::rmsprop_update(param, #grad, #scale, state, lr, #beta, #eps, #eps_inside);)
-                }
-                UpdateRule::Adam { beta1, beta2, eps, weight_decay } => {
-                    let (b1, b2, eps, wd) = (f(beta1), f(beta2), f(eps), f(weight_decay.unwrap_or(0.0)));
-                    quote!(#k::adam_update(param, #grad, #scale, state, lr, #b1, #b2, #eps, #wd, step);)
-                }
-            }
+            let rule = update_rule(*rule, dtype);
+            quote!(#rule.update(param, #grad, #scale, state, lr, step);)
         }
         Op::ClipScale { max_norm, .. } => {
-            let max_norm = float(*max_norm, dtype);
+            let max_norm = float(max_norm.0, dtype);
             let grads = (0..operands.len()).map(slice);
             quote!(#k::clip_scale(&[#(#grads),*], #max_norm, out);)
         }
@@ -361,14 +320,10 @@ pub fn kernel(
         };
         let (rest_params, rest_args) = (&params[1..], &args[1..]);
         let (lr_param, lr_arg) = match &node.op {
-            Op::Update { rule: UpdateRule::Sgd, .. } => (quote!(lr: #t,), quote!(lr,)),
-            Op::Update { rule: UpdateRule::Adam { .. }, .. } => (
+            Op::Update { .. } => (
                 quote!(state: &mut [::std::vec::Vec<#t>], lr: #t, step: u64,),
                 quote!(state.slots_mut(#param), lr, step,),
             ),
-            Op::Update { .. } => {
-                (quote!(state: &mut [::std::vec::Vec<#t>], lr: #t,), quote!(state.slots_mut(#param), lr,))
-            }
             _ => (quote!(), quote!()),
         };
         let item = quote! {

@@ -1,12 +1,14 @@
-//! Rust names for the things the generated code declares: buffers and kernels per node,
-//! constants per parameter. Names say what a thing is (`fc1_matmul`, `act1_relu_grad`,
-//! `grad_fc1_weight`) and are unique within a graph.
+//! Rust names for the things the generated code declares: a buffer and a kernel per node,
+//! a constant per parameter, a local per fused value. Names say what a thing is: a node's
+//! label (`bn1_mean`, `fc1_dweight`), else its layer and op (`fc1_matmul`); a name taken
+//! twice gets the node's IR number (`act1_mul_17` computes `%17`), and fused kernels' locals
+//! are the IR numbers themselves (`v9` is `%9`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use proc_macro2::{Ident, Span};
 
-use crate::ir::{Graph, NodeId, Op, Output, Phase};
+use crate::ir::{Graph, NodeId, numbering};
 
 /// A Rust identifier fragment for a layer or parameter name (`fc1.weight` → `fc1_weight`,
 /// `0` → `layer0`).
@@ -26,42 +28,114 @@ pub fn ident(name: &str) -> Ident {
     Ident::new(name, Span::call_site())
 }
 
-/// The buffer (and kernel) name of every node that needs one.
-pub fn buffer_names(graph: &Graph) -> BTreeMap<NodeId, String> {
-    let mut taken = BTreeSet::new();
-    let mut names = BTreeMap::new();
-    let output_names: BTreeMap<NodeId, String> = graph
-        .outputs()
-        .filter_map(|(o, n)| match o {
-            Output::Grad(param) => Some((n, format!("grad_{}", snake(param)))),
-            Output::Loss => Some((n, "loss".to_string())),
-            Output::Prediction => None,
-        })
-        .collect();
-    for n in graph.order() {
-        let node = graph.node(n);
-        if node.op.is_supplied() {
-            continue;
-        }
-        let base = output_names.get(&n).cloned().unwrap_or_else(|| {
-            let layer = node.layer.as_deref().map_or_else(|| "graph".to_string(), snake);
-            let op = node.op.ident();
-            match node.phase {
-                Phase::Gradient => format!("{layer}_{op}_grad"),
-                Phase::Forward => format!("{layer}_{op}"),
-                Phase::Update => match graph.op(graph.operands(n)[0]) {
-                    Op::Param { name, .. } => format!("{}_{op}", snake(name)),
-                    _ => format!("{layer}_{op}"),
-                },
+/// Identifiers the generated code binds itself (the graph module's functions, arguments,
+/// loop indices, closure variables): a node named like one of them takes its IR number too.
+const RESERVED: &[&str] = &[
+    "a",
+    "b",
+    "batch",
+    "buffers",
+    "c",
+    "dp",
+    "forward",
+    "grad",
+    "gradient",
+    "gradients_finite",
+    "i",
+    "index",
+    "labels",
+    "logits",
+    "loss_and_grads",
+    "lr",
+    "out",
+    "p",
+    "param",
+    "params",
+    "prediction",
+    "r",
+    "rng",
+    "s",
+    "scale",
+    "state",
+    "stat",
+    "step",
+    "targets",
+    "update",
+    "v",
+    "w",
+    "x",
+    "z",
+];
+
+/// Whether `name` is reserved or shaped like a fused kernel's locals (`v12`, `col3`).
+fn is_reserved(name: &str) -> bool {
+    let numbered = |prefix: &str| {
+        name.strip_prefix(prefix).is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
+    };
+    RESERVED.contains(&name) || numbered("v") || numbered("col") || numbered("operand")
+}
+
+/// The names of one graph's nodes, and its IR numbering.
+pub struct Names {
+    buffers: BTreeMap<NodeId, String>,
+    number: BTreeMap<NodeId, usize>,
+}
+
+impl Names {
+    /// Names every node of `graph` that needs a buffer (all but supplied values).
+    pub fn of(graph: &Graph) -> Self {
+        let number = numbering(graph);
+        let mut taken = BTreeSet::new();
+        let mut buffers = BTreeMap::new();
+        for n in graph.order() {
+            let node = graph.node(n);
+            if node.op.is_supplied() {
+                continue;
             }
-        });
-        let mut name = base.clone();
-        let mut suffix = 2;
-        while !taken.insert(name.clone()) {
-            name = format!("{base}_{suffix}");
-            suffix += 1;
+            let base = match &node.label {
+                Some(label) => snake(label),
+                None => {
+                    let layer = node.layer.as_deref().map_or_else(|| "graph".to_string(), snake);
+                    format!("{layer}_{}", node.op.ident())
+                }
+            };
+            let name = match taken.contains(&base) || is_reserved(&base) {
+                true => format!("{base}_{}", number[&n]),
+                false => base,
+            };
+            taken.insert(name.clone());
+            buffers.insert(n, name);
         }
-        names.insert(n, name);
+        Names { buffers, number }
     }
-    names
+
+    /// The buffer (and kernel) name of `n`.
+    pub fn buffer(&self, n: NodeId) -> &str {
+        &self.buffers[&n]
+    }
+
+    /// Whether `n` has a buffer name (supplied values do not).
+    pub fn has_buffer(&self, n: NodeId) -> bool {
+        self.buffers.contains_key(&n)
+    }
+
+    /// Every buffer name.
+    pub fn all_buffers(&self) -> impl Iterator<Item = &String> {
+        self.buffers.values()
+    }
+
+    /// The IR number `N` of `%N`.
+    pub fn number(&self, n: NodeId) -> usize {
+        self.number[&n]
+    }
+
+    /// The local holding row value `%N` in a fused loop body: `vN`.
+    pub fn row_local(&self, n: NodeId) -> Ident {
+        ident(&format!("v{}", self.number(n)))
+    }
+
+    /// The local array holding per-column value `%N` in a fused kernel: `colN`.
+    pub fn column_local(&self, n: NodeId) -> Ident {
+        ident(&format!("col{}", self.number(n)))
+    }
 }

@@ -1,63 +1,41 @@
-//! Scalar expressions of the elementwise ops, for fused loop bodies: `relu(v3)`,
-//! `v4 * g[i]`. The formulas themselves live in the runtime's `scalar` module.
+//! Scalar expressions of the elementwise ops: `scalar::relu(v3)`, `v4 * g[i]`. The formulas
+//! live in the runtime's `scalar` module, under the names the vocabulary gives
+//! ([`Activation::function`](crate::vocab::Activation::function) and its derivative).
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::quote;
 
 use super::kernel::float;
-use crate::ir::{Activation, Binary, DType, Unary};
+use super::names::ident;
+use crate::ir::{Binary, DType, Real, Unary};
+
+/// `::gradc::__private::scalar::NAME(v, constants..)`.
+fn call(function: &str, v: TokenStream, constants: &[Real], dtype: DType) -> TokenStream {
+    let f = ident(function);
+    let constants = constants.iter().map(|c| float(c.0, dtype));
+    quote!(::gradc::__private::scalar::#f(#v #(, #constants)*))
+}
 
 /// The expression computing `op` of the value `v`.
 pub fn unary(op: Unary, dtype: DType, v: TokenStream) -> TokenStream {
-    let scalar = quote!(::gradc::__private::scalar);
     match op {
         Unary::Neg => quote!(-(#v)),
-        Unary::Sign => quote!(#scalar::sign(#v)),
-        Unary::RsqrtGradFromOutput => quote!(#scalar::rsqrt_grad_from_output(#v)),
-        Unary::Rsqrt { eps } => {
-            let eps = float(eps, dtype);
-            quote!(#scalar::rsqrt(#v, #eps))
-        }
-        Unary::NegativePart => quote!(#scalar::negative_part(#v)),
-        Unary::Act(Activation::LeakyRelu { alpha }) => {
-            let alpha = float(alpha, dtype);
-            quote!(#scalar::leaky_relu(#v, #alpha))
-        }
-        Unary::Act(Activation::Elu { alpha }) => {
-            let alpha = float(alpha, dtype);
-            quote!(#scalar::elu(#v, #alpha))
-        }
-        Unary::ActGrad(Activation::LeakyRelu { alpha }) => {
-            let alpha = float(alpha, dtype);
-            quote!(#scalar::leaky_relu_grad(#v, #alpha))
-        }
-        Unary::ActGrad(Activation::Elu { alpha }) => {
-            let alpha = float(alpha, dtype);
-            quote!(#scalar::elu_grad(#v, #alpha))
-        }
-        Unary::Act(a) => {
-            let f = format_ident!("{}", a.ident());
-            quote!(#scalar::#f(#v))
-        }
-        Unary::ActGrad(a) => {
-            let f = if a.grad_from_output() {
-                format_ident!("{}_grad_from_output", a.ident())
-            } else {
-                format_ident!("{}_grad", a.ident())
-            };
-            quote!(#scalar::#f(#v))
-        }
+        Unary::Sign => call("sign", v, &[], dtype),
+        Unary::RsqrtGradFromOutput => call("rsqrt_grad_from_output", v, &[], dtype),
+        Unary::Rsqrt { eps } => call("rsqrt", v, &[eps], dtype),
+        Unary::NegativePart => call("negative_part", v, &[], dtype),
+        Unary::Act(a) => call(a.function(), v, &a.constants(), dtype),
+        Unary::ActGrad(a) => call(a.derivative().function, v, &a.constants(), dtype),
     }
 }
 
 /// The expression computing `op` of the values `a` and `b`.
-pub fn binary(op: Binary, a: TokenStream, b: TokenStream) -> TokenStream {
-    let scalar = quote!(::gradc::__private::scalar);
+pub fn binary(op: Binary, dtype: DType, a: TokenStream, b: TokenStream) -> TokenStream {
     match op {
         Binary::Add => quote!(#a + #b),
         Binary::Sub => quote!(#a - #b),
         Binary::Mul => quote!(#a * #b),
-        Binary::Prelu => quote!(#scalar::prelu(#a, #b)),
-        Binary::PreluGradInput => quote!(#scalar::prelu_grad_input(#a, #b)),
+        Binary::Prelu => call("prelu", quote!(#a, #b), &[], dtype),
+        Binary::PreluGradInput => call("prelu_grad_input", quote!(#a, #b), &[], dtype),
     }
 }

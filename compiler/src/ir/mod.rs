@@ -10,21 +10,23 @@ mod infer;
 mod op;
 mod print;
 mod shape;
+mod topo;
 mod verify;
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use petgraph::Direction;
 use petgraph::stable_graph::{NodeIndex, StableDiGraph};
-use petgraph::visit::EdgeRef;
+use petgraph::visit::{EdgeRef, IntoEdgeReferences};
 use proc_macro2::Span;
 
 pub use dot::to_dot;
 pub use infer::{Broadcast, broadcast};
-pub use op::{Activation, Binary, Const, Num, Op, Unary, UpdateRule};
-pub use print::node_lines;
+pub use op::{Activation, Binary, Const, Num, Op, ParamKind, Real, Unary, UpdateRule};
+pub use print::{node_lines, numbering};
 pub use shape::{Dim, Shape};
+pub use topo::kahn;
 pub use verify::verify;
 
 /// A node id; stable across removals.
@@ -39,6 +41,15 @@ pub enum Phase {
     Gradient,
     /// Made by the optimizer pass.
     Update,
+}
+
+/// Which function a graph computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// `forward`: input to prediction, batch norm on running statistics, no dropout.
+    Inference,
+    /// `train_step`: forward, loss, gradients and updates.
+    Training,
 }
 
 /// The float type of a graph.
@@ -69,6 +80,9 @@ pub struct Node {
     pub shape: Shape,
     /// The declared layer it belongs to (`fc1`), or `None` for the network's own nodes.
     pub layer: Option<String>,
+    /// A name for what it is (`bn1.mean`, `fc1.dweight`), shown by the printer and used by
+    /// codegen for its buffer; most nodes have none.
+    pub label: Option<String>,
     /// Which pass family made it.
     pub phase: Phase,
     /// The declaration it came from, for error messages.
@@ -105,6 +119,8 @@ pub struct Graph {
     pub name: String,
     /// The float type.
     pub dtype: DType,
+    /// The function it computes.
+    pub mode: Mode,
     inner: StableDiGraph<Node, u8, u32>,
     outputs: BTreeMap<Output, NodeId>,
     schedule: Option<Vec<NodeId>>,
@@ -112,15 +128,16 @@ pub struct Graph {
 
 impl Graph {
     /// An empty graph.
-    pub fn new(name: impl Into<String>, dtype: DType) -> Self {
-        Graph { name: name.into(), dtype, inner: StableDiGraph::default(), outputs: BTreeMap::new(), schedule: None }
+    pub fn new(name: impl Into<String>, dtype: DType, mode: Mode) -> Self {
+        let (inner, outputs, schedule) = (StableDiGraph::default(), BTreeMap::new(), None);
+        Graph { name: name.into(), dtype, mode, inner, outputs, schedule }
     }
 
     /// Adds a leaf (input, labels, targets, parameter) of the given shape.
     pub fn add_leaf(&mut self, op: Op, shape: Shape, layer: Option<String>, span: Span) -> NodeId {
         debug_assert!(op.is_leaf());
         self.schedule = None;
-        self.inner.add_node(Node { op, shape, layer, phase: Phase::Forward, span, group: None })
+        self.inner.add_node(Node { op, shape, layer, label: None, phase: Phase::Forward, span, group: None })
     }
 
     /// Adds `op` over `operands`, inferring its shape; fails (at `span`) if the shapes do not fit.
@@ -135,7 +152,7 @@ impl Graph {
         let shapes: Vec<&Shape> = operands.iter().map(|&o| &self.inner[o].shape).collect();
         let shape = infer::infer(&op, &shapes, None).map_err(|why| syn::Error::new(span, format!("gradc: {why}")))?;
         self.schedule = None;
-        let id = self.inner.add_node(Node { op, shape, layer, phase, span, group: None });
+        let id = self.inner.add_node(Node { op, shape, layer, label: None, phase, span, group: None });
         for (position, &operand) in operands.iter().enumerate() {
             self.inner.add_edge(operand, id, position as u8);
         }
@@ -146,6 +163,11 @@ impl Graph {
     pub fn add_like(&mut self, like: NodeId, phase: Phase, op: Op, operands: &[NodeId]) -> syn::Result<NodeId> {
         let (layer, span) = (self.inner[like].layer.clone(), self.inner[like].span);
         self.add(op, operands, layer, phase, span)
+    }
+
+    /// Names node `id` (see [`Node::label`]).
+    pub fn set_label(&mut self, id: NodeId, label: impl Into<String>) {
+        self.inner[id].label = Some(label.into());
     }
 
     /// The node `id`.
@@ -251,11 +273,6 @@ impl Graph {
         self.outputs.insert(output, id);
     }
 
-    /// Removes the output `output`.
-    pub fn remove_output(&mut self, output: &Output) {
-        self.outputs.remove(output);
-    }
-
     /// The node of output `output`.
     pub fn output(&self, output: &Output) -> Option<NodeId> {
         self.outputs.get(output).copied()
@@ -268,22 +285,10 @@ impl Graph {
 
     /// A topological order that prefers lower ids: deterministic, and close to creation order.
     pub fn topological_order(&self) -> Vec<NodeId> {
-        let mut pending: BTreeMap<NodeId, usize> =
-            self.node_ids().into_iter().map(|n| (n, self.operands(n).len())).collect();
-        let mut ready: BinaryHeap<Reverse<NodeId>> =
-            pending.iter().filter(|(_, c)| **c == 0).map(|(&n, _)| Reverse(n)).collect();
-        let mut order = Vec::with_capacity(pending.len());
-        while let Some(Reverse(n)) = ready.pop() {
-            order.push(n);
-            for e in self.inner.edges_directed(n, Direction::Outgoing) {
-                let count = pending.get_mut(&e.target()).expect("live node");
-                *count -= 1;
-                if *count == 0 {
-                    ready.push(Reverse(e.target()));
-                }
-            }
-        }
-        order
+        let units: BTreeSet<NodeId> = self.inner.node_indices().collect();
+        let edges: BTreeSet<(NodeId, NodeId)> =
+            (&self.inner).edge_references().map(|e| (e.source(), e.target())).collect();
+        kahn(&units, &edges, Reverse)
     }
 
     /// The execution order fixed by the schedule pass, if it ran since the last change.
@@ -328,6 +333,24 @@ impl Graph {
             }
         }
         groups
+    }
+
+    /// Whether contracting every fused group to one node leaves the graph acyclic (a group
+    /// runs as one kernel, so it cannot both feed and wait for another unit).
+    pub fn groups_are_acyclic(&self) -> bool {
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+        enum Unit {
+            Node(NodeId),
+            Group(u32),
+        }
+        let unit = |n: NodeId| self.inner[n].group.map_or(Unit::Node(n), Unit::Group);
+        let units: BTreeSet<Unit> = self.inner.node_indices().map(unit).collect();
+        let edges: BTreeSet<(Unit, Unit)> = (&self.inner)
+            .edge_references()
+            .map(|e| (unit(e.source()), unit(e.target())))
+            .filter(|(from, to)| from != to)
+            .collect();
+        kahn(&units, &edges, |u| u).len() == units.len()
     }
 
     /// The parameter node called `name`.

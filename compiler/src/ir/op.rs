@@ -2,125 +2,26 @@
 
 use std::fmt;
 
-/// An activation function: a scalar map applied elementwise.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Activation {
-    /// 1/(1+e^{−x})
-    Sigmoid,
-    /// tanh(x)
-    Tanh,
-    /// max(x, 0)
-    Relu,
-    /// x for x > 0, else αx
-    LeakyRelu { alpha: f64 },
-    /// x for x > 0, else α(eˣ−1)
-    Elu { alpha: f64 },
-    /// λ·elu(x, α) with the fixed SELU constants
-    Selu,
-    /// x·Φ(x), exact (erf) or the tanh approximation
-    Gelu { tanh_approximation: bool },
-    /// x·σ(x)
-    Silu,
-}
+pub use crate::vocab::activation::with_constants;
+pub use crate::vocab::{Activation, Num, Real, UpdateRule};
 
-impl Activation {
-    /// Whether the derivative is cheapest from the output y instead of the input x
-    /// (σ' = y(1−y), tanh' = 1−y²).
-    pub fn grad_from_output(self) -> bool {
-        matches!(self, Activation::Sigmoid | Activation::Tanh)
-    }
-
-    /// The IR mnemonic.
-    pub fn mnemonic(self) -> String {
-        match self {
-            Activation::Sigmoid => "sigmoid".into(),
-            Activation::Tanh => "tanh".into(),
-            Activation::Relu => "relu".into(),
-            Activation::LeakyRelu { alpha } => format!("leaky_relu[{}]", Num(alpha)),
-            Activation::Elu { alpha } => format!("elu[{}]", Num(alpha)),
-            Activation::Selu => "selu".into(),
-            Activation::Gelu { tanh_approximation: false } => "gelu".into(),
-            Activation::Gelu { tanh_approximation: true } => "gelu_tanh".into(),
-            Activation::Silu => "silu".into(),
-        }
-    }
-
-    /// A name usable in a Rust identifier.
-    pub fn ident(self) -> &'static str {
-        match self {
-            Activation::Sigmoid => "sigmoid",
-            Activation::Tanh => "tanh",
-            Activation::Relu => "relu",
-            Activation::LeakyRelu { .. } => "leaky_relu",
-            Activation::Elu { .. } => "elu",
-            Activation::Selu => "selu",
-            Activation::Gelu { tanh_approximation: false } => "gelu",
-            Activation::Gelu { tanh_approximation: true } => "gelu_tanh",
-            Activation::Silu => "silu",
-        }
-    }
-}
-
-/// An optimizer's update rule (DESIGN §2), with its constants.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum UpdateRule {
-    /// θ ← θ − ηg
-    Sgd,
-    /// b ← βb + g; θ ← θ − ηb, or with `nesterov` θ ← θ − η(g + βb)
-    Momentum { beta: f64, nesterov: bool },
-    /// s ← βs + (1−β)g²; θ ← θ − ηg/√(s+ε), or ηg/(√s+ε) when not `eps_inside`
-    RmsProp { beta: f64, eps: f64, eps_inside: bool },
-    /// Adam with bias correction; with `weight_decay` λ, AdamW's decoupled θ ← θ − ηλθ first
-    Adam { beta1: f64, beta2: f64, eps: f64, weight_decay: Option<f64> },
-}
-
-impl UpdateRule {
-    /// The per-parameter state tensors, by PyTorch's state names.
-    pub fn state_names(self) -> &'static [&'static str] {
-        match self {
-            UpdateRule::Sgd => &[],
-            UpdateRule::Momentum { .. } => &["momentum_buffer"],
-            UpdateRule::RmsProp { .. } => &["square_avg"],
-            UpdateRule::Adam { .. } => &["exp_avg", "exp_avg_sq"],
-        }
-    }
-
-    /// The optimizer's name (`adamw`).
-    pub fn ident(self) -> &'static str {
-        match self {
-            UpdateRule::Sgd => "sgd",
-            UpdateRule::Momentum { nesterov: false, .. } => "momentum",
-            UpdateRule::Momentum { nesterov: true, .. } => "nesterov",
-            UpdateRule::RmsProp { .. } => "rmsprop",
-            UpdateRule::Adam { weight_decay: None, .. } => "adam",
-            UpdateRule::Adam { weight_decay: Some(_), .. } => "adamw",
-        }
-    }
-
-    /// The IR mnemonic with the constants (`adam_update[0.9, 0.999, 1e-8]`).
-    pub fn mnemonic(self) -> String {
-        let name = self.ident();
-        match self {
-            UpdateRule::Sgd => format!("{name}_update"),
-            UpdateRule::Momentum { beta, .. } => format!("{name}_update[{}]", Num(beta)),
-            UpdateRule::RmsProp { beta, eps, eps_inside } => {
-                let place = if eps_inside { "" } else { ", eps outside" };
-                format!("{name}_update[{}, {}{place}]", Num(beta), Num(eps))
-            }
-            UpdateRule::Adam { beta1, beta2, eps, weight_decay } => {
-                let wd = weight_decay.map_or(String::new(), |w| format!(", decay {}", Num(w)));
-                format!("{name}_update[{}, {}, {}{wd}]", Num(beta1), Num(beta2), Num(eps))
-            }
-        }
-    }
+/// What a parameter tensor is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ParamKind {
+    /// Learned by the optimizer (weights, biases, slopes, batch-norm scale and shift).
+    Learnable,
+    /// A statistic the forward pass updates in training (batch-norm running mean and variance).
+    Buffer,
+    /// An integer count (batch norm's `num_batches_tracked`), a 64-bit integer in files.
+    Counter,
 }
 
 /// A scalar constant, optionally divided by the (run-time) batch size: means over the batch
 /// scale their gradients by 1/B.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Const {
     /// The value (before division by B).
-    pub value: f64,
+    pub value: Real,
     /// Divide by the batch size at run time.
     pub per_batch: bool,
 }
@@ -128,22 +29,32 @@ pub struct Const {
 impl Const {
     /// A plain number.
     pub fn number(value: f64) -> Self {
-        Const { value, per_batch: false }
+        Const { value: Real(value), per_batch: false }
     }
 
     /// `value / B`.
     pub fn per_batch(value: f64) -> Self {
-        Const { value, per_batch: true }
+        Const { value: Real(value), per_batch: true }
+    }
+
+    /// The value as a number (before division by B).
+    pub fn number_value(self) -> f64 {
+        self.value.0
+    }
+
+    /// Whether this is exactly 1/B (a mean over the batch).
+    pub fn is_one_per_batch(self) -> bool {
+        self.value.0 == 1.0 && self.per_batch
     }
 
     /// Whether this is exactly the number 1.
     pub fn is_one(self) -> bool {
-        self.value == 1.0 && !self.per_batch
+        self.value.0 == 1.0 && !self.per_batch
     }
 }
 
 /// Elementwise functions of one operand.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Unary {
     /// −x
     Neg,
@@ -156,14 +67,14 @@ pub enum Unary {
     /// sign(x), 0 at 0: the L1 subgradient.
     Sign,
     /// 1/√(x + ε): batch norm's inverse standard deviation.
-    Rsqrt { eps: f64 },
+    Rsqrt { eps: Real },
     /// −½y³ from the output y of `Rsqrt`: its derivative.
     RsqrtGradFromOutput,
 }
 
 /// Elementwise functions of two operands. The second broadcasts: it has the first's shape,
 /// or is a row `[n]` repeated over the rows, or a scalar `[]`/`[1]`.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Binary {
     /// a + b
     Add,
@@ -177,8 +88,9 @@ pub enum Binary {
     PreluGradInput,
 }
 
-/// Every operation of the IR.
-#[derive(Clone, Debug, PartialEq)]
+/// Every operation of the IR. Ops compare, order and hash by structure (numbers by their
+/// bits), so equal ops over equal operands compute equal values.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Op {
     // ---- leaves
     /// The input batch `[B, width]`.
@@ -187,13 +99,13 @@ pub enum Op {
     Labels,
     /// Target values `[B, width]` (binary cross-entropy, mse).
     Targets,
-    /// A parameter tensor, by weights-file name.
-    Param { name: String, trainable: bool },
+    /// A parameter tensor, by weights-file name; `frozen` when its layer is `#[frozen]`.
+    Param { name: String, kind: ParamKind, frozen: bool },
     /// A scalar constant.
     Const(Const),
     /// A fresh inverted-dropout mask `[B, n]`: 0 with probability p, else 1/(1−p). Drawn
     /// from the network's seeded generator each run, in schedule order.
-    DropoutMask { p: f64 },
+    DropoutMask { p: Real },
 
     // ---- linear algebra
     /// `op(a)·op(b)`, `op` transposing where flagged.
@@ -247,13 +159,13 @@ pub enum Op {
     // ---- optimizer
     /// `(g₁, …, gₙ) -> []`: min(1, c / (‖g‖ + 1e-6)) over every trainable gradient together
     /// (`torch.nn.utils.clip_grad_norm_`).
-    ClipScale { max_norm: f64, count: usize },
+    ClipScale { max_norm: Real, count: usize },
     /// `(θ, g[, scale])`: the optimizer's update of θ in place (a side effect), with its state
     /// tensors kept by the runtime; η is the run-time learning rate, `scale` the clip factor.
     Update { rule: UpdateRule, clipped: bool },
     /// `(running, stat)`: running ← (1−m)·running + m·stat, the stat first scaled by
     /// B/(B−1) when `unbiased` (batch norm's running variance, as PyTorch).
-    RunningUpdate { momentum: f64, unbiased: bool },
+    RunningUpdate { momentum: Real, unbiased: bool },
     /// `(counter)`: counter ← counter + 1 (batch norm's `num_batches_tracked`).
     CountBatch,
 }
@@ -310,6 +222,12 @@ impl Op {
         matches!(self, Op::Unary(_) | Op::Binary(_))
     }
 
+    /// Whether gradients of the loss are computed for this parameter: learnable and not
+    /// `#[frozen]`. (The run-time `set_trainable` flag decides whether it is updated.)
+    pub fn is_differentiable_param(&self) -> bool {
+        matches!(self, Op::Param { kind: ParamKind::Learnable, frozen: false, .. })
+    }
+
     /// Whether the result is a mean-reduced loss scalar.
     pub fn is_loss(&self) -> bool {
         matches!(
@@ -339,27 +257,34 @@ impl Op {
             Op::Input => "input".into(),
             Op::Labels => "labels".into(),
             Op::Targets => "targets".into(),
-            Op::Param { name, trainable: true } => format!("param {name}"),
-            Op::Param { name, trainable: false } => format!("param {name} frozen"),
+            Op::Param { name, kind, frozen } => {
+                let kind = match kind {
+                    ParamKind::Learnable => "",
+                    ParamKind::Buffer => " buffer",
+                    ParamKind::Counter => " counter",
+                };
+                let frozen = if *frozen { " frozen" } else { "" };
+                format!("param {name}{kind}{frozen}")
+            }
             Op::Const(c) => format!("const {c}"),
-            Op::DropoutMask { p } => format!("dropout_mask[{}]", Num(*p)),
+            Op::DropoutMask { p } => format!("dropout_mask[{p}]"),
             Op::BroadcastRows => "broadcast_rows".into(),
             Op::FirstRow => "first_row".into(),
             Op::ScaleRows => "scale_rows".into(),
             Op::SumSquares => "sum_squares".into(),
             Op::SumAbs => "sum_abs".into(),
             Op::Unary(Unary::Sign) => "sign".into(),
-            Op::Unary(Unary::Rsqrt { eps }) => format!("rsqrt[{}]", Num(*eps)),
+            Op::Unary(Unary::Rsqrt { eps }) => format!("rsqrt[{eps}]"),
             Op::Unary(Unary::RsqrtGradFromOutput) => "rsqrt_grad".into(),
-            Op::RunningUpdate { momentum, unbiased: false } => format!("running_update[{}]", Num(*momentum)),
-            Op::RunningUpdate { momentum, unbiased: true } => format!("running_update[{}, unbiased]", Num(*momentum)),
+            Op::RunningUpdate { momentum, unbiased: false } => format!("running_update[{momentum}]"),
+            Op::RunningUpdate { momentum, unbiased: true } => format!("running_update[{momentum}, unbiased]"),
             Op::CountBatch => "count_batch".into(),
             Op::MatMul { .. } => "matmul".into(),
             Op::SumRows => "sum_rows".into(),
             Op::SumAll => "sum_all".into(),
             Op::Unary(Unary::Neg) => "neg".into(),
             Op::Unary(Unary::Act(a)) => a.mnemonic(),
-            Op::Unary(Unary::ActGrad(a)) => format!("{}_grad", a.mnemonic()),
+            Op::Unary(Unary::ActGrad(a)) => with_constants(&format!("{}_grad", a.function()), &a.constants()),
             Op::Unary(Unary::NegativePart) => "negative_part".into(),
             Op::Binary(Binary::Add) => "add".into(),
             Op::Binary(Binary::Sub) => "sub".into(),
@@ -376,7 +301,7 @@ impl Op {
             Op::BinaryCrossEntropyGrad => "binary_cross_entropy_grad".into(),
             Op::BinaryCrossEntropyWithLogits => "binary_cross_entropy_with_logits".into(),
             Op::MeanSquaredError => "mean_squared_error".into(),
-            Op::ClipScale { max_norm, .. } => format!("clip_scale[{}]", Num(*max_norm)),
+            Op::ClipScale { max_norm, .. } => format!("clip_scale[{max_norm}]"),
             Op::Update { rule, .. } => rule.mnemonic(),
         }
     }
@@ -386,37 +311,21 @@ impl Op {
         match self {
             Op::Param { .. } => "param".into(),
             Op::Const(_) => "const".into(),
-            Op::Unary(Unary::Act(a)) => a.ident().into(),
-            Op::Unary(Unary::ActGrad(a)) => format!("{}_grad", a.ident()),
+            Op::Unary(Unary::Act(a)) => a.function().into(),
+            Op::Unary(Unary::ActGrad(a)) => format!("{}_grad", a.function()),
             Op::OneHot { .. } => "one_hot".into(),
             Op::DropoutMask { .. } => "dropout_mask".into(),
             Op::Unary(Unary::Rsqrt { .. }) => "rsqrt".into(),
             Op::RunningUpdate { .. } => "running_update".into(),
             Op::ClipScale { .. } => "clip_scale".into(),
-            Op::Update { rule, .. } => format!("{}_update", rule.ident()),
+            Op::Update { rule, .. } => format!("{}_update", rule.name()),
             other => other.mnemonic(),
-        }
-    }
-}
-
-/// Prints an `f64` compactly and exactly enough to round-trip (`0.01`, `1`, `1e-8`).
-pub struct Num(pub f64);
-
-impl fmt::Display for Num {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let v = self.0;
-        if v == v.trunc() && v.abs() < 1e15 {
-            write!(f, "{}", v as i64)
-        } else if v != 0.0 && (v.abs() < 1e-4 || v.abs() >= 1e15) {
-            write!(f, "{v:e}")
-        } else {
-            write!(f, "{v}")
         }
     }
 }
 
 impl fmt::Display for Const {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.per_batch { write!(f, "{}/B", Num(self.value)) } else { write!(f, "{}", Num(self.value)) }
+        if self.per_batch { write!(f, "{}/B", self.value) } else { write!(f, "{}", self.value) }
     }
 }

@@ -1,8 +1,9 @@
 //! The canonical text form of a graph: the project's lingua franca.
 //!
 //! Nodes are renumbered `%0..%n` in execution order (the schedule, or a topological order),
-//! each with its op, operands, dtype and shape, and the layer (and phase) as a trailing
-//! comment. No spans and no petgraph indices, so the text is stable across runs and passes.
+//! each with its op, operands, dtype and shape, and as a trailing comment its label (or else
+//! its layer) and phase. No spans and no petgraph indices, so the text is stable across runs
+//! and passes. Generated code names its locals by the same numbers ([`numbering`]).
 //!
 //! ```text
 //! graph Net.train {
@@ -31,6 +32,11 @@ pub fn node_lines(graph: &Graph) -> BTreeMap<NodeId, String> {
         .collect()
 }
 
+/// The printed number `N` of every node's `%N`.
+pub fn numbering(graph: &Graph) -> BTreeMap<NodeId, usize> {
+    graph.order().into_iter().enumerate().map(|(i, n)| (n, i)).collect()
+}
+
 fn lines(graph: &Graph, order: &[NodeId]) -> Vec<(String, String, String)> {
     let this = graph;
     let number: BTreeMap<NodeId, usize> = order.iter().enumerate().map(|(i, &n)| (n, i)).collect();
@@ -52,7 +58,7 @@ fn lines(graph: &Graph, order: &[NodeId]) -> Vec<(String, String, String)> {
             }
             let dtype = if node.op.is_index() { "usize" } else { this.dtype.name() };
             let ty = format!("{dtype}{}", node.shape);
-            let mut comment = match (&node.layer, node.phase) {
+            let mut comment = match (node.label.as_ref().or(node.layer.as_ref()), node.phase) {
                 (Some(l), Phase::Forward) => format!("  # {l}"),
                 (Some(l), Phase::Gradient) => format!("  # {l} (grad)"),
                 (Some(l), Phase::Update) => format!("  # {l} (update)"),
@@ -75,7 +81,7 @@ impl fmt::Display for Graph {
             writeln!(f, "  {}", node_lines[n])?;
         }
         writeln!(f, "}}")?;
-        let number: BTreeMap<NodeId, usize> = order.iter().enumerate().map(|(i, &n)| (n, i)).collect();
+        let number = numbering(self);
         for (output, n) in self.outputs() {
             writeln!(f, "output {output} = {}", number.get(&n).map_or("%?".to_string(), |i| format!("%{i}")))?;
         }

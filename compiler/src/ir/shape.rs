@@ -3,7 +3,7 @@
 use std::fmt;
 
 /// One dimension: the run-time batch size `B`, or a size fixed at compile time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Dim {
     /// The batch size, known only at run time.
     Batch,
@@ -12,7 +12,7 @@ pub enum Dim {
 }
 
 /// A row-major shape; `[]` is a scalar.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Shape(pub Vec<Dim>);
 
 impl Shape {

@@ -81,7 +81,7 @@ pub fn verify(graph: &Graph, after: &str) -> Result<(), String> {
             }
         }
     }
-    if !crate::passes::groups_are_acyclic(graph) {
+    if !graph.groups_are_acyclic() {
         return fail("fused groups depend on each other in a cycle".into());
     }
     Ok(())

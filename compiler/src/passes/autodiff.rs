@@ -36,9 +36,19 @@ impl Pass for Autodiff {
                 continue;
             };
             let g = sum(graph, node, contributions)?;
-            if let Op::Param { name, trainable } = graph.op(node).clone() {
-                if trainable {
-                    graph.set_output(Output::Grad(name), g);
+            // The gradient of a named value is named after it (a parameter by its own name).
+            let name = match graph.op(node) {
+                Op::Param { name, .. } => Some(name),
+                _ => graph.node(node).label.as_ref(),
+            };
+            if let Some(name) = name
+                && graph.node(g).label.is_none()
+            {
+                graph.set_label(g, gradient_label(name));
+            }
+            if let Op::Param { name, .. } = graph.op(node) {
+                if graph.op(node).is_differentiable_param() {
+                    graph.set_output(Output::Grad(name.clone()), g);
                 }
                 continue;
             }
@@ -63,6 +73,15 @@ impl Pass for Autodiff {
             }
         }
         Ok(())
+    }
+}
+
+/// The label of the gradient of a value labelled `label`: `d` before its last part
+/// (`fc1.weight` → `fc1.dweight`, `act1` → `dact1`).
+fn gradient_label(label: &str) -> String {
+    match label.rsplit_once('.') {
+        Some((prefix, last)) => format!("{prefix}.d{last}"),
+        None => format!("d{label}"),
     }
 }
 
@@ -157,7 +176,7 @@ fn vjp(graph: &mut Graph, node: NodeId, operands: &[NodeId], g: NodeId) -> syn::
         Op::Unary(Unary::Neg) => vec![(0, add(graph, Op::Unary(Unary::Neg), &[g])?)],
         // d act(x) = g · act'(x); sigmoid' = y(1−y) and tanh' = 1−y² read the output y
         Op::Unary(Unary::Act(act)) => {
-            let at = if act.grad_from_output() { node } else { a };
+            let at = if act.derivative().from_output { node } else { a };
             let slope = add(graph, Op::Unary(Unary::ActGrad(act)), &[at])?;
             vec![(0, add(graph, mul, &[g, slope])?)]
         }

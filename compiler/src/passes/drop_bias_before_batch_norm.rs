@@ -43,7 +43,7 @@ impl Pass for DropBiasBeforeBatchNorm {
             }
             let (_, mean) = graph.binary_operands(centered, Binary::Sub).expect("matched above");
             let Some((s, scale)) = graph.binary_operands(mean, Binary::Mul) else { continue };
-            if s != sum || !matches!(graph.op(scale), Op::Const(c) if c.per_batch && c.value == 1.0) {
+            if s != sum || !matches!(graph.op(scale), Op::Const(c) if c.is_one_per_batch()) {
                 continue;
             }
             // Rebuild on z; the running mean still sees the bias.
@@ -51,6 +51,11 @@ impl Pass for DropBiasBeforeBatchNorm {
             let new_mean = graph.add_like(mean, Phase::Forward, Op::Binary(Binary::Mul), &[new_sum, scale])?;
             let new_centered = graph.add_like(centered, Phase::Forward, Op::Binary(Binary::Sub), &[z, new_mean])?;
             let full_mean = graph.add_like(mean, Phase::Forward, Op::Binary(Binary::Add), &[new_mean, bias])?;
+            for (old, new) in [(centered, new_centered), (mean, full_mean)] {
+                if let Some(label) = graph.node(old).label.clone() {
+                    graph.set_label(new, label);
+                }
+            }
             graph.replace_uses(centered, new_centered);
             graph.replace_uses(mean, full_mean);
             for dead in [centered, mean, sum, biased] {

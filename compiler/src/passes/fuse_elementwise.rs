@@ -119,7 +119,7 @@ impl Pass for FuseElementwise {
             }
         };
         assign(graph, &groups);
-        if !groups_are_acyclic(graph) {
+        if !graph.groups_are_acyclic() {
             // Correctness first: a GEMM head that would make a group wait for itself leaves
             // its group; if that is not enough, nothing is fused (no graph this compiler
             // builds needs either today).
@@ -127,44 +127,10 @@ impl Pass for FuseElementwise {
                 members.retain(|&m| !matches!(graph.op(m), Op::MatMul { .. }));
             }
             assign(graph, &groups);
-            if !groups_are_acyclic(graph) {
+            if !graph.groups_are_acyclic() {
                 assign(graph, &[]);
             }
         }
         Ok(())
     }
-}
-
-/// Whether contracting every group to one node leaves the graph acyclic.
-pub fn groups_are_acyclic(graph: &Graph) -> bool {
-    let unit = |n: NodeId| graph.node(n).group.map_or(u64::from(n.index() as u32) << 1, |g| (u64::from(g) << 1) | 1);
-    let mut edges: BTreeMap<u64, BTreeSet<u64>> = BTreeMap::new();
-    let mut units: BTreeSet<u64> = BTreeSet::new();
-    for n in graph.node_ids() {
-        units.insert(unit(n));
-        for o in graph.operands(n) {
-            if unit(o) != unit(n) {
-                edges.entry(unit(o)).or_default().insert(unit(n));
-            }
-        }
-    }
-    let mut indegree: BTreeMap<u64, usize> = units.iter().map(|&u| (u, 0)).collect();
-    for targets in edges.values() {
-        for t in targets {
-            *indegree.get_mut(t).expect("unit") += 1;
-        }
-    }
-    let mut ready: Vec<u64> = indegree.iter().filter(|(_, d)| **d == 0).map(|(&u, _)| u).collect();
-    let mut seen = 0;
-    while let Some(u) = ready.pop() {
-        seen += 1;
-        for t in edges.get(&u).into_iter().flatten() {
-            let d = indegree.get_mut(t).expect("unit");
-            *d -= 1;
-            if *d == 0 {
-                ready.push(*t);
-            }
-        }
-    }
-    seen == units.len()
 }

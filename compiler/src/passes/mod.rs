@@ -3,6 +3,7 @@
 //! The pipelines below are the whole story of the compiler after lowering.
 
 mod autodiff;
+mod cse;
 mod dce;
 mod drop_bias_before_batch_norm;
 mod fold_batch_norm;
@@ -14,18 +15,19 @@ mod schedule;
 mod simplify;
 
 pub use autodiff::Autodiff;
+pub use cse::CommonSubexpressions;
 pub use dce::DeadCodeElimination;
 pub use drop_bias_before_batch_norm::DropBiasBeforeBatchNorm;
 pub use fold_batch_norm::FoldBatchNorm;
-pub use fuse_elementwise::{FuseElementwise, groups_are_acyclic};
+pub use fuse_elementwise::FuseElementwise;
 pub use one_pass_variance::OnePassVariance;
 pub use optimizer::OptimizerUpdate;
 pub use rematerialize::Rematerialize;
 pub use schedule::Schedule;
-pub use simplify::{RULES as SIMPLIFY_RULES, Simplify};
+pub use simplify::Simplify;
 
-use crate::dsl::ast::Network;
 use crate::ir::Graph;
+use crate::vocab::Optimizer;
 
 /// A transformation of the graph in place.
 pub trait Pass {
@@ -35,10 +37,19 @@ pub trait Pass {
     fn run(&self, graph: &mut Graph) -> syn::Result<()>;
 }
 
+/// What the pipelines are configured with: the declaration's settings that the passes read.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Whether the fusion passes run (`fusion:` in the declaration).
+    pub fusion: bool,
+    /// The optimizer whose updates the optimizer pass adds.
+    pub optimizer: Optimizer,
+}
+
 /// The passes that turn the lowered training graph into the compiled training step.
-pub fn training_pipeline(net: &Network) -> Vec<Box<dyn Pass>> {
+pub fn training_pipeline(options: &Options) -> Vec<Box<dyn Pass>> {
     let mut passes: Vec<Box<dyn Pass>> = Vec::new();
-    if net.fusion {
+    if options.fusion {
         // Batch norm cancels the dense bias before it: center the GEMM output directly.
         passes.push(Box::new(DropBiasBeforeBatchNorm));
     }
@@ -46,13 +57,13 @@ pub fn training_pipeline(net: &Network) -> Vec<Box<dyn Pass>> {
         // Gradients of the loss for every parameter, built from each op's VJP rule.
         Box::new(Autodiff),
         // The optimizer's update for each trainable parameter, as graph nodes.
-        Box::new(OptimizerUpdate::new(net.optimizer.clone())),
-        // Algebra: stable loss forms, x·1, constant folding, common subexpressions.
+        Box::new(OptimizerUpdate::new(options.optimizer)),
+        // Algebra: stable loss forms, x·1, constant folding; with common subexpressions merged.
         Box::new(Simplify::default()),
         // Drop what no output needs: the input's gradient, frozen layers' gradients.
         Box::new(DeadCodeElimination),
     ]);
-    if net.fusion {
+    if options.fusion {
         // Batch statistics in one pass: the variance from shifted sums.
         passes.push(Box::new(OnePassVariance));
         // Drop the two-pass statistic it replaced.
@@ -68,14 +79,14 @@ pub fn training_pipeline(net: &Network) -> Vec<Box<dyn Pass>> {
 }
 
 /// The passes that turn the lowered inference graph into the compiled `forward`.
-pub fn inference_pipeline(net: &Network) -> Vec<Box<dyn Pass>> {
+pub fn inference_pipeline(options: &Options) -> Vec<Box<dyn Pass>> {
     let mut passes: Vec<Box<dyn Pass>> = vec![Box::new(Simplify::default())];
-    if net.fusion {
+    if options.fusion {
         // Evaluation-mode batch norm becomes part of the dense layer's weights and bias.
         passes.push(Box::new(FoldBatchNorm));
     }
     passes.push(Box::new(DeadCodeElimination));
-    if net.fusion {
+    if options.fusion {
         passes.push(Box::new(FuseElementwise));
     }
     passes.push(Box::new(Schedule));

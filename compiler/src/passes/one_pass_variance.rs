@@ -29,7 +29,7 @@ impl Pass for OnePassVariance {
             let Some((sum, scale)) = graph.binary_operands(mean, Binary::Mul) else { continue };
             let is_mean = graph.op(sum) == &Op::SumRows
                 && graph.operands(sum)[0] == z
-                && matches!(graph.op(scale), Op::Const(k) if k.per_batch && k.value == 1.0);
+                && matches!(graph.op(scale), Op::Const(k) if k.is_one_per_batch());
             // Only on a GEMM's output (dense → batch_norm), whose first row the fused kernel reads
             // straight from the stored product.
             if c != c2 || !is_mean || !matches!(graph.op(z), Op::MatMul { .. }) {

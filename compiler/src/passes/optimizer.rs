@@ -7,8 +7,8 @@
 //! output, so it gets no update and no state.
 
 use super::Pass;
-use crate::dsl::ast::Optimizer;
-use crate::ir::{Graph, Op, Output, Phase};
+use crate::ir::{Graph, Op, Output, Phase, Real};
+use crate::vocab::Optimizer;
 
 /// Adds the optimizer's update nodes.
 pub struct OptimizerUpdate {
@@ -36,7 +36,7 @@ impl Pass for OptimizerUpdate {
         let clip = match (self.optimizer.clip_norm, grads.first()) {
             (Some(max_norm), Some(&(_, first))) => {
                 let operands: Vec<_> = grads.iter().map(|g| g.1).collect();
-                let op = Op::ClipScale { max_norm, count: operands.len() };
+                let op = Op::ClipScale { max_norm: Real(max_norm), count: operands.len() };
                 Some(graph.add(op, &operands, Some("optimizer".into()), Phase::Update, graph.node(first).span)?)
             }
             _ => None,
@@ -45,7 +45,8 @@ impl Pass for OptimizerUpdate {
             let param = graph.param(&name).expect("a gradient output names a parameter node");
             let op = Op::Update { rule: self.optimizer.rule, clipped: clip.is_some() };
             let operands: Vec<_> = [param, grad].into_iter().chain(clip).collect();
-            graph.add_like(param, Phase::Update, op, &operands)?;
+            let update = graph.add_like(param, Phase::Update, op, &operands)?;
+            graph.set_label(update, format!("{name}.update"));
         }
         Ok(())
     }

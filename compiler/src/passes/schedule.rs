@@ -9,10 +9,10 @@
 //! which is what lets a step that fails its finiteness check leave the network untouched.
 //! Buffer reuse is not planned here.
 
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::Pass;
-use crate::ir::{Graph, NodeId, Phase};
+use crate::ir::{Graph, NodeId, Phase, kahn};
 
 /// The schedule pass.
 pub struct Schedule;
@@ -37,42 +37,29 @@ impl Pass for Schedule {
         for &n in &compute {
             members.entry(unit_of(n)).or_default().push(n);
         }
-        // Users of each unit among the compute units (updates run last anyway).
-        let mut users: BTreeMap<Unit, BTreeSet<Unit>> = members.keys().map(|&u| (u, BTreeSet::new())).collect();
-        let mut operands: BTreeMap<Unit, BTreeSet<Unit>> = members.keys().map(|&u| (u, BTreeSet::new())).collect();
+        // Edges from each unit to its operands' units (among compute units: updates run last
+        // anyway), so that sorting them places users first.
+        let units: BTreeSet<Unit> = members.keys().copied().collect();
+        let mut user_to_operand: BTreeSet<(Unit, Unit)> = BTreeSet::new();
         for &n in &compute {
             for o in graph.operands(n) {
                 let (from, to) = (unit_of(o), unit_of(n));
                 if from != to {
-                    users.get_mut(&from).expect("compute unit").insert(to);
-                    operands.get_mut(&to).expect("compute unit").insert(from);
+                    user_to_operand.insert((to, from));
                 }
             }
         }
-        // Reverse Kahn: a unit is ready once all its users are placed; the ready unit with
-        // the largest (phase, last member) goes last.
+        // Built back to front: a unit is placed once all its users are, and among the ready
+        // ones the largest (phase, last member) goes last.
         let key = |u: Unit| {
             let last = *members[&u].iter().max().expect("non-empty unit");
             let phase = members[&u].iter().map(|&m| graph.node(m).phase).max().unwrap_or(Phase::Forward);
-            (phase, last, u)
+            (phase, last)
         };
-        let mut unplaced: BTreeMap<Unit, usize> = users.iter().map(|(&u, s)| (u, s.len())).collect();
-        let mut ready: BinaryHeap<(Phase, NodeId, Unit)> =
-            unplaced.iter().filter(|(_, c)| **c == 0).map(|(&u, _)| key(u)).collect();
-        let mut reversed = Vec::with_capacity(members.len());
-        while let Some((_, _, u)) = ready.pop() {
-            reversed.push(u);
-            for &o in &operands[&u] {
-                let count = unplaced.get_mut(&o).expect("compute unit");
-                *count -= 1;
-                if *count == 0 {
-                    ready.push(key(o));
-                }
-            }
-        }
-        reversed.reverse();
+        let mut order = kahn(&units, &user_to_operand, key);
+        order.reverse();
         // Members of a group keep their topological order.
-        let order: Vec<NodeId> = reversed.into_iter().flat_map(|u| members[&u].clone()).chain(updates).collect();
+        let order: Vec<NodeId> = order.into_iter().flat_map(|u| members[&u].clone()).chain(updates).collect();
         graph.set_schedule(order);
         Ok(())
     }

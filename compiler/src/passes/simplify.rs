@@ -1,15 +1,15 @@
-//! Algebraic simplification: small named rewrite rules run to a fixpoint, then common
-//! subexpression elimination.
+//! Algebraic simplification: small named rewrite rules and common subexpression elimination
+//! ([`cse`](super::cse)), run together to a fixpoint since each enables the other.
 //!
 //! The loss rules are what make the textbook lowering numerically sound: cross-entropy of a
 //! softmax becomes log-sum-exp on the logits, and its gradient `p − onehot`; the same for
 //! sigmoid and binary cross-entropy. Rules only rewrite; nodes they orphan are left for dce,
-//! except the rewritten node itself, removed at once so no rule can match it twice.
-
-use std::collections::BTreeMap;
+//! except the rewritten node itself, removed at once so no rule can match it twice. A
+//! replacement without a label takes the label of the node it replaces.
 
 use super::Pass;
-use crate::ir::{Activation, Binary, Const, Graph, NodeId, Op, Phase, Unary};
+use super::cse::merge_common_subexpressions;
+use crate::ir::{Activation, Binary, Const, Graph, NodeId, Op, Phase, Real, Unary};
 
 /// A rewrite rule: the replacement for `node`, if the rule applies.
 type Rule = fn(&mut Graph, NodeId) -> syn::Result<Option<NodeId>>;
@@ -56,6 +56,11 @@ impl Pass for Simplify {
                         continue;
                     }
                     if let Some(replacement) = rule(graph, node)? {
+                        if let Some(label) = graph.node(node).label.clone()
+                            && graph.node(replacement).label.is_none()
+                        {
+                            graph.set_label(replacement, label);
+                        }
                         graph.replace_uses(node, replacement);
                         graph.remove(node);
                         changed = true;
@@ -63,7 +68,7 @@ impl Pass for Simplify {
                 }
             }
             if !self.no_cse {
-                changed |= eliminate_common_subexpressions(graph);
+                changed |= merge_common_subexpressions(graph);
             }
             if !changed {
                 break;
@@ -105,7 +110,7 @@ fn fold_constant_products(graph: &mut Graph, n: NodeId) -> syn::Result<Option<No
     if c1.per_batch && c2.per_batch {
         return Ok(None);
     }
-    let folded = Const { value: c1.value * c2.value, per_batch: c1.per_batch || c2.per_batch };
+    let folded = Const { value: Real(c1.number_value() * c2.number_value()), per_batch: c1.per_batch || c2.per_batch };
     graph.add_like(n, graph.node(n).phase, Op::Const(folded), &[]).map(Some)
 }
 
@@ -123,7 +128,7 @@ fn fold_constant_scales(graph: &mut Graph, n: NodeId) -> syn::Result<Option<Node
     if c1.per_batch && c2.per_batch {
         return Ok(None);
     }
-    let folded = Const { value: c1.value * c2.value, per_batch: c1.per_batch || c2.per_batch };
+    let folded = Const { value: Real(c1.number_value() * c2.number_value()), per_batch: c1.per_batch || c2.per_batch };
     let c = graph.add_like(n, graph.node(n).phase, Op::Const(folded), &[])?;
     graph.add_like(n, graph.node(n).phase, Op::Binary(Binary::Mul), &[x, c]).map(Some)
 }
@@ -159,7 +164,9 @@ fn softmax_cross_entropy_grad(graph: &mut Graph, n: NodeId) -> syn::Result<Optio
     let onehot = graph.add_like(n, Phase::Gradient, Op::OneHot { classes }, &[labels])?;
     let diff = graph.add_like(n, Phase::Gradient, Op::Binary(Binary::Sub), &[p, onehot])?;
     let scale = graph.add_like(n, Phase::Gradient, Op::Const(Const::per_batch(1.0)), &[])?;
-    graph.add_like(n, Phase::Gradient, Op::Binary(Binary::Mul), &[diff, scale]).map(Some)
+    let dlogits = graph.add_like(n, Phase::Gradient, Op::Binary(Binary::Mul), &[diff, scale])?;
+    graph.set_label(dlogits, "loss.dlogits");
+    Ok(Some(dlogits))
 }
 
 const SIGMOID: Op = Op::Unary(Unary::Act(Activation::Sigmoid));
@@ -197,7 +204,9 @@ fn sigmoid_binary_cross_entropy_grad(graph: &mut Graph, n: NodeId) -> syn::Resul
     let per_example = graph.shape(s).fixed_numel() as f64;
     let diff = graph.add_like(n, Phase::Gradient, Op::Binary(Binary::Sub), &[s, t])?;
     let scale = graph.add_like(n, Phase::Gradient, Op::Const(Const::per_batch(1.0 / per_example)), &[])?;
-    graph.add_like(n, Phase::Gradient, Op::Binary(Binary::Mul), &[diff, scale]).map(Some)
+    let dlogits = graph.add_like(n, Phase::Gradient, Op::Binary(Binary::Mul), &[diff, scale])?;
+    graph.set_label(dlogits, "loss.dlogits");
+    Ok(Some(dlogits))
 }
 
 /// Σ_rows (a + b) → Σ_rows a + Σ_rows b   (lets each sum join the earliest pass it can)
@@ -252,7 +261,7 @@ fn sum_rows_of_centered(graph: &mut Graph, n: NodeId) -> syn::Result<Option<Node
     let Some((sum, scale)) = binary(graph, mean, Binary::Mul) else { return Ok(None) };
     let is_mean = graph.op(sum) == &Op::SumRows
         && graph.operands(sum)[0] == x
-        && const_of(graph, scale).is_some_and(|c| c.per_batch && c.value == 1.0);
+        && const_of(graph, scale).is_some_and(|c| c.is_one_per_batch());
     if !is_mean {
         return Ok(None);
     }
@@ -264,7 +273,7 @@ fn sum_rows_of_centered(graph: &mut Graph, n: NodeId) -> syn::Result<Option<Node
 
 /// Whether `n` is 0 by construction: the constant 0, or a product with a zero.
 fn is_zero(graph: &Graph, n: NodeId) -> bool {
-    if const_of(graph, n).is_some_and(|c| c.value == 0.0) {
+    if const_of(graph, n).is_some_and(|c| c.number_value() == 0.0) {
         return true;
     }
     binary(graph, n, Binary::Mul).is_some_and(|(a, b)| is_zero(graph, a) || is_zero(graph, b))
@@ -280,31 +289,4 @@ fn add_zero(graph: &mut Graph, n: NodeId) -> syn::Result<Option<NodeId>> {
     } else {
         None
     })
-}
-
-/// Merges nodes that compute the same op on the same operands (constants by value).
-/// Parameters, inputs and updates are never merged.
-fn eliminate_common_subexpressions(graph: &mut Graph) -> bool {
-    let mut seen: BTreeMap<(String, Vec<NodeId>), NodeId> = BTreeMap::new();
-    let mut changed = false;
-    for n in graph.topological_order() {
-        let op = graph.op(n);
-        if op.has_side_effect() || op.is_random() || (op.is_leaf() && !matches!(op, Op::Const(_))) {
-            continue;
-        }
-        // `Debug` spells out every attribute of the op (floats exactly), so equal keys mean
-        // equal ops.
-        let key = (format!("{op:?} {}", graph.shape(n)), graph.operands(n));
-        match seen.get(&key) {
-            Some(&first) => {
-                graph.replace_uses(n, first);
-                graph.remove(n);
-                changed = true;
-            }
-            None => {
-                seen.insert(key, n);
-            }
-        }
-    }
-    changed
 }

@@ -1,0 +1,50 @@
+//! Common subexpression elimination: nodes with the same op (compared by structure, numbers
+//! by their bits), the same shape and the same operands compute the same value; all readers
+//! of the later ones read the first instead.
+//!
+//! Never merged: parameters, inputs and other supplied leaves (each is its own tensor),
+//! random masks (each draw differs) and side effects. Constants are merged by value.
+//! Simplify also runs this inside its fixpoint, where merging and rewriting enable each other.
+
+use std::collections::BTreeMap;
+
+use super::Pass;
+use crate::ir::{Graph, NodeId, Op, Shape};
+
+/// The CSE pass.
+pub struct CommonSubexpressions;
+
+impl Pass for CommonSubexpressions {
+    fn name(&self) -> &'static str {
+        "cse"
+    }
+
+    fn run(&self, graph: &mut Graph) -> syn::Result<()> {
+        merge_common_subexpressions(graph);
+        Ok(())
+    }
+}
+
+/// Merges every node into the first equal one; whether anything changed.
+pub fn merge_common_subexpressions(graph: &mut Graph) -> bool {
+    let mut seen: BTreeMap<(Op, Shape, Vec<NodeId>), NodeId> = BTreeMap::new();
+    let mut changed = false;
+    for n in graph.topological_order() {
+        let op = graph.op(n);
+        if op.has_side_effect() || op.is_random() || (op.is_leaf() && !matches!(op, Op::Const(_))) {
+            continue;
+        }
+        let key = (op.clone(), graph.shape(n).clone(), graph.operands(n));
+        match seen.get(&key) {
+            Some(&first) => {
+                graph.replace_uses(n, first);
+                graph.remove(n);
+                changed = true;
+            }
+            None => {
+                seen.insert(key, n);
+            }
+        }
+    }
+    changed
+}
