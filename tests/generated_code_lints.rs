@@ -70,6 +70,41 @@ network! {
     }
 }
 
+network! {
+    /// Layer names that are also identifiers of the generated code (arguments, loop indices,
+    /// fused locals, the graph module's functions).
+    struct ClashingNames {
+        input: [3], x: dense(4), batch: batch_norm, c: relu, r: dropout(0.1), i: dense(4), v3: tanh,
+        col2: dense(3), forward: sigmoid, update: prelu, out: dense(2), params: tanh, buffers: dense(2),
+        loss: softmax_cross_entropy, optimizer: adam(0.01),
+    }
+}
+
+network! {
+    /// The same network with plain names.
+    struct PlainNames {
+        input: [3], l0: dense(4), l1: batch_norm, l2: relu, l3: dropout(0.1), l4: dense(4), l5: tanh,
+        l6: dense(3), l7: sigmoid, l8: prelu, l9: dense(2), l10: tanh, l11: dense(2),
+        loss: softmax_cross_entropy, optimizer: adam(0.01),
+    }
+}
+
+#[test]
+fn layer_names_never_change_what_is_computed() {
+    let x = gradc::ndarray::Array2::<f32>::from_shape_fn((4, 3), |(i, j)| (i * 3 + j) as f32 * 0.2 - 1.0);
+    let labels = [0, 1, 1, 0];
+    let (mut clashing, mut plain) = (ClashingNames::new(0), PlainNames::new(0));
+    let first = plain.train_step(x.view(), &labels).unwrap().loss;
+    assert_eq!(clashing.train_step(x.view(), &labels).unwrap().loss, first);
+    let mut last = first;
+    for _ in 0..50 {
+        last = plain.train_step(x.view(), &labels).unwrap().loss;
+        assert_eq!(clashing.train_step(x.view(), &labels).unwrap().loss, last);
+    }
+    assert!(last < first, "the network learns: {first} -> {last}");
+    assert_eq!(clashing.forward(x.view()).unwrap(), plain.forward(x.view()).unwrap());
+}
+
 #[test]
 fn every_optimizer_steps() {
     let x = gradc::ndarray::Array2::<f32>::ones((2, 3));

@@ -28,43 +28,28 @@ pub fn ident(name: &str) -> Ident {
     Ident::new(name, Span::call_site())
 }
 
-/// Identifiers the generated code binds itself (the graph module's functions, arguments,
-/// loop indices, closure variables): a node named like one of them takes its IR number too.
+/// Identifiers bound where kernels are called (the run functions' arguments and locals) or
+/// inside fused loops (indices), and the graph module's own functions: a node named like one
+/// of them takes its IR number too. (A plain kernel's parameters may share its name.)
 const RESERVED: &[&str] = &[
-    "a",
-    "b",
     "batch",
     "buffers",
     "c",
-    "dp",
     "forward",
-    "grad",
     "gradient",
     "gradients_finite",
     "i",
-    "index",
     "labels",
-    "logits",
     "loss_and_grads",
     "lr",
-    "out",
-    "p",
-    "param",
     "params",
-    "prediction",
     "r",
     "rng",
-    "s",
-    "scale",
     "state",
-    "stat",
     "step",
     "targets",
     "update",
-    "v",
-    "w",
     "x",
-    "z",
 ];
 
 /// Whether `name` is reserved or shaped like a fused kernel's locals (`v12`, `col3`).
@@ -72,7 +57,7 @@ fn is_reserved(name: &str) -> bool {
     let numbered = |prefix: &str| {
         name.strip_prefix(prefix).is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
     };
-    RESERVED.contains(&name) || numbered("v") || numbered("col") || numbered("operand")
+    RESERVED.contains(&name) || numbered("v") || numbered("col")
 }
 
 /// The names of one graph's nodes, and its IR numbering.

@@ -2,7 +2,7 @@
 //!
 //! Nodes are renumbered `%0..%n` in execution order (the schedule, or a topological order),
 //! each with its op, operands, dtype and shape, and as a trailing comment its label (or else
-//! its layer) and phase. No spans and no petgraph indices, so the text is stable across runs
+//! its layer and phase). No spans and no petgraph indices, so the text is stable across runs
 //! and passes. Generated code names its locals by the same numbers ([`numbering`]).
 //!
 //! ```text
@@ -58,11 +58,13 @@ fn lines(graph: &Graph, order: &[NodeId]) -> Vec<(String, String, String)> {
             }
             let dtype = if node.op.is_index() { "usize" } else { this.dtype.name() };
             let ty = format!("{dtype}{}", node.shape);
-            let mut comment = match (node.label.as_ref().or(node.layer.as_ref()), node.phase) {
-                (Some(l), Phase::Forward) => format!("  # {l}"),
-                (Some(l), Phase::Gradient) => format!("  # {l} (grad)"),
-                (Some(l), Phase::Update) => format!("  # {l} (update)"),
-                (None, _) => String::new(),
+            // A label says what the node is; otherwise its layer and the phase that made it.
+            let mut comment = match (&node.label, &node.layer, node.phase) {
+                (Some(label), _, _) => format!("  # {label}"),
+                (None, Some(l), Phase::Forward) => format!("  # {l}"),
+                (None, Some(l), Phase::Gradient) => format!("  # {l} (grad)"),
+                (None, Some(l), Phase::Update) => format!("  # {l} (update)"),
+                (None, None, _) => String::new(),
             };
             if let Some(g) = node.group {
                 comment.push_str(&format!(" [fused {g}]"));

@@ -1,0 +1,66 @@
+//! The README's excerpts of compiler output are true of the main example: every kernel name
+//! it cites is a function in the code generated for `examples/digits.rs`, and every line of
+//! its IR excerpt is a line of that network's training IR.
+
+use std::path::Path;
+
+fn workspace_file(path: &str) -> String {
+    let full = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path);
+    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
+}
+
+/// The tokens inside the first `network! { .. }` of the digits example.
+fn digits_declaration() -> proc_macro2::TokenStream {
+    let source = workspace_file("examples/digits.rs");
+    let start = source.find("network! {").expect("the example declares a network") + "network! {".len();
+    let mut depth = 1;
+    let end = source[start..]
+        .char_indices()
+        .find_map(|(i, c)| {
+            depth += match c {
+                '{' => 1,
+                '}' => -1,
+                _ => 0,
+            };
+            (depth == 0).then_some(start + i)
+        })
+        .expect("balanced braces");
+    source[start..end].parse().expect("the declaration tokenizes")
+}
+
+/// The README section that starts with `heading`, up to the next heading.
+fn readme_section(heading: &str) -> String {
+    let readme = workspace_file("README.md");
+    let start = readme.find(heading).unwrap_or_else(|| panic!("README has `{heading}`"));
+    let rest = &readme[start + heading.len()..];
+    rest[..rest.find("\n## ").unwrap_or(rest.len())].to_string()
+}
+
+#[test]
+fn kernel_names_in_the_readme_are_generated_for_the_main_example() {
+    let code = gradc_compiler::try_expand(digits_declaration()).expect("the example compiles");
+    let code = prettyplease::unparse(&syn::parse2(code).expect("generated code parses"));
+    let section = readme_section("## Reading what the compiler made");
+    let paragraphs: Vec<String> =
+        section.split("\n\n").map(|p| p.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
+    let sentence = paragraphs.iter().find(|p| p.contains("named kernel function")).expect("the kernel paragraph");
+    let names: Vec<&str> = sentence.split('`').skip(1).step_by(2).filter(|n| n.contains('_')).collect();
+    assert!(names.len() >= 4, "the sentence cites kernel names: {names:?}");
+    for name in names.iter().filter(|n| !n.contains(' ')) {
+        assert!(code.contains(&format!("fn {name}(")), "README cites `{name}`, which `cargo expand` would not show");
+    }
+}
+
+#[test]
+fn the_readme_ir_excerpt_is_the_main_example_training_ir() {
+    let compiled = gradc_compiler::compile(digits_declaration()).expect("the example compiles");
+    let squeeze = |line: &str| line.split_whitespace().collect::<Vec<_>>().join(" ");
+    let ir: Vec<String> = compiled.train.to_string().lines().map(squeeze).collect();
+    let section = readme_section("## Reading what the compiler made");
+    let excerpt = section.split("```text").nth(1).expect("an IR excerpt").split("```").next().unwrap();
+    let lines: Vec<String> = excerpt.lines().map(squeeze).filter(|l| !l.is_empty() && l != "...").collect();
+    assert!(lines.len() >= 5, "{lines:?}");
+    for line in lines {
+        assert!(ir.contains(&line), "README shows `{line}`, which is not in DigitNet::TRAIN_IR:\n{}", compiled.train);
+    }
+}
