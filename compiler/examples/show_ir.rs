@@ -1,5 +1,6 @@
 //! Prints the compiled IR (inference, then training) of a declaration read from stdin, or
-//! with `--code` the generated Rust, formatted.
+//! with `--code` the generated Rust, formatted; with `--vocabulary`, the DSL reference
+//! (every layer, activation, initializer, loss, optimizer and regularizer with its arguments).
 //!
 //! ```text
 //! echo 'struct N { input: [4], dense(3), loss: mse, optimizer: sgd(lr = 0.1) }' \
@@ -8,6 +9,9 @@
 use std::io::Read;
 
 fn main() {
+    if std::env::args().any(|a| a == "--vocabulary") {
+        return print!("{}", gradc_compiler::vocab::reference::reference());
+    }
     let mut src = String::new();
     std::io::stdin().read_to_string(&mut src).expect("stdin");
     let tokens: proc_macro2::TokenStream = match src.parse() {

@@ -5,7 +5,8 @@
 //! their types, ranges and defaults, and what the entry builds) and every fact the rest of the
 //! compiler needs about an entry, as exhaustive `match`es: adding a variant is a compile error
 //! everywhere a decision is needed, and nowhere else. The DSL checker, its "expected one of"
-//! messages, the IR mnemonics and the runtime calls are all derived from these files.
+//! messages, the IR mnemonics, the runtime calls and the DSL [`reference`] are all derived
+//! from these files.
 //!
 //! This is the bottom layer of the compiler: it imports nothing from the other modules.
 
@@ -15,6 +16,7 @@ pub mod layer;
 pub mod loss;
 pub mod optimizer;
 pub mod real;
+pub mod reference;
 pub mod regularizer;
 
 use std::collections::BTreeMap;
