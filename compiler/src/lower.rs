@@ -120,7 +120,7 @@ impl LayerBuilder<'_> {
             }
             LayerKind::BatchNorm { momentum, eps } => match mode {
                 Mode::Training if !self.layer.frozen => self.batch_norm_train(x, momentum, eps),
-                _ => self.batch_norm_eval(x, eps),
+                Mode::Training | Mode::Inference => self.batch_norm_eval(x, eps),
             },
             LayerKind::Dropout { p } if mode == Mode::Training && p > 0.0 => {
                 let shape = self.graph.shape(x).clone();

@@ -88,7 +88,8 @@ fn operand_names(op: &Op) -> &'static [&'static str] {
         Op::CountBatch => &["param"],
         Op::BroadcastRows | Op::FirstRow | Op::SumSquares | Op::SumAbs => &["x"],
         Op::ScaleRows => &["w", "scale"],
-        _ => &[],
+        Op::ClipScale { .. } => &[],
+        Op::Input | Op::Labels | Op::Targets | Op::Param { .. } | Op::Const(_) | Op::DropoutMask { .. } => &[],
     }
 }
 
@@ -125,7 +126,25 @@ fn runtime_kernel(op: &Op) -> Option<TokenStream> {
         Op::BroadcastRows => quote!(broadcast_rows),
         Op::ScaleRows => quote!(scale_rows),
         Op::SumAll => quote!(sum_all),
-        _ => return None,
+        // Kernels with sizes, constants or state of their own, and leaves.
+        Op::MatMul { .. }
+        | Op::SumRows
+        | Op::FirstRow
+        | Op::Unary(_)
+        | Op::Binary(_)
+        | Op::Softmax
+        | Op::SoftmaxVjp
+        | Op::OneHot { .. }
+        | Op::ClipScale { .. }
+        | Op::Update { .. }
+        | Op::RunningUpdate { .. }
+        | Op::CountBatch
+        | Op::DropoutMask { .. }
+        | Op::Input
+        | Op::Labels
+        | Op::Targets
+        | Op::Param { .. }
+        | Op::Const(_) => return None,
     })
 }
 

@@ -17,15 +17,45 @@ use crate::vocab::{
     self, ACTIVATIONS, InitHint, LAYERS, LOSSES, LayerKind, Loss, OPTIMIZERS, Optimizer, Penalty, REGULARIZERS,
 };
 
-/// The keys of the items that are settings, not layers, with an example of each.
-const SETTINGS: &[(&str, &str)] = &[
-    ("input", "[64]"),
-    ("loss", "softmax_cross_entropy"),
-    ("optimizer", "sgd(lr = 0.1)"),
-    ("regularize", "l2(1e-4)"),
-    ("dtype", "f32"),
-    ("fusion", "true"),
-];
+/// The items that are settings, not layers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Setting {
+    Input,
+    Loss,
+    Optimizer,
+    Regularize,
+    Dtype,
+    Fusion,
+}
+
+impl Setting {
+    const ALL: [Setting; 6] =
+        [Setting::Input, Setting::Loss, Setting::Optimizer, Setting::Regularize, Setting::Dtype, Setting::Fusion];
+
+    /// The item's key.
+    fn key(self) -> &'static str {
+        match self {
+            Setting::Input => "input",
+            Setting::Loss => "loss",
+            Setting::Optimizer => "optimizer",
+            Setting::Regularize => "regularize",
+            Setting::Dtype => "dtype",
+            Setting::Fusion => "fusion",
+        }
+    }
+
+    /// An example value, for messages.
+    fn example(self) -> &'static str {
+        match self {
+            Setting::Input => "[64]",
+            Setting::Loss => "softmax_cross_entropy",
+            Setting::Optimizer => "sgd(lr = 0.1)",
+            Setting::Regularize => "l2(1e-4)",
+            Setting::Dtype => "f32",
+            Setting::Fusion => "true",
+        }
+    }
+}
 
 /// A layer as declared, before the default initializer is resolved.
 struct DeclaredLayer {
@@ -36,7 +66,7 @@ struct DeclaredLayer {
 /// The settings and layers found so far.
 #[derive(Default)]
 struct Found {
-    settings: BTreeMap<&'static str, Span>,
+    settings: BTreeMap<Setting, Span>,
     input: Option<(usize, Span)>,
     loss: Option<(Loss, Span)>,
     optimizer: Option<Optimizer>,
@@ -63,11 +93,11 @@ fn layer_kind(call: &RawCall, errors: &mut Errors) -> Option<LayerKind> {
 }
 
 /// The call of a setting that takes a name (`loss: mse`).
-fn expect_call<'a>(item: &'a RawItem, key: &str, errors: &mut Errors) -> Option<&'a RawCall> {
+fn expect_call<'a>(item: &'a RawItem, setting: Setting, errors: &mut Errors) -> Option<&'a RawCall> {
     match &item.value {
         RawValue::Call(c) => Some(c),
-        _ => {
-            let example = SETTINGS.iter().find(|(k, _)| *k == key).map_or("..", |(_, e)| e);
+        RawValue::Dims(..) | RawValue::Bool(_) => {
+            let (key, example) = (setting.key(), setting.example());
             errors.at(item_span(item), format!("`{key}` takes a name, e.g. `{key}: {example}`"));
             None
         }
@@ -92,15 +122,15 @@ fn frozen_attribute(item: &RawItem, is_setting: bool, errors: &mut Errors) -> bo
     frozen
 }
 
-/// Checks one setting item (`key` is one of [`SETTINGS`]).
-fn setting(key: &'static str, item: &RawItem, found: &mut Found, errors: &mut Errors) {
+/// Checks one setting item.
+fn setting(setting: Setting, item: &RawItem, found: &mut Found, errors: &mut Errors) {
     let span = item_span(item);
-    if found.settings.insert(key, span).is_some() {
-        errors.at(span, format!("`{key}` given twice"));
+    if found.settings.insert(setting, span).is_some() {
+        errors.at(span, format!("`{}` given twice", setting.key()));
         return;
     }
-    match key {
-        "input" => {
+    match setting {
+        Setting::Input => {
             if found.layer_lines > 0 {
                 errors.at(span, "`input` must come before the first layer");
             }
@@ -116,37 +146,36 @@ fn setting(key: &'static str, item: &RawItem, found: &mut Found, errors: &mut Er
                 _ => errors.at(span, "`input` takes its shape in brackets, e.g. `input: [64]`"),
             }
         }
-        "loss" => {
+        Setting::Loss => {
             if found.layer_lines == 0 {
                 errors.at(span, "`loss` comes before any layer; declare the layers first");
             }
-            if let Some(call) = expect_call(item, key, errors) {
+            if let Some(call) = expect_call(item, setting, errors) {
                 found.loss = resolve(LOSSES, "loss", call, errors).map(|l| (l, span));
             }
         }
-        "optimizer" => {
-            if let Some(call) = expect_call(item, key, errors) {
+        Setting::Optimizer => {
+            if let Some(call) = expect_call(item, setting, errors) {
                 found.optimizer = resolve(OPTIMIZERS, "optimizer", call, errors);
             }
         }
-        "regularize" => {
+        Setting::Regularize => {
             if let Some(p) =
-                expect_call(item, key, errors).and_then(|c| resolve(REGULARIZERS, "regularizer", c, errors))
+                expect_call(item, setting, errors).and_then(|c| resolve(REGULARIZERS, "regularizer", c, errors))
             {
                 found.regularize = p;
             }
         }
-        "dtype" => match expect_call(item, key, errors) {
+        Setting::Dtype => match expect_call(item, setting, errors) {
             Some(c) if c.name == "f32" && c.args.is_empty() => found.dtype = Some(DType::F32),
             Some(c) if c.name == "f64" && c.args.is_empty() => found.dtype = Some(DType::F64),
             Some(c) => errors.at(c.span, format!("`dtype` takes `f32` or `f64`, found `{}`", c.name)),
             None => {}
         },
-        "fusion" => match &item.value {
+        Setting::Fusion => match &item.value {
             RawValue::Bool(b) => found.fusion = Some(b.value),
-            _ => errors.at(span, "`fusion` takes `true` or `false`"),
+            RawValue::Dims(..) | RawValue::Call(_) => errors.at(span, "`fusion` takes `true` or `false`"),
         },
-        other => unreachable!("`{other}` is not in SETTINGS"),
     }
 }
 
@@ -155,7 +184,7 @@ fn layer(item: &RawItem, frozen: bool, found: &mut Found, errors: &mut Errors) {
     let span = item_span(item);
     let position = found.layer_lines;
     found.layer_lines += 1;
-    if found.settings.contains_key("loss") {
+    if found.settings.contains_key(&Setting::Loss) {
         errors.at(span, "layer after `loss`; the layers come first, then `loss` and `optimizer`");
     }
     let name = item.key.as_ref().map_or_else(|| position.to_string(), Ident::to_string);
@@ -205,21 +234,21 @@ pub fn check(raw: RawNetwork) -> syn::Result<Network> {
     }
     let mut found = Found::default();
     for item in &raw.items {
-        let setting_key = item.key.as_ref().and_then(|k| SETTINGS.iter().find(|(s, _)| k == s)).map(|(s, _)| *s);
-        let frozen = frozen_attribute(item, setting_key.is_some(), &mut errors);
-        match setting_key {
-            Some(key) => setting(key, item, &mut found, &mut errors),
+        let setting_of = item.key.as_ref().and_then(|k| Setting::ALL.into_iter().find(|s| k == s.key()));
+        let frozen = frozen_attribute(item, setting_of.is_some(), &mut errors);
+        match setting_of {
+            Some(s) => setting(s, item, &mut found, &mut errors),
             None => layer(item, frozen, &mut found, &mut errors),
         }
     }
     let name_span = raw.name.span();
-    if !found.settings.contains_key("input") {
+    if !found.settings.contains_key(&Setting::Input) {
         errors.at(name_span, "missing `input: [..]` (the features per example, e.g. `input: [64]`)");
     }
-    if !found.settings.contains_key("loss") {
+    if !found.settings.contains_key(&Setting::Loss) {
         errors.at(name_span, format!("missing `loss: ..` (one of: {})", vocab::names(LOSSES).join(", ")));
     }
-    if !found.settings.contains_key("optimizer") {
+    if !found.settings.contains_key(&Setting::Optimizer) {
         errors.at(name_span, "missing `optimizer: ..` (e.g. `optimizer: sgd(lr = 0.1)`)");
     }
     errors.finish()?;

@@ -187,7 +187,19 @@ impl Op {
             | Op::Softmax
             | Op::OneHot { .. }
             | Op::CountBatch => 1,
-            _ => 2,
+            Op::MatMul { .. }
+            | Op::ScaleRows
+            | Op::Binary(_)
+            | Op::SoftmaxVjp
+            | Op::CrossEntropy
+            | Op::CrossEntropyGrad
+            | Op::SoftmaxCrossEntropy
+            | Op::BinaryCrossEntropy
+            | Op::BinaryCrossEntropyGrad
+            | Op::BinaryCrossEntropyWithLogits
+            | Op::MeanSquaredError
+            | Op::Update { clipped: false, .. }
+            | Op::RunningUpdate { .. } => 2,
         }
     }
 
