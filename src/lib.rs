@@ -42,6 +42,6 @@ pub use ndarray;
 pub mod __private {
     pub use gradc_runtime::{
         Init, LayerInfo, LossKind, NetworkInfo, OptimizerState, ParamKind, ParamSpec, ParamStore, Rng, TrainState,
-        kernels, optim, scalar,
+        conv, kernels, optim, scalar,
     };
 }

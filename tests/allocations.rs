@@ -56,6 +56,16 @@ network! {
     }
 }
 
+network! {
+    struct Cnn {
+        input: [3, 12, 12],
+        c1: conv2d(8, 3, padding = 1), bn1: batch_norm, a1: relu, p1: max_pool2d(2),
+        c2: conv2d(8, (3, 2), stride = 2, groups = 2), a2: tanh, p2: avg_pool2d(2, stride = 1, padding = 1),
+        drop: dropout(0.2), gap: global_avg_pool, out: dense(4),
+        loss: softmax_cross_entropy, optimizer: adam(lr = 0.01),
+    }
+}
+
 /// Allocations made by a warm training step (the average of five).
 fn allocations_per_step<M: Model<Scalar = f32>>(mut net: M, step: impl Fn(&mut M)) -> usize {
     step(&mut net); // first step: buffers are sized here
@@ -88,6 +98,13 @@ fn warm_training_steps_allocate_nothing() {
         net.train_step(x.view(), &labels).unwrap();
     });
     assert_eq!(n, 0, "the unfused network: {n} allocations per warm step");
+
+    let x = Array2::<f32>::from_shape_fn((8, 3 * 12 * 12), |(r, c)| ((r * 5 + c) % 11) as f32 / 11.0);
+    let labels: Vec<usize> = (0..8).map(|r| r % 4).collect();
+    let n = allocations_per_step(Cnn::new(1), |net| {
+        net.train_step(x.view(), &labels).unwrap();
+    });
+    assert_eq!(n, 0, "convolution, pooling and batch norm over channels: {n} allocations per warm step");
 }
 
 #[test]

@@ -13,7 +13,7 @@ use proc_macro2::Span;
 
 use crate::dsl::ParamDecl;
 use crate::dsl::ast::{Layer, Network};
-use crate::ir::{Binary, Const, Graph, Mode, NodeId, Op, Output, Phase, Real, Shape, Unary};
+use crate::ir::{Binary, Const, Graph, Mode, NodeId, Op, Output, Phase, Real, Shape, Unary, Window};
 use crate::vocab::{Activation, LayerKind, Loss};
 
 /// Builds one layer's nodes.
@@ -44,20 +44,28 @@ impl LayerBuilder<'_> {
         self.op(Op::Const(c), &[])
     }
 
-    /// Batch norm with the batch's statistics, and the running-statistic updates.
+    /// Values per feature in one example: 1 for features, H·W for an image's channels.
+    fn values_per_feature(&self) -> usize {
+        self.layer.input_shape[1..].iter().product()
+    }
+
+    /// Batch norm with the batch's statistics, and the running-statistic updates. Statistics
+    /// are per feature, over the batch (and the pixels, for images: PyTorch `BatchNorm2d`).
     fn batch_norm_train(&mut self, x: NodeId, momentum: f64, eps: f64) -> syn::Result<NodeId> {
         let (gamma, beta) = (self.param("weight"), self.param("bias"));
         let (running_mean, running_var) = (self.param("running_mean"), self.param("running_var"));
         let counter = self.param("num_batches_tracked");
-        let per_example = self.constant(Const::per_batch(1.0))?;
-        // μ = Σx / B;  σ² = Σ(x − μ)² / B (biased, as PyTorch normalizes)
-        let sum = self.op(Op::SumRows, &[x])?;
+        let per_feature = self.values_per_feature();
+        let per_example = self.constant(Const::per_batch(1.0 / per_feature as f64))?;
+        let sum_op = if self.layer.input_shape.len() == 1 { Op::SumRows } else { Op::SumChannels };
+        // μ = Σx / n;  σ² = Σ(x − μ)² / n (biased, as PyTorch normalizes), n = B·(H·W)
+        let sum = self.op(sum_op.clone(), &[x])?;
         let mean = self.op(Op::Binary(Binary::Mul), &[sum, per_example])?;
         self.label(mean, "mean");
         let centered = self.op(Op::Binary(Binary::Sub), &[x, mean])?;
         self.label(centered, "centered");
         let squares = self.op(Op::Binary(Binary::Mul), &[centered, centered])?;
-        let square_sum = self.op(Op::SumRows, &[squares])?;
+        let square_sum = self.op(sum_op, &[squares])?;
         let var = self.op(Op::Binary(Binary::Mul), &[square_sum, per_example])?;
         self.label(var, "var");
         let inv_std = self.op(Op::Unary(Unary::Rsqrt { eps: Real(eps) }), &[var])?;
@@ -68,8 +76,8 @@ impl LayerBuilder<'_> {
         let y = self.op(Op::Binary(Binary::Add), &[scaled, beta])?;
         let momentum = Real(momentum);
         let updates = [
-            self.op(Op::RunningUpdate { momentum, unbiased: false }, &[running_mean, mean])?,
-            self.op(Op::RunningUpdate { momentum, unbiased: true }, &[running_var, var])?,
+            self.op(Op::RunningUpdate { momentum, unbiased: false, per_example: per_feature }, &[running_mean, mean])?,
+            self.op(Op::RunningUpdate { momentum, unbiased: true, per_example: per_feature }, &[running_var, var])?,
             self.op(Op::CountBatch, &[counter])?,
         ];
         for (update, what) in updates.into_iter().zip(["running_mean", "running_var", "num_batches_tracked"]) {
@@ -134,6 +142,52 @@ impl LayerBuilder<'_> {
                 self.op(Op::Binary(Binary::Mul), &[x, mask])
             }
             LayerKind::Dropout { .. } => Ok(x),
+            LayerKind::Conv2d { out, kernel, stride, padding, dilation, groups, bias, .. } => {
+                let [channels_in, height, width] = self.image_input();
+                let window = Window {
+                    channels_in,
+                    channels_out: out,
+                    groups,
+                    height,
+                    width,
+                    kernel,
+                    stride,
+                    padding: padding.sides(kernel, dilation),
+                    dilation,
+                };
+                let w = self.param("weight");
+                let y = self.op(Op::Conv2d(window), &[x, w])?;
+                if bias {
+                    let b = self.param("bias");
+                    self.op(Op::Binary(Binary::Add), &[y, b])
+                } else {
+                    Ok(y)
+                }
+            }
+            LayerKind::MaxPool2d { kernel, stride, padding } => {
+                let [channels, height, width] = self.image_input();
+                self.op(Op::MaxPool2d(Window::pooling(channels, [height, width], kernel, stride, padding)), &[x])
+            }
+            LayerKind::AvgPool2d { kernel, stride, padding } => {
+                let [channels, height, width] = self.image_input();
+                self.op(Op::AvgPool2d(Window::pooling(channels, [height, width], kernel, stride, padding)), &[x])
+            }
+            LayerKind::GlobalAvgPool => {
+                // One window the size of the image, then [B, C, 1, 1] as [B, C].
+                let [channels, height, width] = self.image_input();
+                let window = Window::pooling(channels, [height, width], [height, width], [height, width], [0, 0]);
+                let pooled = self.op(Op::AvgPool2d(window), &[x])?;
+                self.op(Op::Reshape { to: vec![channels] }, &[pooled])
+            }
+            LayerKind::Flatten => self.op(Op::Reshape { to: self.layer.output_shape.clone() }, &[x]),
+        }
+    }
+
+    /// The `[C, H, W]` of an image layer's input (the checker made sure it is one).
+    fn image_input(&self) -> [usize; 3] {
+        match self.layer.input_shape[..] {
+            [c, h, w] => [c, h, w],
+            _ => unreachable!("checked: `{}` takes images", self.layer.name),
         }
     }
 }
@@ -177,7 +231,7 @@ pub fn lower(net: &Network, mode: Mode) -> syn::Result<Graph> {
     };
     let mut graph = Graph::new(format!("{}.{suffix}", net.name), net.dtype, mode);
     let params = net.params();
-    let mut x = graph.add_leaf(Op::Input, Shape::batch_rows(net.input_width), Some("input".into()), net.input_span);
+    let mut x = graph.add_leaf(Op::Input, Shape::batch_of(&net.input_shape), Some("input".into()), net.input_span);
     for layer in &net.layers {
         x = LayerBuilder { graph: &mut graph, layer, params: &params }.lower(x, mode)?;
     }
@@ -186,7 +240,6 @@ pub fn lower(net: &Network, mode: Mode) -> syn::Result<Graph> {
         return Ok(graph);
     }
     let (loss, span): (Loss, Span) = net.loss;
-    let width = net.output_width();
     let layer = Some("loss".to_string());
     let add =
         |graph: &mut Graph, op: Op, operands: &[NodeId]| graph.add(op, operands, layer.clone(), Phase::Forward, span);
@@ -197,12 +250,12 @@ pub fn lower(net: &Network, mode: Mode) -> syn::Result<Graph> {
             add(&mut graph, Op::CrossEntropy, &[p, labels])?
         }
         Loss::BinaryCrossEntropy => {
-            let targets = graph.add_leaf(Op::Targets, Shape::batch_rows(width), layer.clone(), span);
+            let targets = graph.add_leaf(Op::Targets, Shape::batch_of(net.output_shape()), layer.clone(), span);
             let s = add(&mut graph, Op::Unary(Unary::Act(Activation::Sigmoid)), &[x])?;
             add(&mut graph, Op::BinaryCrossEntropy, &[s, targets])?
         }
         Loss::MeanSquaredError => {
-            let targets = graph.add_leaf(Op::Targets, Shape::batch_rows(width), layer.clone(), span);
+            let targets = graph.add_leaf(Op::Targets, Shape::batch_of(net.output_shape()), layer.clone(), span);
             add(&mut graph, Op::MeanSquaredError, &[x, targets])?
         }
     };

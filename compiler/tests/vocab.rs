@@ -6,7 +6,11 @@ use gradc_compiler::dsl;
 use gradc_compiler::vocab::{self, ACTIVATIONS, INITS, LAYERS, LOSSES, LayerKind, OPTIMIZERS, REGULARIZERS};
 
 fn network(layers: &str, optimizer: &str) -> dsl::ast::Network {
-    let src = format!("struct N {{ input: [3], {layers}, out: dense(2), loss: mse, optimizer: {optimizer} }}");
+    network_on("[3]", layers, optimizer)
+}
+
+fn network_on(input: &str, layers: &str, optimizer: &str) -> dsl::ast::Network {
+    let src = format!("struct N {{ input: {input}, {layers}, out: dense(2), loss: mse, optimizer: {optimizer} }}");
     dsl::check(dsl::parse(src.parse().unwrap()).unwrap()).unwrap_or_else(|e| panic!("{src}: {e}"))
 }
 
@@ -18,6 +22,7 @@ fn call<T>(spec: &vocab::Spec<T>) -> String {
         .filter(|a| matches!(a.default, vocab::Default::Required(_)))
         .map(|a| match a.ty {
             vocab::ArgType::Count { min } => format!("{} = {}", a.name, min + 2),
+            vocab::ArgType::Size { .. } => format!("{} = (2, 3)", a.name),
             _ => format!("{} = 0.5", a.name),
         })
         .collect();
@@ -33,9 +38,15 @@ fn every_activation_and_layer_round_trips_through_describe() {
         assert_eq!(again.layers[0].kind, first.layers[0].kind, "{}", spec.name);
     }
     for spec in LAYERS {
-        let first = network(&format!("a: {}", call(spec)), "sgd(0.1)");
+        // Image layers get an image, and a flatten after them when they output one.
+        let (input, after) = match spec.name {
+            "conv2d" | "max_pool2d" | "avg_pool2d" => ("[3, 6, 6]", ", f: flatten"),
+            "global_avg_pool" | "flatten" => ("[3, 6, 6]", ""),
+            _ => ("[3]", ""),
+        };
+        let first = network_on(input, &format!("a: {}{after}", call(spec)), "sgd(0.1)");
         assert_eq!(first.layers[0].kind.name(), spec.name);
-        let again = network(&format!("a: {}", first.layers[0].kind.describe()), "sgd(0.1)");
+        let again = network_on(input, &format!("a: {}{after}", first.layers[0].kind.describe()), "sgd(0.1)");
         assert_eq!(again.layers[0].kind, first.layers[0].kind, "{}", spec.name);
     }
 }

@@ -47,10 +47,15 @@ pub enum InitDistribution {
 }
 
 impl Init {
-    /// `(fan_in, fan_out)` of a shape: `[out, in]` for a weight, `[n]` counts as n in and n out.
+    /// `(fan_in, fan_out)` of a shape as PyTorch computes them: `[out, in, kh, kw..]` has
+    /// `in·kh·kw` in and `out·kh·kw` out (a dense weight has no kernel axes); `[n]` counts as n
+    /// in and n out.
     pub fn fans(shape: &[usize]) -> (usize, usize) {
         match shape {
-            [out, inp, ..] => (*inp, *out),
+            [out, inp, kernel @ ..] => {
+                let receptive: usize = kernel.iter().product();
+                (inp * receptive, out * receptive)
+            }
             [n] => (*n, *n),
             [] => (1, 1),
         }

@@ -13,6 +13,7 @@
 //! assert_eq!(Init::HeNormal.name(), "he_normal");
 //! ```
 
+pub mod conv;
 pub mod data;
 mod error;
 mod float;

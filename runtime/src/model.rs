@@ -19,8 +19,8 @@ pub struct LayerInfo {
     pub name: &'static str,
     /// The layer as declared, with defaults resolved (`dense(128, init = he_normal)`).
     pub description: &'static str,
-    /// Output features per example.
-    pub output_width: usize,
+    /// The shape of one example's output (`[features]` or `[C, H, W]`).
+    pub output_shape: &'static [usize],
     /// Declared `#[frozen]`.
     pub frozen: bool,
 }
@@ -30,8 +30,10 @@ pub struct LayerInfo {
 pub struct NetworkInfo {
     /// The struct's name.
     pub name: &'static str,
-    /// Input features per example.
+    /// Input values per example (`C·H·W` for images, given as rows in NCHW order).
     pub input_width: usize,
+    /// The shape of one input example (`[features]` or `[C, H, W]`).
+    pub input_shape: &'static [usize],
     /// Output features per example.
     pub output_width: usize,
     /// The smallest training batch (2 when a batch norm computes batch statistics).

@@ -7,7 +7,7 @@ use crate::{Float, NetworkInfo, ParamStore};
 /// Renders the summary of `info` with the trainable flags of `params`.
 pub fn render<T: Float>(info: &NetworkInfo, params: &ParamStore<T>) -> String {
     let mut rows = vec![["layer".to_string(), "kind".into(), "output".into(), "params".into(), "trainable".into()]];
-    rows.push(["input".into(), String::new(), format!("[B, {}]", info.input_width), String::new(), String::new()]);
+    rows.push(["input".into(), String::new(), shape(info.input_shape), String::new(), String::new()]);
     let (mut total, mut trainable_total) = (0usize, 0usize);
     for layer in info.layers {
         let owned: Vec<usize> = (0..info.params.len())
@@ -26,7 +26,7 @@ pub fn render<T: Float>(info: &NetworkInfo, params: &ParamStore<T>) -> String {
         rows.push([
             layer.name.into(),
             layer.description.into(),
-            format!("[B, {}]", layer.output_width),
+            shape(layer.output_shape),
             group_thousands(count),
             flag.into(),
         ]);
@@ -66,6 +66,12 @@ fn group_thousands(n: usize) -> String {
         out.push(ch);
     }
     out
+}
+
+/// `[B, C, H, W]`: a per-example shape with the batch in front.
+fn shape(dims: &[usize]) -> String {
+    let dims: Vec<String> = dims.iter().map(usize::to_string).collect();
+    format!("[B, {}]", dims.join(", "))
 }
 
 #[cfg(test)]

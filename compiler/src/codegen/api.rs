@@ -69,16 +69,17 @@ pub fn tables(net: &Network) -> TokenStream {
         };
         quote!(#rt::ParamSpec { name: #name, layer: #layer, shape: &[#(#shape),*], init: #init, differentiable: #differentiable, kind: #rt::ParamKind::#kind })
     });
-    let widths = net.layer_widths();
+
     let (count, layer_count) = (usize_lit(count), usize_lit(net.layers.len()));
-    let layers = net.layers.iter().zip(&widths).map(|(l, &w)| {
-        let w = usize_lit(w);
+    let layers = net.layers.iter().map(|l| {
+        let shape = l.output_shape.iter().map(|&d| usize_lit(d));
         let (name, description, frozen) = (&l.name, l.kind.describe(), l.frozen);
-        quote!(#rt::LayerInfo { name: #name, description: #description, output_width: #w, frozen: #frozen })
+        quote!(#rt::LayerInfo { name: #name, description: #description, output_shape: &[#(#shape),*], frozen: #frozen })
     });
     let loss = ident(net.loss.0.runtime_kind());
     let name = net.name.to_string();
-    let input_width = usize_lit(net.input_width);
+    let input_width = usize_lit(net.input_width());
+    let input_shape = net.input_shape.iter().map(|&d| usize_lit(d));
     let output_width = usize_lit(net.output_width());
     let optimizer = net.optimizer.describe();
     let min_train_batch = usize_lit(if net.needs_two_examples() { 2 } else { 1 });
@@ -95,6 +96,7 @@ pub fn tables(net: &Network) -> TokenStream {
         pub static INFO: #rt::NetworkInfo = #rt::NetworkInfo {
             name: #name,
             input_width: #input_width,
+            input_shape: &[#(#input_shape),*],
             output_width: #output_width,
             min_train_batch: #min_train_batch,
             loss: #rt::LossKind::#loss,

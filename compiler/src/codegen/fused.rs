@@ -383,7 +383,7 @@ pub fn fused_kernel(
         }
     };
     let call = quote!(#fn_name(#batch_arg #(#args,)*););
-    Kernel { item, call, uses_batch: fused.uses_batch, uses_rng: false }
+    Kernel { item, call, uses_batch: fused.uses_batch, uses_rng: false, scratch: None }
 }
 
 fn stored_row(fused: &Fused, m: NodeId, stored: &BTreeSet<NodeId>) -> bool {

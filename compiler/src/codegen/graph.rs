@@ -15,7 +15,7 @@ use crate::ir::{DType, Graph, Mode, NodeId, Op, Output, Phase, node_lines};
 pub fn graph_module(graph: &Graph) -> TokenStream {
     let names = Names::of(graph);
     let emitted = emit_kernels(graph, &names);
-    let buffers = buffer_struct(graph, &names, &emitted.stored);
+    let buffers = buffer_struct(graph, &names, &emitted.stored, &emitted.scratch);
     let run = match graph.mode {
         Mode::Inference => forward_function(graph, &names, &emitted),
         Mode::Training => training_functions(graph, &names, &emitted),
@@ -46,6 +46,8 @@ struct Emitted {
     update_uses_batch: bool,
     /// Whether the compute calls draw from the random generator.
     uses_rng: bool,
+    /// Workspaces of kernels (convolution columns): field and length, independent of the batch.
+    scratch: Vec<(Ident, usize)>,
 }
 
 /// One kernel per node, or per fused group at its first member.
@@ -65,6 +67,7 @@ fn emit_kernels(graph: &Graph, names: &Names) -> Emitted {
         compute_uses_batch: false,
         update_uses_batch: false,
         uses_rng: false,
+        scratch: vec![],
     };
     let mut emitted_groups = BTreeSet::new();
     let mut kernel_names: BTreeSet<String> = names.all_buffers().cloned().collect();
@@ -84,6 +87,7 @@ fn emit_kernels(graph: &Graph, names: &Names) -> Emitted {
         let side_effect = graph.op(n).has_side_effect();
         if let Some(k) = k {
             emitted.kernels.push(k.item);
+            emitted.scratch.extend(k.scratch);
             if side_effect {
                 emitted.updates.push(k.call);
                 emitted.update_uses_batch |= k.uses_batch;
@@ -101,16 +105,26 @@ fn emit_kernels(graph: &Graph, names: &Names) -> Emitted {
 }
 
 /// The buffer struct: one field per stored node, its byte count and its resizing.
-fn buffer_struct(graph: &Graph, names: &Names, stored: &[NodeId]) -> TokenStream {
+fn buffer_struct(graph: &Graph, names: &Names, stored: &[NodeId], scratch: &[(Ident, usize)]) -> TokenStream {
     let t = float_type(graph.dtype);
     let lines = node_lines(graph);
-    let fields: Vec<Ident> = stored.iter().map(|&n| ident(names.buffer(n))).collect();
-    let docs = stored.iter().map(|n| format!(" `{}`", compact(&lines[n])));
-    let lens = stored.iter().map(|&n| {
-        let shape = graph.shape(n);
-        let fixed = usize_lit(shape.fixed_numel());
-        if shape.has_batch() { quote!(batch * #fixed) } else { quote!(#fixed) }
-    });
+    let fields: Vec<Ident> =
+        stored.iter().map(|&n| ident(names.buffer(n))).chain(scratch.iter().map(|(f, _)| f.clone())).collect();
+    let docs = stored
+        .iter()
+        .map(|n| format!(" `{}`", compact(&lines[n])))
+        .chain(scratch.iter().map(|(f, _)| format!(" The im2col workspace of `{f}`.")));
+    let lens = stored
+        .iter()
+        .map(|&n| {
+            let shape = graph.shape(n);
+            let fixed = usize_lit(shape.fixed_numel());
+            if shape.has_batch() { quote!(batch * #fixed) } else { quote!(#fixed) }
+        })
+        .chain(scratch.iter().map(|(_, len)| {
+            let len = usize_lit(*len);
+            quote!(#len)
+        }));
     let name = match graph.mode {
         Mode::Inference => ident("ForwardBuffers"),
         Mode::Training => ident("TrainBuffers"),

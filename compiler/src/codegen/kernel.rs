@@ -9,7 +9,7 @@ use quote::quote;
 
 use super::names::{Names, ident, param_const};
 use super::scalar;
-use crate::ir::{Broadcast, DType, Dim, Graph, NodeId, Op, Shape, UpdateRule, broadcast};
+use crate::ir::{Broadcast, DType, Dim, Graph, NodeId, Op, Shape, UpdateRule, Window, broadcast};
 use crate::vocab::Value;
 
 /// A float literal of the graph's type; negative values are emitted as a negation.
@@ -68,6 +68,36 @@ pub struct Kernel {
     pub uses_batch: bool,
     /// Whether the call passes the network's random generator.
     pub uses_rng: bool,
+    /// A workspace the kernel needs (convolution columns): its buffer field and length.
+    pub scratch: Option<(proc_macro2::Ident, usize)>,
+}
+
+/// The runtime's `conv::Window` literal for `w`.
+fn window(w: &Window) -> TokenStream {
+    let Window { channels_in, channels_out, groups, height, width, kernel, stride, padding, dilation } = *w;
+    let (ci, co, g, h, wd) =
+        (usize_lit(channels_in), usize_lit(channels_out), usize_lit(groups), usize_lit(height), usize_lit(width));
+    let pair = |v: [usize; 2]| {
+        let [a, b] = v.map(usize_lit);
+        quote!([#a, #b])
+    };
+    let (kernel, stride, dilation) = (pair(kernel), pair(stride), pair(dilation));
+    let [t, l, b, r] = padding.map(usize_lit);
+    quote!(&::gradc::__private::conv::Window {
+        channels_in: #ci, channels_out: #co, groups: #g, height: #h, width: #wd,
+        kernel: #kernel, stride: #stride, padding: [#t, #l, #b, #r], dilation: #dilation,
+    })
+}
+
+/// The workspace a convolution kernel needs, in elements.
+fn columns_len(op: &Op) -> Option<usize> {
+    let per_group_taps = |w: &Window| w.channels_in / w.groups * w.kernel[0] * w.kernel[1];
+    let pixels = |w: &Window| w.output()[0] * w.output()[1];
+    match op {
+        Op::Conv2d(w) | Op::Conv2dGradInput(w) => Some(per_group_taps(w) * pixels(w)),
+        Op::Conv2dGradWeight(w) => Some(per_group_taps(w) * (pixels(w) + w.channels_out / w.groups)),
+        _ => None,
+    }
 }
 
 /// Parameter names for a node's operands, by op role.
@@ -76,6 +106,13 @@ fn operand_names(op: &Op) -> &'static [&'static str] {
         Op::MatMul { .. } | Op::Binary(_) => &["a", "b"],
         Op::Unary(_) | Op::SumRows | Op::SumAll => &["x"],
         Op::Softmax => &["z"],
+        Op::Conv2d(_) => &["x", "weight"],
+        Op::Conv2dGradInput(_) => &["grad", "weight"],
+        Op::Conv2dGradWeight(_) | Op::MaxPool2dGrad(_) => &["x", "grad"],
+        Op::MaxPool2d(_) | Op::AvgPool2d(_) | Op::SumChannels | Op::BroadcastChannels { .. } | Op::Reshape { .. } => {
+            &["x"]
+        }
+        Op::AvgPool2dGrad(_) => &["grad"],
         Op::SoftmaxVjp => &["p", "dp"],
         Op::OneHot { .. } => &["labels"],
         Op::CrossEntropy | Op::CrossEntropyGrad => &["p", "labels"],
@@ -127,7 +164,17 @@ fn runtime_kernel(op: &Op) -> Option<TokenStream> {
         Op::ScaleRows => quote!(scale_rows),
         Op::SumAll => quote!(sum_all),
         // Kernels with sizes, constants or state of their own, and leaves.
-        Op::MatMul { .. }
+        Op::Conv2d(_)
+        | Op::Conv2dGradInput(_)
+        | Op::Conv2dGradWeight(_)
+        | Op::MaxPool2d(_)
+        | Op::MaxPool2dGrad(_)
+        | Op::AvgPool2d(_)
+        | Op::AvgPool2dGrad(_)
+        | Op::SumChannels
+        | Op::BroadcastChannels { .. }
+        | Op::Reshape { .. }
+        | Op::MatMul { .. }
         | Op::SumRows
         | Op::FirstRow
         | Op::Unary(_)
@@ -251,6 +298,11 @@ pub fn kernel(graph: &Graph, n: NodeId, name: &str, doc: &str, names: &Names) ->
                     let b = slice(1);
                     quote!(#k::zip_row(#a, #b, out, #f);)
                 }
+                Broadcast::Channel => {
+                    let (b, [h, w]) = (slice(1), graph.shape(n).spatial());
+                    let pixels = usize_lit(h * w);
+                    quote!(::gradc::__private::conv::zip_channel(#pixels, #a, #b, out, #f);)
+                }
                 Broadcast::Scalar => {
                     let (s, per_batch) = scalar_of(1);
                     uses_batch = per_batch;
@@ -295,12 +347,20 @@ pub fn kernel(graph: &Graph, n: NodeId, name: &str, doc: &str, names: &Names) ->
             let p = float(p.0, dtype);
             quote!(#k::dropout_mask(rng, #p, out);)
         }
-        Op::RunningUpdate { momentum, unbiased } => {
+        Op::RunningUpdate { momentum, unbiased, per_example } => {
             let stat = slice(1);
             let m = float(momentum.0, dtype);
             if *unbiased {
                 uses_batch = true;
-                quote!(#k::running_update(param, #stat, #m, batch as #t / (batch - 1) as #t);)
+                // n/(n − 1) with n the values per feature in the batch.
+                let n = match per_example {
+                    1 => quote!(batch),
+                    p => {
+                        let p = usize_lit(*p);
+                        quote!((batch * #p))
+                    }
+                };
+                quote!(#k::running_update(param, #stat, #m, #n as #t / (#n - 1) as #t);)
             } else {
                 quote!(#k::running_update(param, #stat, #m, 1.0);)
             }
@@ -321,6 +381,39 @@ pub fn kernel(graph: &Graph, n: NodeId, name: &str, doc: &str, names: &Names) ->
             let max_norm = float(max_norm.0, dtype);
             let grads = (0..operands.len()).map(slice);
             quote!(#k::clip_scale(&[#(#grads),*], #max_norm, out);)
+        }
+        Op::Conv2d(w) | Op::Conv2dGradInput(w) | Op::Conv2dGradWeight(w) => {
+            let f = match node.op {
+                Op::Conv2d(_) => quote!(conv2d),
+                Op::Conv2dGradInput(_) => quote!(conv2d_grad_input),
+                _ => quote!(conv2d_grad_weight),
+            };
+            let (window, a, b) = (window(w), slice(0), slice(1));
+            quote!(::gradc::__private::conv::#f(#window, #a, #b, out, columns);)
+        }
+        Op::MaxPool2d(w) | Op::AvgPool2d(w) | Op::AvgPool2dGrad(w) => {
+            let f = match node.op {
+                Op::MaxPool2d(_) => quote!(max_pool2d),
+                Op::AvgPool2d(_) => quote!(avg_pool2d),
+                _ => quote!(avg_pool2d_grad),
+            };
+            let (window, x) = (window(w), slice(0));
+            quote!(::gradc::__private::conv::#f(#window, #x, out);)
+        }
+        Op::MaxPool2dGrad(w) => {
+            let (window, x, g) = (window(w), slice(0), slice(1));
+            quote!(::gradc::__private::conv::max_pool2d_grad(#window, #x, #g, out);)
+        }
+        Op::SumChannels | Op::BroadcastChannels { .. } => {
+            let image = if node.op == Op::SumChannels { operands[0] } else { n };
+            let [h, w] = graph.shape(image).spatial();
+            let f = if node.op == Op::SumChannels { quote!(sum_channels) } else { quote!(broadcast_channels) };
+            let (pixels, x) = (usize_lit(h * w), slice(0));
+            quote!(::gradc::__private::conv::#f(#pixels, #x, out);)
+        }
+        Op::Reshape { .. } => {
+            let x = slice(0);
+            quote!(out.copy_from_slice(#x);)
         }
         Op::Input | Op::Labels | Op::Targets | Op::Param { .. } | Op::Const(_) => {
             unreachable!("leaves have no kernel")
@@ -356,7 +449,7 @@ pub fn kernel(graph: &Graph, n: NodeId, name: &str, doc: &str, names: &Names) ->
         // Optimizer updates skip parameters the user made non-trainable; statistics do not.
         let call =
             if node.op.is_optimizer_update() { quote!(if params.is_trainable(#param) { #invoke }) } else { invoke };
-        return Kernel { item, call, uses_batch, uses_rng: false };
+        return Kernel { item, call, uses_batch, uses_rng: false, scratch: None };
     }
     if node.op.is_random() {
         let field = ident(name);
@@ -368,16 +461,22 @@ pub fn kernel(graph: &Graph, n: NodeId, name: &str, doc: &str, names: &Names) ->
             }
         };
         let call = quote!(#fn_name(rng, &mut buffers.#field););
-        return Kernel { item, call, uses_batch: false, uses_rng: true };
+        return Kernel { item, call, uses_batch: false, uses_rng: true, scratch: None };
     }
     let field = ident(name);
+    // A convolution also gets its columns workspace, a buffer of its own.
+    let scratch = columns_len(&node.op).map(|len| (ident(&format!("{name}_columns")), len));
+    let (scratch_param, scratch_arg) = match &scratch {
+        Some((columns, _)) => (quote!(columns: &mut [#t],), quote!(&mut buffers.#columns,)),
+        None => (quote!(), quote!()),
+    };
     let item = quote! {
         #[doc = #doc]
         #[inline]
-        fn #fn_name(#batch_param #(#params,)* out: &mut [#t]) {
+        fn #fn_name(#batch_param #(#params,)* out: &mut [#t], #scratch_param) {
             #body
         }
     };
-    let call = quote!(#fn_name(#batch_arg #(#args,)* &mut buffers.#field););
-    Kernel { item, call, uses_batch, uses_rng: false }
+    let call = quote!(#fn_name(#batch_arg #(#args,)* &mut buffers.#field, #scratch_arg););
+    Kernel { item, call, uses_batch, uses_rng: false, scratch }
 }

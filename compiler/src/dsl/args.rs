@@ -8,7 +8,7 @@ use proc_macro2::Span;
 
 use super::errors::Errors;
 use super::parse::{RawArgValue, RawCall};
-use crate::vocab::{self, Arg, ArgType, Default, INITS, Spec, Value, Values};
+use crate::vocab::{self, Arg, ArgType, Default, INITS, Padding, Spec, Value, Values};
 
 /// The entry of `table` that `call` names, built from its checked arguments; `what` names the
 /// vocabulary in messages ("layer", "initializer").
@@ -109,6 +109,14 @@ fn convert(arg: &Arg, raw: &RawArgValue, errors: &mut Errors) -> Option<Value> {
         return resolve(INITS, "initializer", call, errors).map(Value::Init);
     }
     match (&arg.ty, raw) {
+        (ArgType::Size { min }, _) => return size(name, *min, raw, errors).map(Value::Size),
+        (ArgType::Padding, RawArgValue::Call(c)) if c.args.is_empty() && c.name == "same" => {
+            return Some(Value::Padding(Padding::Same));
+        }
+        (ArgType::Padding, _) => return size(name, 0, raw, errors).map(|s| Value::Padding(Padding::Explicit(s))),
+        _ => {}
+    }
+    match (&arg.ty, raw) {
         (ArgType::Number(_), RawArgValue::Number { value, span, .. }) if !value.is_finite() => {
             fail(*span, format!("`{name}` must be a finite number, found {value:?}"))
         }
@@ -148,9 +156,36 @@ fn convert(arg: &Arg, raw: &RawArgValue, errors: &mut Errors) -> Option<Value> {
         (ArgType::Choice(choices), other) => {
             fail(other.span(), format!("`{name}` takes one of: {}; found {}", choices.join(", "), other.describe()))
         }
+        (ArgType::Size { .. } | ArgType::Padding, _) => unreachable!("handled above"),
         (ArgType::Init, other) => fail(
             other.span(),
             format!("`{name}` takes an initializer ({}), found {}", vocab::names(INITS).join(", "), other.describe()),
         ),
     }
+}
+
+/// A spatial size: one whole number ≥ `min` for both axes, or a pair `(h, w)` of them.
+fn size(name: &str, min: usize, raw: &RawArgValue, errors: &mut Errors) -> Option<[usize; 2]> {
+    let whole = |v: &RawArgValue| match v {
+        RawArgValue::Number { value, integer: true, .. } if *value >= min as f64 && *value <= 1e9 => {
+            Some(*value as usize)
+        }
+        _ => None,
+    };
+    let found = match raw {
+        RawArgValue::Tuple(items, _) => match items.as_slice() {
+            [h, w] => whole(h).zip(whole(w)).map(|(h, w)| [h, w]),
+            _ => None,
+        },
+        single => whole(single).map(|n| [n, n]),
+    };
+    if found.is_none() {
+        let shown = match raw {
+            RawArgValue::Tuple(..) => "a tuple that is not two of them".to_string(),
+            other => other.describe(),
+        };
+        errors
+            .at(raw.span(), format!("`{name}` takes a whole number ≥ {min} or a pair `(h, w)` of them, found {shown}"));
+    }
+    found
 }

@@ -17,8 +17,8 @@ pub struct Network {
     pub vis: Visibility,
     /// The struct's name.
     pub name: Ident,
-    /// Features per example.
-    pub input_width: usize,
+    /// One example's shape: `[features]`, or `[C, H, W]` for images (NCHW, batch implicit).
+    pub input_shape: Vec<usize>,
     /// Span of the `input` item.
     pub input_span: Span,
     /// Layers, in order.
@@ -35,6 +35,13 @@ pub struct Network {
     pub regularize: Penalty,
 }
 
+impl Network {
+    /// Values per example at the input (`C·H·W` for images).
+    pub fn input_width(&self) -> usize {
+        self.input_shape.iter().product()
+    }
+}
+
 /// One layer line.
 #[derive(Clone, Debug)]
 pub struct Layer {
@@ -44,6 +51,10 @@ pub struct Layer {
     pub frozen: bool,
     /// What it is.
     pub kind: LayerKind,
+    /// The shape of one example at its input (the previous layer's output).
+    pub input_shape: Vec<usize>,
+    /// The shape of one example at its output.
+    pub output_shape: Vec<usize>,
     /// The span of its declaration.
     pub span: Span,
 }

@@ -67,7 +67,7 @@ struct DeclaredLayer {
 #[derive(Default)]
 struct Found {
     settings: BTreeMap<Setting, Span>,
-    input: Option<(usize, Span)>,
+    input: Option<(Vec<usize>, Span)>,
     loss: Option<(Loss, Span)>,
     optimizer: Option<Optimizer>,
     dtype: Option<DType>,
@@ -135,15 +135,29 @@ fn setting(setting: Setting, item: &RawItem, found: &mut Found, errors: &mut Err
                 errors.at(span, "`input` must come before the first layer");
             }
             match &item.value {
-                RawValue::Dims(dims, dims_span) => match dims.as_slice() {
-                    [d] => match d.base10_parse::<usize>() {
-                        Ok(0) => errors.at(d.span(), "the input width must be at least 1"),
-                        Ok(w) => found.input = Some((w, span)),
-                        Err(e) => errors.at(d.span(), e),
-                    },
-                    _ => errors.at(*dims_span, "`input` takes one feature dimension, e.g. `input: [64]`"),
-                },
-                _ => errors.at(span, "`input` takes its shape in brackets, e.g. `input: [64]`"),
+                RawValue::Dims(dims, dims_span) if matches!(dims.len(), 1 | 3) => {
+                    let mut shape = Vec::new();
+                    for d in dims {
+                        match d.base10_parse::<usize>() {
+                            Ok(0) => errors.at(d.span(), "input sizes must be at least 1"),
+                            Ok(n) if n > 1 << 30 => errors.at(d.span(), "input sizes must be at most 2^30"),
+                            Ok(n) => shape.push(n),
+                            Err(e) => errors.at(d.span(), e),
+                        }
+                    }
+                    if shape.len() == dims.len() {
+                        found.input = Some((shape, span));
+                    } else {
+                        let _ = dims_span;
+                    }
+                }
+                RawValue::Dims(_, dims_span) => errors.at(
+                    *dims_span,
+                    "`input` takes features `[N]` or images `[C, H, W]`, e.g. `input: [64]` or `input: [1, 8, 8]`",
+                ),
+                RawValue::Bool(_) | RawValue::Call(_) => {
+                    errors.at(span, "`input` takes its shape in brackets, e.g. `input: [64]`")
+                }
             }
         }
         Setting::Loss => {
@@ -199,19 +213,20 @@ fn layer(item: &RawItem, frozen: bool, found: &mut Found, errors: &mut Errors) {
     };
     if let Some(kind) = layer_kind(call, errors) {
         let init_given = call.args.iter().any(|a| a.key.as_ref().is_some_and(|k| k == "init"));
-        found.layers.push(DeclaredLayer { layer: Layer { name, frozen, kind, span: call.span }, init_given });
+        let layer = Layer { name, frozen, kind, span: call.span, input_shape: vec![], output_shape: vec![] };
+        found.layers.push(DeclaredLayer { layer, init_given });
     }
 }
 
-/// Gives every dense layer without a declared initializer the one its activation calls for:
-/// the first activation after it, looking past batch norm and dropout (DESIGN §2).
+/// Gives every dense or conv layer without a declared initializer the one its activation calls
+/// for: the first activation after it, looking past batch norm, dropout and pooling (DESIGN §2).
 fn resolve_default_inits(declared: Vec<DeclaredLayer>) -> Vec<Layer> {
     let kinds: Vec<LayerKind> = declared.iter().map(|d| d.layer.kind.clone()).collect();
     declared
         .into_iter()
         .enumerate()
         .map(|(i, DeclaredLayer { mut layer, init_given })| {
-            if let LayerKind::Dense { init, .. } = &mut layer.kind
+            if let LayerKind::Dense { init, .. } | LayerKind::Conv2d { init, .. } = &mut layer.kind
                 && !init_given
             {
                 let hint = kinds[i + 1..].iter().map(LayerKind::init_hint).find(|h| *h != InitHint::Transparent);
@@ -223,6 +238,23 @@ fn resolve_default_inits(declared: Vec<DeclaredLayer>) -> Vec<Layer> {
             layer
         })
         .collect()
+}
+
+/// Gives every layer its input and output shape, reporting each layer that cannot take what
+/// the previous one gives (at the layer, naming both shapes).
+fn infer_shapes(input: &[usize], layers: &mut [Layer], errors: &mut Errors) {
+    let mut shape = input.to_vec();
+    for layer in layers {
+        layer.input_shape = shape.clone();
+        match layer.kind.output_shape(&shape) {
+            Ok(out) => shape = out,
+            Err(why) => {
+                errors.at(layer.span, format!("layer `{}`: {why}", layer.name));
+                return;
+            }
+        }
+        layer.output_shape = shape.clone();
+    }
 }
 
 /// Checks the raw tree and resolves every default.
@@ -252,14 +284,18 @@ pub fn check(raw: RawNetwork) -> syn::Result<Network> {
         errors.at(name_span, "missing `optimizer: ..` (e.g. `optimizer: sgd(lr = 0.1)`)");
     }
     errors.finish()?;
-    let (input_width, input_span) = found.input.expect("checked above");
+    let (input_shape, input_span) = found.input.expect("checked above");
+    let mut layers = resolve_default_inits(found.layers);
+    let mut errors = Errors::default();
+    infer_shapes(&input_shape, &mut layers, &mut errors);
+    errors.finish()?;
     Ok(Network {
         docs,
         vis: raw.vis,
         name: raw.name,
-        input_width,
+        input_shape,
         input_span,
-        layers: resolve_default_inits(found.layers),
+        layers,
         loss: found.loss.expect("checked above"),
         optimizer: found.optimizer.expect("checked above"),
         dtype: found.dtype.unwrap_or(DType::F32),

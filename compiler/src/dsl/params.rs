@@ -43,7 +43,6 @@ impl Network {
     /// The parameters, in weights-file order (layer order, then as PyTorch lists them).
     pub fn params(&self) -> Vec<ParamDecl> {
         let mut out = Vec::new();
-        let mut width = self.input_width;
         for layer in &self.layers {
             let mut decl = |suffix: &str, shape: Vec<usize>, init: ParamInit, kind: ParamKind| {
                 out.push(ParamDecl {
@@ -55,50 +54,62 @@ impl Network {
                     frozen: layer.frozen,
                 })
             };
+            // Features, or channels of an image: what per-unit parameters are per.
+            let units = layer.input_shape[0];
             match &layer.kind {
-                LayerKind::Dense { units, init, bias, .. } => {
-                    decl("weight", vec![*units, width], ParamInit::Weight(*init), ParamKind::Learnable);
+                LayerKind::Dense { units: out, init, bias, .. } => {
+                    decl("weight", vec![*out, units], ParamInit::Weight(*init), ParamKind::Learnable);
                     if *bias {
-                        decl("bias", vec![*units], ParamInit::Constant(0.0), ParamKind::Learnable);
+                        decl("bias", vec![*out], ParamInit::Constant(0.0), ParamKind::Learnable);
+                    }
+                }
+                LayerKind::Conv2d { out, kernel, groups, bias, init, .. } => {
+                    let shape = vec![*out, units / groups, kernel[0], kernel[1]];
+                    decl("weight", shape, ParamInit::Weight(*init), ParamKind::Learnable);
+                    if *bias {
+                        decl("bias", vec![*out], ParamInit::Constant(0.0), ParamKind::Learnable);
                     }
                 }
                 LayerKind::Prelu { init, per_unit } => {
-                    let shape = vec![if *per_unit { width } else { 1 }];
+                    let shape = vec![if *per_unit { units } else { 1 }];
                     decl("weight", shape, ParamInit::Constant(*init), ParamKind::Learnable);
                 }
                 LayerKind::BatchNorm { .. } => {
-                    decl("weight", vec![width], ParamInit::Constant(1.0), ParamKind::Learnable);
-                    decl("bias", vec![width], ParamInit::Constant(0.0), ParamKind::Learnable);
-                    decl("running_mean", vec![width], ParamInit::Constant(0.0), ParamKind::Buffer);
-                    decl("running_var", vec![width], ParamInit::Constant(1.0), ParamKind::Buffer);
+                    decl("weight", vec![units], ParamInit::Constant(1.0), ParamKind::Learnable);
+                    decl("bias", vec![units], ParamInit::Constant(0.0), ParamKind::Learnable);
+                    decl("running_mean", vec![units], ParamInit::Constant(0.0), ParamKind::Buffer);
+                    decl("running_var", vec![units], ParamInit::Constant(1.0), ParamKind::Buffer);
                     decl("num_batches_tracked", vec![], ParamInit::Constant(0.0), ParamKind::Counter);
                 }
-                LayerKind::Activation(_) | LayerKind::Dropout { .. } => {}
+                LayerKind::Activation(_)
+                | LayerKind::Dropout { .. }
+                | LayerKind::MaxPool2d { .. }
+                | LayerKind::AvgPool2d { .. }
+                | LayerKind::GlobalAvgPool
+                | LayerKind::Flatten => {}
             }
-            width = layer.kind.output_width(width);
         }
         out
     }
 
-    /// The output width of each layer.
-    pub fn layer_widths(&self) -> Vec<usize> {
-        let mut width = self.input_width;
-        self.layers
-            .iter()
-            .map(|l| {
-                width = l.kind.output_width(width);
-                width
-            })
-            .collect()
+    /// The shape of one example at the network's output.
+    pub fn output_shape(&self) -> &[usize] {
+        self.layers.last().map_or(&self.input_shape, |l| &l.output_shape)
     }
 
-    /// The width of the network's output.
+    /// Values per example at the network's output.
     pub fn output_width(&self) -> usize {
-        self.layer_widths().last().copied().unwrap_or(self.input_width)
+        self.output_shape().iter().product()
     }
 
-    /// Whether training needs at least two examples per batch (a batch norm computes statistics).
+    /// Whether training needs at least two examples per batch: a batch norm computes statistics
+    /// over each feature, which needs two values (one example has several per channel of an
+    /// image with more than one pixel).
     pub fn needs_two_examples(&self) -> bool {
-        self.layers.iter().any(|l| matches!(l.kind, LayerKind::BatchNorm { .. }) && !l.frozen)
+        self.layers.iter().any(|l| {
+            matches!(l.kind, LayerKind::BatchNorm { .. })
+                && !l.frozen
+                && l.input_shape[1..].iter().product::<usize>() == 1
+        })
     }
 }

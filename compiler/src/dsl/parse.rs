@@ -6,7 +6,7 @@
 //! item       := attrs [Ident `:`] value
 //! value      := `[` LitInt,* `]` | `true` | `false` | call
 //! call       := Ident [`(` arg,* `)`]
-//! arg        := [Ident `=`] (number | `true` | `false` | call)
+//! arg        := [Ident `=`] (number | `true` | `false` | call | `(` value,* `)`)
 //! number     := [`-`] (LitInt | LitFloat)
 //! ```
 
@@ -86,6 +86,8 @@ pub enum RawArgValue {
     Bool(LitBool),
     /// An identifier, or a nested call (`normal(0.02)`).
     Call(RawCall),
+    /// A tuple of values (`(3, 5)`).
+    Tuple(Vec<RawArgValue>, Span),
 }
 
 impl RawArgValue {
@@ -95,6 +97,7 @@ impl RawArgValue {
             RawArgValue::Number { span, .. } => *span,
             RawArgValue::Bool(b) => b.span,
             RawArgValue::Call(c) => c.span,
+            RawArgValue::Tuple(_, span) => *span,
         }
     }
 
@@ -105,6 +108,7 @@ impl RawArgValue {
             RawArgValue::Bool(b) => format!("`{}`", b.value),
             RawArgValue::Call(c) if c.args.is_empty() => format!("`{}`", c.name),
             RawArgValue::Call(c) => format!("`{}(..)`", c.name),
+            RawArgValue::Tuple(items, _) => format!("a tuple of {}", items.len()),
         }
     }
 }
@@ -205,6 +209,11 @@ impl Parse for RawArgValue {
             })
         } else if minus.is_some() {
             Err(lookahead.error())
+        } else if lookahead.peek(syn::token::Paren) {
+            let content;
+            let paren = parenthesized!(content in input);
+            let items = Punctuated::<RawArgValue, Token![,]>::parse_terminated(&content)?.into_iter().collect();
+            Ok(RawArgValue::Tuple(items, paren.span.join()))
         } else if lookahead.peek(LitBool) {
             Ok(RawArgValue::Bool(input.parse()?))
         } else if lookahead.peek(Ident) {

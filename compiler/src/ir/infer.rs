@@ -13,19 +13,29 @@ pub enum Broadcast {
     Row,
     /// One element (`[]` or `[1]`) repeated everywhere.
     Scalar,
+    /// A per-channel `[C]` repeated over the examples and pixels of `[B, C, H, W]`.
+    Channel,
 }
 
 /// How `b` broadcasts against `a`, or `None` if it cannot.
 pub fn broadcast(a: &Shape, b: &Shape) -> Option<Broadcast> {
     if a == b {
         Some(Broadcast::Same)
-    } else if b.rank() == 1 && a.rank() >= 2 && a.last() == b.last() {
+    } else if b.rank() == 1 && a.rank() == 2 && a.last() == b.last() {
         Some(Broadcast::Row)
+    } else if b.rank() == 1 && a.rank() == 4 && a.0[1] == b.0[0] && !b.is_single() {
+        Some(Broadcast::Channel)
     } else if b.is_single() {
         Some(Broadcast::Scalar)
     } else {
         None
     }
+}
+
+/// Checks that `shape` is `[B, channels, h, w]`.
+fn image(shape: &Shape, channels: usize, [h, w]: [usize; 2], what: &str) -> Result<(), String> {
+    let expected = Shape(vec![Dim::Batch, Dim::Fixed(channels), Dim::Fixed(h), Dim::Fixed(w)]);
+    if *shape == expected { Ok(()) } else { Err(format!("{what} is {shape}, expected {expected}")) }
 }
 
 fn matrix(shape: &Shape, transpose: bool) -> Option<(Dim, Dim)> {
@@ -80,6 +90,47 @@ pub fn infer(op: &Op, inputs: &[&Shape], own: Option<&Shape>) -> Result<Shape, S
             same(inputs[0], inputs[1], "running and batch statistic").map(|_| inputs[0].clone())
         }
         Op::CountBatch => Ok(inputs[0].clone()),
+        Op::Conv2d(w) => {
+            let weight = Shape::fixed(&[w.channels_out, w.channels_in / w.groups, w.kernel[0], w.kernel[1]]);
+            image(inputs[0], w.channels_in, [w.height, w.width], "conv2d input")?;
+            same(inputs[1], &weight, "weight")?;
+            let [h, wd] = w.output();
+            Ok(Shape(vec![Dim::Batch, Dim::Fixed(w.channels_out), Dim::Fixed(h), Dim::Fixed(wd)]))
+        }
+        Op::Conv2dGradInput(w) => {
+            image(inputs[0], w.channels_out, w.output(), "conv2d output gradient")?;
+            Ok(Shape(vec![Dim::Batch, Dim::Fixed(w.channels_in), Dim::Fixed(w.height), Dim::Fixed(w.width)]))
+        }
+        Op::Conv2dGradWeight(w) => {
+            image(inputs[0], w.channels_in, [w.height, w.width], "conv2d input")?;
+            image(inputs[1], w.channels_out, w.output(), "conv2d output gradient")?;
+            Ok(Shape::fixed(&[w.channels_out, w.channels_in / w.groups, w.kernel[0], w.kernel[1]]))
+        }
+        Op::MaxPool2d(w) | Op::AvgPool2d(w) => {
+            image(inputs[0], w.channels_in, [w.height, w.width], "pooling input")?;
+            let [h, wd] = w.output();
+            Ok(Shape(vec![Dim::Batch, Dim::Fixed(w.channels_out), Dim::Fixed(h), Dim::Fixed(wd)]))
+        }
+        Op::MaxPool2dGrad(w) | Op::AvgPool2dGrad(w) => {
+            let g = inputs.len() - 1;
+            image(inputs[g], w.channels_out, w.output(), "pooling output gradient")?;
+            Ok(Shape(vec![Dim::Batch, Dim::Fixed(w.channels_in), Dim::Fixed(w.height), Dim::Fixed(w.width)]))
+        }
+        Op::SumChannels => match inputs[0].0.as_slice() {
+            [Dim::Batch, c, _, _] => Ok(Shape(vec![*c])),
+            _ => Err(format!("sum_channels: operand {} is not a batch of images", inputs[0])),
+        },
+        Op::BroadcastChannels { height, width } => match inputs[0].0.as_slice() {
+            [c] => Ok(Shape(vec![Dim::Batch, *c, Dim::Fixed(*height), Dim::Fixed(*width)])),
+            _ => Err(format!("broadcast_channels: operand {} is not a vector", inputs[0])),
+        },
+        Op::Reshape { to } => {
+            let from = inputs[0];
+            if from.0.first() != Some(&Dim::Batch) || from.fixed_numel() != to.iter().product::<usize>() {
+                return Err(format!("reshape: {from} does not have the values of [B, {to:?}]"));
+            }
+            Ok(Shape(std::iter::once(Dim::Batch).chain(to.iter().map(|&d| Dim::Fixed(d))).collect()))
+        }
         Op::Unary(_) => Ok(inputs[0].clone()),
         Op::Binary(kind) => {
             let bc = broadcast(inputs[0], inputs[1])

@@ -12,6 +12,7 @@ mod print;
 mod shape;
 mod topo;
 mod verify;
+mod window;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
@@ -23,7 +24,7 @@ use proc_macro2::Span;
 
 pub use dot::to_dot;
 pub use infer::{Broadcast, broadcast};
-pub use op::{Activation, Binary, Const, Num, Op, ParamKind, Real, Unary, UpdateRule};
+pub use op::{Activation, Binary, Const, Num, Op, ParamKind, Real, Unary, UpdateRule, Window};
 pub use print::{node_lines, numbering};
 pub use shape::{Dim, Shape};
 pub use topo::kahn;

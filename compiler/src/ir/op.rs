@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+pub use super::window::Window;
 pub use crate::vocab::activation::with_constants;
 pub use crate::vocab::{Activation, Num, Real, UpdateRule};
 
@@ -126,6 +127,28 @@ pub enum Op {
     /// `[..] -> []`: Σ|x| (the L1 penalty).
     SumAbs,
 
+    // ---- images `[B, C, H, W]`
+    /// `(x, w)`: 2-D convolution (cross-correlation, as PyTorch), weight `[out, in/groups, kh, kw]`.
+    Conv2d(Window),
+    /// `(g, w)`: the convolution's gradient with respect to its input.
+    Conv2dGradInput(Window),
+    /// `(x, g)`: the convolution's gradient with respect to its weight (summed over the batch).
+    Conv2dGradWeight(Window),
+    /// `(x)`: the maximum of each window (padding never wins).
+    MaxPool2d(Window),
+    /// `(x, g)`: `g` routed to the first maximum of each window.
+    MaxPool2dGrad(Window),
+    /// `(x)`: the mean of each window, padding counted.
+    AvgPool2d(Window),
+    /// `(g)`: `g` spread evenly over each window.
+    AvgPool2dGrad(Window),
+    /// `[B, C, H, W] -> [C]`: sum over everything but the channel (undoes a channel broadcast).
+    SumChannels,
+    /// `[C] -> [B, C, H, W]`: a per-channel value repeated over examples and pixels.
+    BroadcastChannels { height: usize, width: usize },
+    /// The same values in another per-example shape (`flatten`): `to` without the batch.
+    Reshape { to: Vec<usize> },
+
     // ---- elementwise
     /// f(x)
     Unary(Unary),
@@ -164,8 +187,9 @@ pub enum Op {
     /// tensors kept by the runtime; η is the run-time learning rate, `scale` the clip factor.
     Update { rule: UpdateRule, clipped: bool },
     /// `(running, stat)`: running ← (1−m)·running + m·stat, the stat first scaled by
-    /// B/(B−1) when `unbiased` (batch norm's running variance, as PyTorch).
-    RunningUpdate { momentum: Real, unbiased: bool },
+    /// n/(n−1) when `unbiased` (batch norm's running variance, as PyTorch), n the number of
+    /// values per feature in the batch: B times `per_example` (the pixels of an image channel).
+    RunningUpdate { momentum: Real, unbiased: bool, per_example: usize },
     /// `(counter)`: counter ← counter + 1 (batch norm's `num_batches_tracked`).
     CountBatch,
 }
@@ -186,7 +210,13 @@ impl Op {
             | Op::Unary(_)
             | Op::Softmax
             | Op::OneHot { .. }
-            | Op::CountBatch => 1,
+            | Op::CountBatch
+            | Op::MaxPool2d(_)
+            | Op::AvgPool2d(_)
+            | Op::AvgPool2dGrad(_)
+            | Op::SumChannels
+            | Op::BroadcastChannels { .. }
+            | Op::Reshape { .. } => 1,
             Op::MatMul { .. }
             | Op::ScaleRows
             | Op::Binary(_)
@@ -199,7 +229,11 @@ impl Op {
             | Op::BinaryCrossEntropyWithLogits
             | Op::MeanSquaredError
             | Op::Update { clipped: false, .. }
-            | Op::RunningUpdate { .. } => 2,
+            | Op::RunningUpdate { .. }
+            | Op::Conv2d(_)
+            | Op::Conv2dGradInput(_)
+            | Op::Conv2dGradWeight(_)
+            | Op::MaxPool2dGrad(_) => 2,
         }
     }
 
@@ -288,8 +322,26 @@ impl Op {
             Op::Unary(Unary::Sign) => "sign".into(),
             Op::Unary(Unary::Rsqrt { eps }) => format!("rsqrt[{eps}]"),
             Op::Unary(Unary::RsqrtGradFromOutput) => "rsqrt_grad".into(),
-            Op::RunningUpdate { momentum, unbiased: false } => format!("running_update[{momentum}]"),
-            Op::RunningUpdate { momentum, unbiased: true } => format!("running_update[{momentum}, unbiased]"),
+            Op::RunningUpdate { momentum, unbiased: false, .. } => format!("running_update[{momentum}]"),
+            Op::RunningUpdate { momentum, unbiased: true, per_example: 1 } => {
+                format!("running_update[{momentum}, unbiased]")
+            }
+            Op::RunningUpdate { momentum, unbiased: true, per_example } => {
+                format!("running_update[{momentum}, unbiased over B·{per_example}]")
+            }
+            Op::Conv2d(w) => format!("conv2d[{w}]"),
+            Op::Conv2dGradInput(w) => format!("conv2d_grad_input[{w}]"),
+            Op::Conv2dGradWeight(w) => format!("conv2d_grad_weight[{w}]"),
+            Op::MaxPool2d(w) => format!("max_pool2d[{w}]"),
+            Op::MaxPool2dGrad(w) => format!("max_pool2d_grad[{w}]"),
+            Op::AvgPool2d(w) => format!("avg_pool2d[{w}]"),
+            Op::AvgPool2dGrad(w) => format!("avg_pool2d_grad[{w}]"),
+            Op::SumChannels => "sum_channels".into(),
+            Op::BroadcastChannels { height, width } => format!("broadcast_channels[{height}x{width}]"),
+            Op::Reshape { to } => {
+                let dims: Vec<String> = to.iter().map(usize::to_string).collect();
+                format!("reshape[B,{}]", dims.join(","))
+            }
             Op::CountBatch => "count_batch".into(),
             Op::MatMul { .. } => "matmul".into(),
             Op::SumRows => "sum_rows".into(),
@@ -329,6 +381,15 @@ impl Op {
             Op::DropoutMask { .. } => "dropout_mask".into(),
             Op::Unary(Unary::Rsqrt { .. }) => "rsqrt".into(),
             Op::RunningUpdate { .. } => "running_update".into(),
+            Op::Conv2d(_) => "conv2d".into(),
+            Op::Conv2dGradInput(_) => "conv2d_grad_input".into(),
+            Op::Conv2dGradWeight(_) => "conv2d_grad_weight".into(),
+            Op::MaxPool2d(_) => "max_pool2d".into(),
+            Op::MaxPool2dGrad(_) => "max_pool2d_grad".into(),
+            Op::AvgPool2d(_) => "avg_pool2d".into(),
+            Op::AvgPool2dGrad(_) => "avg_pool2d_grad".into(),
+            Op::BroadcastChannels { .. } => "broadcast_channels".into(),
+            Op::Reshape { .. } => "reshape".into(),
             Op::ClipScale { .. } => "clip_scale".into(),
             Op::Update { rule, .. } => format!("{}_update", rule.name()),
             other => other.mnemonic(),

@@ -31,6 +31,24 @@ impl Shape {
         Shape(vec![Dim::Batch, Dim::Fixed(width)])
     }
 
+    /// `[B, dims..]`: a batch of examples of shape `dims`.
+    pub fn batch_of(dims: &[usize]) -> Self {
+        Shape(std::iter::once(Dim::Batch).chain(dims.iter().map(|&d| Dim::Fixed(d))).collect())
+    }
+
+    /// The sizes after the batch axis (`[B, C, H, W]` → `[C, H, W]`).
+    pub fn as_fixed_after_batch(&self) -> Vec<usize> {
+        self.0[1..].iter().map(|d| if let Dim::Fixed(n) = d { *n } else { 1 }).collect()
+    }
+
+    /// `[H, W]` of an image batch `[B, C, H, W]` (`[1, 1]` for any other shape).
+    pub fn spatial(&self) -> [usize; 2] {
+        match self.0.as_slice() {
+            [_, _, Dim::Fixed(h), Dim::Fixed(w)] => [*h, *w],
+            _ => [1, 1],
+        }
+    }
+
     /// A shape of fixed sizes.
     pub fn fixed(dims: &[usize]) -> Self {
         Shape(dims.iter().map(|&d| Dim::Fixed(d)).collect())

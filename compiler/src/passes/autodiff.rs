@@ -100,6 +100,7 @@ fn unbroadcast(graph: &mut Graph, at: NodeId, g: NodeId, operand: NodeId) -> syn
     match broadcast(graph.shape(g), graph.shape(operand)) {
         Some(Broadcast::Same) => Ok(g),
         Some(Broadcast::Row) => graph.add_like(at, Phase::Gradient, Op::SumRows, &[g]),
+        Some(Broadcast::Channel) => graph.add_like(at, Phase::Gradient, Op::SumChannels, &[g]),
         _ => graph.add_like(at, Phase::Gradient, Op::SumAll, &[g]),
     }
 }
@@ -157,6 +158,27 @@ fn vjp(graph: &mut Graph, node: NodeId, operands: &[NodeId], g: NodeId) -> syn::
             let slope = add(graph, Op::Unary(Unary::RsqrtGradFromOutput), &[node])?;
             vec![(0, add(graph, mul, &[g, slope])?)]
         }
+        // y = conv(x, w): dx = conv_transpose(g, w), dw = Σ_batch g ⋆ x
+        Op::Conv2d(window) => vec![
+            (0, add(graph, Op::Conv2dGradInput(window), &[g, b])?),
+            (1, add(graph, Op::Conv2dGradWeight(window), &[a, g])?),
+        ],
+        // d max_pool: g to the first maximum of each window
+        Op::MaxPool2d(window) => vec![(0, add(graph, Op::MaxPool2dGrad(window), &[a, g])?)],
+        // d avg_pool: g / window size to every cell of the window
+        Op::AvgPool2d(window) => vec![(0, add(graph, Op::AvgPool2dGrad(window), &[g])?)],
+        // d reshape = the gradient in the operand's shape
+        Op::Reshape { .. } => {
+            let to = graph.shape(a).as_fixed_after_batch();
+            vec![(0, add(graph, Op::Reshape { to }, &[g])?)]
+        }
+        // d Σ_channels x = g repeated for every example and pixel
+        Op::SumChannels => {
+            let [height, width] = graph.shape(a).spatial();
+            vec![(0, add(graph, Op::BroadcastChannels { height, width }, &[g])?)]
+        }
+        // d broadcast_channels(x) = Σ_channels g
+        Op::BroadcastChannels { .. } => vec![(0, add(graph, Op::SumChannels, &[g])?)],
         // d Σ_rows x = g repeated for every row
         Op::SumRows => vec![(0, add(graph, Op::BroadcastRows, &[g])?)],
         // d broadcast_rows(x) = Σ_rows g

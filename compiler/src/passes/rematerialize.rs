@@ -19,7 +19,9 @@ use crate::ir::{Dim, Graph, NodeId, Op, Phase};
 pub struct Rematerialize;
 
 fn is_row_elementwise(graph: &Graph, n: NodeId) -> bool {
+    // Only `[B, n]` rows: the fused kernels that would recompute them work on rows.
     matches!(graph.op(n), Op::Unary(_) | Op::Binary(_) | Op::BroadcastRows)
+        && graph.shape(n).rank() == 2
         && graph.shape(n).0.first() == Some(&Dim::Batch)
 }
 

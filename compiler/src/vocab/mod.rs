@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 
 pub use activation::{ACTIVATIONS, Activation, Derivative};
 pub use init::{INITS, InitSpec};
-pub use layer::{InitHint, LAYERS, LayerKind};
+pub use layer::{InitHint, LAYERS, LayerKind, Padding};
 pub use loss::{LOSSES, Loss};
 pub use optimizer::{OPTIMIZERS, Optimizer, UpdateRule};
 pub use real::{Num, Real};
@@ -105,6 +105,13 @@ pub enum ArgType {
     Choice(&'static [&'static str]),
     /// An initializer from [`INITS`] (`he_normal`, `normal(0.02)`).
     Init,
+    /// A size per spatial axis: one whole number for both, or a pair `(h, w)`, at least `min`.
+    Size {
+        /// The smallest accepted value.
+        min: usize,
+    },
+    /// Convolution padding: a [`ArgType::Size`] (from 0) or `same`.
+    Padding,
 }
 
 /// The accepted range of a number (every number must also be finite).
@@ -170,6 +177,10 @@ pub enum Value {
     Choice(&'static str),
     /// An initializer.
     Init(InitSpec),
+    /// A size per spatial axis `[h, w]`.
+    Size([usize; 2]),
+    /// Convolution padding.
+    Padding(Padding),
 }
 
 impl std::fmt::Display for Value {
@@ -180,6 +191,10 @@ impl std::fmt::Display for Value {
             Value::Bool(b) => write!(f, "{b}"),
             Value::Choice(c) => write!(f, "{c}"),
             Value::Init(init) => write!(f, "{}", init.describe()),
+            Value::Size([h, w]) if h == w => write!(f, "{h}"),
+            Value::Size([h, w]) => write!(f, "({h}, {w})"),
+            Value::Padding(Padding::Same) => write!(f, "same"),
+            Value::Padding(Padding::Explicit(size)) => Value::Size(*size).fmt(f),
         }
     }
 }
@@ -238,6 +253,22 @@ impl Values {
         match self.get(name) {
             Some(Value::Choice(c)) => c,
             other => unreachable!("`{name}` is a choice with a default, found {other:?}"),
+        }
+    }
+
+    /// The spatial size `name`, if given or defaulted.
+    pub fn size(&self, name: &str) -> Option<[usize; 2]> {
+        match self.get(name)? {
+            Value::Size(size) => Some(size),
+            other => unreachable!("`{name}` is a size, found {other:?}"),
+        }
+    }
+
+    /// The padding `name`.
+    pub fn padding(&self, name: &str) -> Padding {
+        match self.get(name) {
+            Some(Value::Padding(p)) => p,
+            other => unreachable!("`{name}` is a padding with a default, found {other:?}"),
         }
     }
 

@@ -22,6 +22,8 @@ fn argument(arg: &Arg) -> String {
         ArgType::Bool => "true | false".to_string(),
         ArgType::Choice(choices) => choices.join(" | "),
         ArgType::Init => "initializer".to_string(),
+        ArgType::Size { min } => format!("integer ≥ {min} or (h, w)"),
+        ArgType::Padding => "integer or (h, w) or same".to_string(),
     };
     match &arg.default {
         Default::Value(v) => format!("{} = {v} [{accepts}]", arg.name),
