@@ -5,13 +5,8 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::{fixture_tensor, relative_error};
-
-use gradc::ndarray::{Array2, ArrayD};
-use gradc::{Model, Targets, network};
-use safetensors::SafeTensors;
+use common::{assert_report_within, fixture_report};
+use gradc::{Model, network};
 
 network! {
     struct PreluSoftmaxCe {
@@ -53,66 +48,9 @@ network! {
 
 const TOLERANCE: f64 = 1e-5;
 
-struct Fixture {
-    bytes: Vec<u8>,
-}
-
-impl Fixture {
-    fn open(case: &str) -> (Fixture, std::path::PathBuf) {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-        let bytes = std::fs::read(dir.join(format!("{case}.data.safetensors"))).unwrap();
-        (Fixture { bytes }, dir.join(format!("{case}.weights.safetensors")))
-    }
-
-    /// A fixture tensor as f32, the networks' type.
-    fn tensor(&self, name: &str) -> Option<ArrayD<f32>> {
-        fixture_tensor(&SafeTensors::deserialize(&self.bytes).unwrap(), name).map(|t| t.mapv(|v| v as f32))
-    }
-}
-
-fn relative(actual: &ArrayD<f32>, expected: &ArrayD<f32>) -> f64 {
-    relative_error(&actual.mapv(f64::from), &expected.mapv(f64::from))
-}
-
 fn check<M: Model<Scalar = f32>>(case: &str, mut net: M) {
-    let (data, weights) = Fixture::open(case);
-    net.load(&weights).unwrap();
-    let x: Array2<f32> = data.tensor("x").unwrap().into_dimensionality().unwrap();
-    let labels: Option<Vec<usize>> = data.tensor("labels").map(|l| l.iter().map(|&v| v as usize).collect());
-    let values: Option<Array2<f32>> = data.tensor("targets").map(|t| t.into_dimensionality().unwrap());
-    let targets = || match (&labels, &values) {
-        (Some(l), _) => Targets::Classes(l),
-        (None, Some(v)) => Targets::Values(v.view()),
-        (None, None) => panic!("fixture has no targets"),
-    };
-    let mut report = Vec::new();
-
-    let eval = net.forward(x.view()).unwrap().into_dyn();
-    report.push(("evaluation output before".to_string(), relative(&eval, &data.tensor("eval_logits_before").unwrap())));
-    let stats = net.loss_and_grads(x.view(), targets()).unwrap();
-    let expected_loss = f64::from(data.tensor("loss").unwrap().into_iter().next().unwrap());
-    report.push(("loss".into(), (stats.loss - expected_loss).abs() / expected_loss.abs()));
-    let learnable = M::info().params.iter().filter(|s| s.differentiable).map(|s| s.name);
-    for name in learnable {
-        let grad = net.grad(name).unwrap().to_owned();
-        report.push((format!("grad {name}"), relative(&grad, &data.tensor(&format!("grad.{name}")).unwrap())));
-    }
-    for _ in 0..3 {
-        net.train_step(x.view(), targets()).unwrap();
-    }
-    for name in net.param_names() {
-        let value = net.param(name).unwrap().to_owned();
-        report
-            .push((format!("after 3 steps {name}"), relative(&value, &data.tensor(&format!("after.{name}")).unwrap())));
-    }
-    let worst = report.iter().map(|r| r.1).fold(0.0, f64::max);
-    println!("{case}: worst relative error {worst:.2e}");
-    if std::env::var_os("GRADC_REPORT").is_some() {
-        report.iter().for_each(|(what, e)| println!("  {what}: {e:.2e}"));
-    }
-    for (what, error) in &report {
-        assert!(*error < TOLERANCE, "{case}: {what} differs from PyTorch by {error:e} (relative)");
-    }
+    let report = fixture_report("", case, &mut net, 3);
+    assert_report_within(case, &report, TOLERANCE);
 }
 
 #[test]

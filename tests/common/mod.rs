@@ -120,3 +120,70 @@ pub fn relative_error(actual: &ArrayD<f64>, expected: &ArrayD<f64>) -> f64 {
     let scale = expected.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-2);
     actual.iter().zip(expected).fold(0.0f64, |m, (a, b)| m.max((a - b).abs())) / scale
 }
+
+/// Compares a network with a PyTorch fixture written by `tools/make_fixtures.py` or
+/// `tools/make_cnn_fixtures.py` (in `tests/fixtures/<dir>`): loads the initial weights
+/// strictly, then reports the relative error of the evaluation output, the loss, every
+/// gradient, the whole state after `steps` training steps, and the evaluation output after
+/// them. Runs the steps on `net`.
+pub fn fixture_report<M: Model>(dir: &str, case: &str, net: &mut M, steps: usize) -> Vec<(String, f64)> {
+    use gradc::Float;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(dir);
+    let bytes = std::fs::read(dir.join(format!("{case}.data.safetensors"))).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let tensor = |name: &str| fixture_tensor(&file, name);
+    let scalar = |t: ArrayD<f64>| t.mapv(M::Scalar::from_f64);
+    let relative = |actual: &ArrayD<M::Scalar>, expected: &ArrayD<f64>| {
+        relative_error(&actual.mapv(|v| v.as_f64()), &expected.mapv(|v| M::Scalar::from_f64(v).as_f64()))
+    };
+    net.load(dir.join(format!("{case}.weights.safetensors"))).unwrap();
+    let x: Array2<M::Scalar> = scalar(tensor("x").unwrap()).into_dimensionality().unwrap();
+    let labels: Option<Vec<usize>> = tensor("labels").map(|l| l.iter().map(|&v| v as usize).collect());
+    let values: Option<Array2<M::Scalar>> = tensor("targets").map(|t| scalar(t).into_dimensionality().unwrap());
+    let targets = || match (&labels, &values) {
+        (Some(l), _) => gradc::Targets::Classes(l),
+        (None, Some(v)) => gradc::Targets::Values(v.view()),
+        (None, None) => panic!("fixture has no targets"),
+    };
+    let mut report = Vec::new();
+    let eval = net.forward(x.view()).unwrap().into_dyn();
+    report.push(("evaluation output before".to_string(), relative(&eval, &tensor("eval_logits_before").unwrap())));
+    let stats = net.loss_and_grads(x.view(), targets()).unwrap();
+    let expected_loss = tensor("loss").unwrap().into_iter().next().unwrap();
+    report.push(("loss".into(), (stats.loss - expected_loss).abs() / expected_loss.abs()));
+    for spec in M::info().params.iter().filter(|s| s.differentiable) {
+        let grad = net.grad(spec.name).unwrap().to_owned();
+        let expected =
+            tensor(&format!("grad.{}", spec.name)).unwrap_or_else(|| panic!("fixture lacks grad.{}", spec.name));
+        report.push((format!("grad {}", spec.name), relative(&grad, &expected)));
+    }
+    for _ in 0..steps {
+        net.train_step(x.view(), targets()).unwrap();
+    }
+    for name in net.param_names() {
+        let value = net.param(name).unwrap().to_owned();
+        let expected = tensor(&format!("after.{name}")).unwrap_or_else(|| panic!("fixture lacks after.{name}"));
+        report.push((format!("after {steps} steps {name}"), relative(&value, &expected)));
+    }
+    if let Some(expected) = tensor("eval_logits_after") {
+        let eval = net.forward(x.view()).unwrap().into_dyn();
+        report.push(("evaluation output after".to_string(), relative(&eval, &expected)));
+    }
+    report
+}
+
+/// Fails with every entry of `report` above `tolerance`; prints the worst.
+pub fn assert_report_within(case: &str, report: &[(String, f64)], tolerance: f64) {
+    let worst = report.iter().map(|r| r.1).fold(0.0, f64::max);
+    println!("{case}: worst relative error {worst:.2e} over {} comparisons", report.len());
+    if std::env::var_os("GRADC_REPORT").is_some() {
+        report.iter().for_each(|(what, e)| println!("  {what}: {e:.2e}"));
+    }
+    let failures: Vec<String> =
+        report.iter().filter(|(_, e)| !(*e < tolerance)).map(|(what, e)| format!("{what}: {e:e}")).collect();
+    assert!(
+        failures.is_empty(),
+        "{case} differs from PyTorch (relative, tolerance {tolerance:e}):\n{}",
+        failures.join("\n")
+    );
+}
