@@ -1,4 +1,4 @@
-//! gradc against PyTorch on image networks, in f64: the evaluation output, the loss, every
+//! gradc against PyTorch on image and residual networks, in f64: the evaluation output, the loss, every
 //! gradient, the whole state (batch-norm running statistics included) after three Adam
 //! steps, and the evaluation output after them agree to 1e-10 relative. The fixtures come
 //! from `tools/make_cnn_fixtures.py`; the weights load through the strict `load`, so the
@@ -29,6 +29,26 @@ network! {
     }
 }
 
+network! {
+    struct ResidualMlpCe {
+        input: [5], fc: dense(6), act: tanh,
+        res1: residual { fc: dense(6, bias = false), bn: batch_norm, act: relu, fc2: dense(6) },
+        res2: residual(project = dense) { dense(4), elu },
+        out: dense(3),
+        loss: softmax_cross_entropy, optimizer: adam(lr = 0.01), dtype: f64,
+    }
+}
+
+network! {
+    struct ResidualCnnMse {
+        input: [2, 7, 6], stem: conv2d(3, 3, padding = 1), act: relu,
+        res1: residual { conv2d(3, 3, padding = 1, bias = false), batch_norm, relu, conv2d(3, 3, padding = same) },
+        res2: residual(project = conv1x1) { a: conv2d(4, 3, stride = 2, padding = 1), b: tanh, c: conv2d(4, 1) },
+        gap: global_avg_pool, out: dense(2),
+        loss: mse, optimizer: adam(lr = 0.01), dtype: f64,
+    }
+}
+
 const TOLERANCE: f64 = 1e-10;
 
 #[test]
@@ -41,4 +61,16 @@ fn conv_batch_norm_pooling_network_matches_pytorch() {
 fn same_padding_depthwise_prelu_global_pool_network_matches_pytorch() {
     let report = fixture_report("cnn", "same_prelu_gap_bce", &mut SamePreluGapBce::new(0), 3);
     assert_report_within("same_prelu_gap_bce", &report, TOLERANCE);
+}
+
+#[test]
+fn residual_mlp_with_a_dense_projection_matches_pytorch() {
+    let report = fixture_report("cnn", "residual_mlp_ce", &mut ResidualMlpCe::new(0), 3);
+    assert_report_within("residual_mlp_ce", &report, TOLERANCE);
+}
+
+#[test]
+fn residual_cnn_with_a_conv1x1_projection_matches_pytorch() {
+    let report = fixture_report("cnn", "residual_cnn_mse", &mut ResidualCnnMse::new(0), 3);
+    assert_report_within("residual_cnn_mse", &report, TOLERANCE);
 }

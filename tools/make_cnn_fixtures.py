@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the PyTorch reference fixtures for image networks that tests/torch_reference_cnn.rs
-checks gradc against, in float64 with three Adam steps.
+"""Writes the PyTorch reference fixtures for image and residual networks that
+tests/torch_reference_cnn.rs checks gradc against, in float64 with three Adam steps.
 
 For each case: <case>.weights.safetensors holds the initial state_dict (loaded by gradc's
 strict `load`), and <case>.data.safetensors holds the batch (images flattened to rows in NCHW
@@ -55,8 +55,52 @@ def same_prelu_gap_bce():
     ])), "binary_cross_entropy", (3, 7, 6), 2
 
 
+class Residual(nn.Module):
+    """x + f(x), or P(x) + f(x): the body's layers under their names, then `project`, so the
+    state_dict has gradc's names and order (`res1.0.weight`, ..., `res1.project.weight`)."""
+
+    def __init__(self, body, project=None):
+        super().__init__()
+        self.names = [name for name, _ in body]
+        for name, module in body:
+            self.add_module(name, module)
+        self.project = project
+
+    def forward(self, x):
+        y = x
+        for name in self.names:
+            y = getattr(self, name)(y)
+        return y + (x if self.project is None else self.project(x))
+
+
+def residual_mlp_ce():
+    """Residual blocks on features: one with batch norm, one with a dense projection."""
+    return nn.Sequential(OrderedDict([
+        ("fc", nn.Linear(5, 6)), ("act", nn.Tanh()),
+        ("res1", Residual([("fc", nn.Linear(6, 6, bias=False)), ("bn", nn.BatchNorm1d(6)), ("act", nn.ReLU()),
+                           ("fc2", nn.Linear(6, 6))])),
+        ("res2", Residual([("0", nn.Linear(6, 4)), ("1", nn.ELU())], project=nn.Linear(6, 4, bias=False))),
+        ("out", nn.Linear(4, 3)),
+    ])), "softmax_cross_entropy", (5,), 3
+
+
+def residual_cnn_mse():
+    """Residual blocks on images: an identity skip around conv/BN/relu/conv, and a strided
+    block with a 1×1 convolution projection of stride 2."""
+    return nn.Sequential(OrderedDict([
+        ("stem", nn.Conv2d(2, 3, 3, padding=1)), ("act", nn.ReLU()),
+        ("res1", Residual([("0", nn.Conv2d(3, 3, 3, padding=1, bias=False)), ("1", nn.BatchNorm2d(3)),
+                           ("2", nn.ReLU()), ("3", nn.Conv2d(3, 3, 3, padding="same"))])),
+        ("res2", Residual([("a", nn.Conv2d(3, 4, 3, stride=2, padding=1)), ("b", nn.Tanh()),
+                           ("c", nn.Conv2d(4, 4, 1))], project=nn.Conv2d(3, 4, 1, stride=2, bias=False))),
+        ("gap", nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())),
+        ("out", nn.Linear(4, 2)),
+    ])), "mse", (2, 7, 6), 2
+
+
 def loss_fn(kind):
-    return {"softmax_cross_entropy": nn.CrossEntropyLoss(), "binary_cross_entropy": nn.BCEWithLogitsLoss()}[kind]
+    return {"softmax_cross_entropy": nn.CrossEntropyLoss(), "binary_cross_entropy": nn.BCEWithLogitsLoss(),
+            "mse": nn.MSELoss()}[kind]
 
 
 def write(name, make, seed):
@@ -66,8 +110,11 @@ def write(name, make, seed):
     if kind == "softmax_cross_entropy":
         targets = torch.randint(0, classes, (BATCH,))
         data = {"labels": targets.to(torch.int64)}
-    else:
+    elif kind == "binary_cross_entropy":
         targets = torch.rand(BATCH, classes)
+        data = {"targets": targets}
+    else:
+        targets = torch.randn(BATCH, classes)
         data = {"targets": targets}
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, OUT / f"{name}.weights.safetensors")
 
@@ -101,3 +148,5 @@ if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
     write("conv_bn_pool_ce", conv_bn_pool_ce, 11)
     write("same_prelu_gap_bce", same_prelu_gap_bce, 12)
+    write("residual_mlp_ce", residual_mlp_ce, 13)
+    write("residual_cnn_mse", residual_cnn_mse, 14)

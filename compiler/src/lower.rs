@@ -9,10 +9,12 @@
 //! fused forms. Running-statistic updates are side-effect nodes, scheduled with the
 //! optimizer's updates, so a step that fails changes nothing.
 
+use std::collections::BTreeMap;
+
 use proc_macro2::Span;
 
 use crate::dsl::ParamDecl;
-use crate::dsl::ast::{Layer, Network};
+use crate::dsl::ast::{Layer, Network, Residual};
 use crate::ir::{Binary, Const, Graph, Mode, NodeId, Op, Output, Phase, Real, Shape, Unary, Window};
 use crate::vocab::{Activation, LayerKind, Loss};
 
@@ -192,16 +194,38 @@ impl LayerBuilder<'_> {
     }
 }
 
+/// `body + skip`, the output of residual block `residual`, labelled with its name.
+fn add_skip(graph: &mut Graph, residual: &Residual, body: NodeId, skip: NodeId) -> syn::Result<NodeId> {
+    let name = Some(residual.name.clone());
+    let sum = graph.add(Op::Binary(Binary::Add), &[body, skip], name, Phase::Forward, residual.span)?;
+    graph.set_label(sum, residual.name.clone());
+    Ok(sum)
+}
+
 /// Adds the weight penalties of every dense layer to `loss`: a/2·‖W‖² and b·‖W‖₁.
 fn add_penalties(graph: &mut Graph, net: &Network, mut loss: NodeId) -> syn::Result<NodeId> {
-    for layer in &net.layers {
-        let LayerKind::Dense { l1, l2, .. } = layer.kind else { continue };
+    let projections: Vec<usize> = net.residuals.iter().filter_map(|r| r.projection).collect();
+    for (i, layer) in net.layers.iter().enumerate() {
+        // Dense and conv weights, not residual projections (DESIGN §2).
+        let (l1, l2) = match layer.kind {
+            _ if projections.contains(&i) => continue,
+            LayerKind::Dense { l1, l2, .. } => (l1, l2),
+            LayerKind::Conv2d { .. } => (None, None),
+            LayerKind::BatchNorm { .. }
+            | LayerKind::Dropout { .. }
+            | LayerKind::Activation(_)
+            | LayerKind::Prelu { .. }
+            | LayerKind::MaxPool2d { .. }
+            | LayerKind::AvgPool2d { .. }
+            | LayerKind::GlobalAvgPool
+            | LayerKind::Flatten => continue,
+        };
         let (l1, l2) = (l1.unwrap_or(net.regularize.l1), l2.unwrap_or(net.regularize.l2));
         if l1 == 0.0 && l2 == 0.0 {
             continue;
         }
         let name = Some(layer.name.clone());
-        let weight = graph.param(&format!("{}.weight", layer.name)).expect("dense layers have a weight");
+        let weight = graph.param(&format!("{}.weight", layer.name)).expect("dense and conv layers have a weight");
         for (coefficient, op, scale) in [(l2, Op::SumSquares, 0.5 * l2), (l1, Op::SumAbs, l1)] {
             if coefficient == 0.0 {
                 continue;
@@ -232,8 +256,28 @@ pub fn lower(net: &Network, mode: Mode) -> syn::Result<Graph> {
     let mut graph = Graph::new(format!("{}.{suffix}", net.name), net.dtype, mode);
     let params = net.params();
     let mut x = graph.add_leaf(Op::Input, Shape::batch_of(&net.input_shape), Some("input".into()), net.input_span);
-    for layer in &net.layers {
-        x = LayerBuilder { graph: &mut graph, layer, params: &params }.lower(x, mode)?;
+    // Residual blocks: the input of each open block, to add back at its end.
+    let mut skips: BTreeMap<usize, NodeId> = BTreeMap::new();
+    for (i, layer) in net.layers.iter().enumerate() {
+        for (b, residual) in net.residuals.iter().enumerate() {
+            if residual.body.start == i {
+                skips.insert(b, x);
+            }
+        }
+        match net.residuals.iter().position(|r| r.projection == Some(i)) {
+            // y = f(x) + P(x): the projection reads the block's input.
+            Some(b) => {
+                let projected = LayerBuilder { graph: &mut graph, layer, params: &params }.lower(skips[&b], mode)?;
+                x = add_skip(&mut graph, &net.residuals[b], x, projected)?;
+            }
+            None => x = LayerBuilder { graph: &mut graph, layer, params: &params }.lower(x, mode)?,
+        }
+        // y = f(x) + x at the end of a block without projection (inner blocks first).
+        for (b, residual) in net.residuals.iter().enumerate() {
+            if residual.body.end == i + 1 && residual.projection.is_none() {
+                x = add_skip(&mut graph, residual, x, skips[&b])?;
+            }
+        }
     }
     graph.set_output(Output::Prediction, x);
     if mode == Mode::Inference {

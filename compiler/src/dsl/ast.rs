@@ -21,8 +21,11 @@ pub struct Network {
     pub input_shape: Vec<usize>,
     /// Span of the `input` item.
     pub input_span: Span,
-    /// Layers, in order.
+    /// Layers, in order: the blocks flattened, each residual block's projection right after
+    /// its body (the order of a PyTorch `state_dict`).
     pub layers: Vec<Layer>,
+    /// The residual blocks, inner ones before the outer ones that contain them.
+    pub residuals: Vec<Residual>,
     /// The loss and its span.
     pub loss: (Loss, Span),
     /// The optimizer.
@@ -40,6 +43,20 @@ impl Network {
     pub fn input_width(&self) -> usize {
         self.input_shape.iter().product()
     }
+}
+
+/// A residual block: `x + f(x)` over a range of [`Network::layers`], or `P(x) + f(x)` with
+/// the projection layer `P` at index `projection`.
+#[derive(Clone, Debug)]
+pub struct Residual {
+    /// The block's name (`res1`).
+    pub name: String,
+    /// The layers of `f`, projection included when there is one.
+    pub body: std::ops::Range<usize>,
+    /// The index of the projection layer (`res1.project`), the last of the body.
+    pub projection: Option<usize>,
+    /// The block's declaration.
+    pub span: Span,
 }
 
 /// One layer line.

@@ -9,12 +9,13 @@ use proc_macro2::Span;
 use syn::Ident;
 
 use super::args::{build, resolve};
-use super::ast::{Layer, Network};
+use super::ast::{Layer, Network, Residual};
 use super::errors::Errors;
 use super::parse::{RawCall, RawItem, RawNetwork, RawValue, item_span};
 use crate::ir::DType;
 use crate::vocab::{
-    self, ACTIVATIONS, InitHint, LAYERS, LOSSES, LayerKind, Loss, OPTIMIZERS, Optimizer, Penalty, REGULARIZERS,
+    self, ACTIVATIONS, BLOCKS, BlockKind, InitHint, LAYERS, LOSSES, LayerKind, Loss, OPTIMIZERS, Optimizer, Padding,
+    Penalty, Projection, REGULARIZERS,
 };
 
 /// The items that are settings, not layers.
@@ -74,6 +75,7 @@ struct Found {
     fusion: Option<bool>,
     regularize: Penalty,
     layers: Vec<DeclaredLayer>,
+    residuals: Vec<Residual>,
     layer_names: BTreeMap<String, Span>,
     layer_lines: usize,
 }
@@ -96,7 +98,7 @@ fn layer_kind(call: &RawCall, errors: &mut Errors) -> Option<LayerKind> {
 fn expect_call<'a>(item: &'a RawItem, setting: Setting, errors: &mut Errors) -> Option<&'a RawCall> {
     match &item.value {
         RawValue::Call(c) => Some(c),
-        RawValue::Dims(..) | RawValue::Bool(_) => {
+        RawValue::Dims(..) | RawValue::Bool(_) | RawValue::Block(..) => {
             let (key, example) = (setting.key(), setting.example());
             errors.at(item_span(item), format!("`{key}` takes a name, e.g. `{key}: {example}`"));
             None
@@ -155,7 +157,7 @@ fn setting(setting: Setting, item: &RawItem, found: &mut Found, errors: &mut Err
                     *dims_span,
                     "`input` takes features `[N]` or images `[C, H, W]`, e.g. `input: [64]` or `input: [1, 8, 8]`",
                 ),
-                RawValue::Bool(_) | RawValue::Call(_) => {
+                RawValue::Bool(_) | RawValue::Call(_) | RawValue::Block(..) => {
                     errors.at(span, "`input` takes its shape in brackets, e.g. `input: [64]`")
                 }
             }
@@ -188,33 +190,104 @@ fn setting(setting: Setting, item: &RawItem, found: &mut Found, errors: &mut Err
         },
         Setting::Fusion => match &item.value {
             RawValue::Bool(b) => found.fusion = Some(b.value),
-            RawValue::Dims(..) | RawValue::Call(_) => errors.at(span, "`fusion` takes `true` or `false`"),
+            RawValue::Dims(..) | RawValue::Call(_) | RawValue::Block(..) => {
+                errors.at(span, "`fusion` takes `true` or `false`")
+            }
         },
     }
 }
 
-/// Checks one layer line, named or not.
+/// Checks one layer line of the network, named or not.
 fn layer(item: &RawItem, frozen: bool, found: &mut Found, errors: &mut Errors) {
-    let span = item_span(item);
     let position = found.layer_lines;
     found.layer_lines += 1;
     if found.settings.contains_key(&Setting::Loss) {
-        errors.at(span, "layer after `loss`; the layers come first, then `loss` and `optimizer`");
+        errors.at(item_span(item), "layer after `loss`; the layers come first, then `loss` and `optimizer`");
     }
-    let name = item.key.as_ref().map_or_else(|| position.to_string(), Ident::to_string);
-    if let Some(key) = &item.key
-        && found.layer_names.insert(name.clone(), key.span()).is_some()
-    {
-        errors.at(key.span(), format!("duplicate layer name `{name}`"));
+    declare(item, frozen, "", position, found, errors);
+}
+
+/// Declares the layer or block `item`, line `position` of its block, named `prefix` + its
+/// own name (its key, or its position as in `nn.Sequential`).
+fn declare(item: &RawItem, frozen: bool, prefix: &str, position: usize, found: &mut Found, errors: &mut Errors) {
+    let span = item_span(item);
+    let name = format!("{prefix}{}", item.key.as_ref().map_or_else(|| position.to_string(), Ident::to_string));
+    if found.layer_names.insert(name.clone(), span).is_some() {
+        errors.at(span, format!("duplicate layer name `{name}`"));
     }
-    let RawValue::Call(call) = &item.value else {
-        errors.at(span, "expected a layer, e.g. `dense(64)` or `relu`");
-        return;
+    match &item.value {
+        RawValue::Call(call) => {
+            if let Some(kind) = layer_kind(call, errors) {
+                let init_given = call.args.iter().any(|a| a.key.as_ref().is_some_and(|k| k == "init"));
+                let layer = Layer { name, frozen, kind, span: call.span, input_shape: vec![], output_shape: vec![] };
+                found.layers.push(DeclaredLayer { layer, init_given });
+            }
+        }
+        RawValue::Block(call, items) => block(call, items, &name, frozen, found, errors),
+        RawValue::Dims(..) | RawValue::Bool(_) => errors.at(span, "expected a layer, e.g. `dense(64)` or `relu`"),
+    }
+}
+
+/// Declares the layers of a block: `residual` records its range (and adds its projection);
+/// `repeat` declares its layers once per copy, reporting mistakes in them once.
+fn block(call: &RawCall, items: &[RawItem], name: &str, frozen: bool, found: &mut Found, errors: &mut Errors) {
+    let Some(kind) = resolve(BLOCKS, "block", call, errors) else { return };
+    let inner = |found: &mut Found, prefix: &str, errors: &mut Errors| {
+        for (position, item) in items.iter().enumerate() {
+            let inner_frozen = frozen_attribute(item, false, errors);
+            declare(item, frozen || inner_frozen, prefix, position, found, errors);
+        }
     };
-    if let Some(kind) = layer_kind(call, errors) {
-        let init_given = call.args.iter().any(|a| a.key.as_ref().is_some_and(|k| k == "init"));
-        let layer = Layer { name, frozen, kind, span: call.span, input_shape: vec![], output_shape: vec![] };
-        found.layers.push(DeclaredLayer { layer, init_given });
+    match kind {
+        BlockKind::Repeat { times } => {
+            for copy in 0..times {
+                let mut quiet = Errors::default();
+                inner(found, &format!("{name}.{copy}."), if copy == 0 { &mut *errors } else { &mut quiet });
+            }
+        }
+        BlockKind::Residual { project } => {
+            let start = found.layers.len();
+            inner(found, &format!("{name}."), errors);
+            if found.layers.len() == start {
+                errors.at(call.span, format!("residual block `{name}` has no layers"));
+                return;
+            }
+            // The projection's size and stride are set when shapes are known.
+            let kind = match project {
+                Projection::None => None,
+                Projection::Conv1x1 => Some(LayerKind::Conv2d {
+                    out: 1,
+                    kernel: [1, 1],
+                    stride: [1, 1],
+                    padding: Padding::Explicit([0, 0]),
+                    dilation: [1, 1],
+                    groups: 1,
+                    bias: false,
+                    init: vocab::InitSpec::GlorotUniform,
+                }),
+                Projection::Dense => Some(LayerKind::Dense {
+                    units: 1,
+                    init: vocab::InitSpec::GlorotUniform,
+                    bias: false,
+                    l1: None,
+                    l2: None,
+                }),
+            };
+            let projection = kind.map(|kind| {
+                let layer = Layer {
+                    name: format!("{name}.project"),
+                    frozen,
+                    kind,
+                    span: call.span,
+                    input_shape: vec![],
+                    output_shape: vec![],
+                };
+                found.layers.push(DeclaredLayer { layer, init_given: false });
+                found.layers.len() - 1
+            });
+            let body = start..found.layers.len();
+            found.residuals.push(Residual { name: name.to_string(), body, projection, span: call.span });
+        }
     }
 }
 
@@ -241,10 +314,35 @@ fn resolve_default_inits(declared: Vec<DeclaredLayer>) -> Vec<Layer> {
 }
 
 /// Gives every layer its input and output shape, reporting each layer that cannot take what
-/// the previous one gives (at the layer, naming both shapes).
-fn infer_shapes(input: &[usize], layers: &mut [Layer], errors: &mut Errors) {
+/// the previous one gives (at the layer, naming both shapes), and each residual block whose
+/// output shape differs from its input without a projection (or from its projection's).
+fn infer_shapes(input: &[usize], layers: &mut [Layer], residuals: &[Residual], errors: &mut Errors) {
     let mut shape = input.to_vec();
-    for layer in layers {
+    let mut block_inputs: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for i in 0..layers.len() {
+        for (b, residual) in residuals.iter().enumerate() {
+            if residual.body.start == i {
+                block_inputs.insert(b, shape.clone());
+            }
+        }
+        let owner = residuals.iter().position(|r| r.projection == Some(i));
+        if let Some(b) = owner {
+            // The projection reads the block's input and must give the body's output.
+            let residual = &residuals[b];
+            let strides: Vec<[usize; 2]> = layers[residual.body.start..i].iter().map(|l| l.kind.stride()).collect();
+            let stride = strides.iter().fold([1, 1], |a, s| [a[0] * s[0], a[1] * s[1]]);
+            let body_output = shape.clone();
+            match &mut layers[i].kind {
+                LayerKind::Conv2d { out, stride: s, .. } => {
+                    *out = body_output[0];
+                    *s = stride;
+                }
+                LayerKind::Dense { units, .. } => *units = body_output[0],
+                other => unreachable!("projections are conv or dense, found {}", other.name()),
+            }
+            shape = block_inputs[&b].clone();
+        }
+        let layer = &mut layers[i];
         layer.input_shape = shape.clone();
         match layer.kind.output_shape(&shape) {
             Ok(out) => shape = out,
@@ -254,6 +352,41 @@ fn infer_shapes(input: &[usize], layers: &mut [Layer], errors: &mut Errors) {
             }
         }
         layer.output_shape = shape.clone();
+        for (b, residual) in residuals.iter().enumerate() {
+            if residual.body.end != i + 1 {
+                continue;
+            }
+            let block_input = &block_inputs[&b];
+            let text = |s: &[usize]| vocab::layer::shape_text(s);
+            match residual.projection {
+                None if &shape != block_input => {
+                    errors.at(
+                        residual.span,
+                        format!(
+                            "residual block `{}` turns {} into {}; the skip needs the same shape, or a projection: `residual(project = {}) {{ .. }}`",
+                            residual.name,
+                            text(block_input),
+                            text(&shape),
+                            if block_input.len() == 3 { "conv1x1" } else { "dense" }
+                        ),
+                    );
+                    return;
+                }
+                Some(p) if layers[p].output_shape != layers[p - 1].output_shape => {
+                    errors.at(
+                        residual.span,
+                        format!(
+                            "residual block `{}`: its projection gives {} but its layers give {}",
+                            residual.name,
+                            text(&layers[p].output_shape),
+                            text(&layers[p - 1].output_shape)
+                        ),
+                    );
+                    return;
+                }
+                _ => {}
+            }
+        }
     }
 }
 
@@ -287,7 +420,7 @@ pub fn check(raw: RawNetwork) -> syn::Result<Network> {
     let (input_shape, input_span) = found.input.expect("checked above");
     let mut layers = resolve_default_inits(found.layers);
     let mut errors = Errors::default();
-    infer_shapes(&input_shape, &mut layers, &mut errors);
+    infer_shapes(&input_shape, &mut layers, &found.residuals, &mut errors);
     errors.finish()?;
     Ok(Network {
         docs,
@@ -296,6 +429,7 @@ pub fn check(raw: RawNetwork) -> syn::Result<Network> {
         input_shape,
         input_span,
         layers,
+        residuals: found.residuals,
         loss: found.loss.expect("checked above"),
         optimizer: found.optimizer.expect("checked above"),
         dtype: found.dtype.unwrap_or(DType::F32),

@@ -4,7 +4,7 @@
 //! ```text
 //! network    := attrs vis `struct` Ident `{` item,* `}`
 //! item       := attrs [Ident `:`] value
-//! value      := `[` LitInt,* `]` | `true` | `false` | call
+//! value      := `[` LitInt,* `]` | `true` | `false` | call [`{` item,* `}`]
 //! call       := Ident [`(` arg,* `)`]
 //! arg        := [Ident `=`] (number | `true` | `false` | call | `(` value,* `)`)
 //! number     := [`-`] (LitInt | LitFloat)
@@ -46,6 +46,8 @@ pub enum RawValue {
     Bool(LitBool),
     /// `dense(128)`, `relu`, `f32`
     Call(RawCall),
+    /// `residual { .. }`, `repeat(3) { .. }`: a block of items.
+    Block(RawCall, Vec<RawItem>),
 }
 
 /// `name` or `name(args)`.
@@ -148,7 +150,15 @@ impl Parse for RawItem {
         } else if lookahead.peek(LitBool) {
             RawValue::Bool(input.parse()?)
         } else if lookahead.peek(Ident) {
-            RawValue::Call(input.parse()?)
+            let call: RawCall = input.parse()?;
+            if input.peek(syn::token::Brace) {
+                let content;
+                braced!(content in input);
+                let items = Punctuated::<RawItem, Token![,]>::parse_terminated(&content)?.into_iter().collect();
+                RawValue::Block(call, items)
+            } else {
+                RawValue::Call(call)
+            }
         } else {
             return Err(lookahead.error());
         };
@@ -235,6 +245,6 @@ pub fn item_span(item: &RawItem) -> Span {
         (Some(k), _) => k.span(),
         (None, RawValue::Dims(_, s)) => *s,
         (None, RawValue::Bool(b)) => b.span(),
-        (None, RawValue::Call(c)) => c.span,
+        (None, RawValue::Call(c) | RawValue::Block(c, _)) => c.span,
     }
 }

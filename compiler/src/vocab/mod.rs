@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 
 pub use activation::{ACTIVATIONS, Activation, Derivative};
 pub use init::{INITS, InitSpec};
-pub use layer::{InitHint, LAYERS, LayerKind, Padding};
+pub use layer::{BLOCKS, BlockKind, InitHint, LAYERS, LayerKind, Padding, Projection};
 pub use loss::{LOSSES, Loss};
 pub use optimizer::{OPTIMIZERS, Optimizer, UpdateRule};
 pub use real::{Num, Real};

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{ACTIVATIONS, Arg, ArgType, Default, INITS, LAYERS, LOSSES, OPTIMIZERS, REGULARIZERS, Range, Spec};
+use super::{ACTIVATIONS, Arg, ArgType, BLOCKS, Default, INITS, LAYERS, LOSSES, OPTIMIZERS, REGULARIZERS, Range, Spec};
 
 /// `name(arg = default, ..)` with each argument's accepted values.
 pub fn signature<T>(spec: &Spec<T>) -> String {
@@ -44,6 +44,7 @@ fn section<T>(out: &mut String, title: &str, table: &[Spec<T>]) {
 pub fn reference() -> String {
     let mut out = String::new();
     section(&mut out, "layers", LAYERS);
+    section(&mut out, "blocks (name: block { layers })", BLOCKS);
     section(&mut out, "activations (layers too)", ACTIVATIONS);
     section(&mut out, "initializers (dense(init = ..))", INITS);
     section(&mut out, "losses (loss: ..)", LOSSES);
