@@ -66,6 +66,15 @@ both_dtypes!(Digits32, Digits32Plain, Digits64, Digits64Plain, {
     loss: softmax_cross_entropy, optimizer: sgd(lr = 0.1), regularize: l2(1e-4),
 });
 
+both_dtypes!(Cnn32, Cnn32Plain, Cnn64, Cnn64Plain, {
+    input: [2, 6, 6],
+    conv1: conv2d(4, 3, padding = 1, bias = false), bn1: batch_norm, act1: relu, pool: max_pool2d(2),
+    res: residual(project = conv1x1) { conv2d(6, 3, stride = 2, padding = 1), tanh },
+    gap: global_avg_pool, drop: dropout(0.2), fc: dense(8, bias = false), bn2: batch_norm, act2: relu,
+    res2: residual { dense(8), relu }, out: dense(3),
+    loss: softmax_cross_entropy, optimizer: adam(lr = 0.01), regularize: l2(1e-3),
+});
+
 /// The shared tensor-scale relative error (tests/common), on f64 copies.
 fn relative<T: Float>(a: &[T], b: &[T]) -> f64 {
     let f64s = |v: &[T]| {
@@ -161,6 +170,12 @@ fn frozen_layers_prelu_and_no_bias() {
 fn digits_network() {
     compare(Digits32::new(5), Digits32Plain::new(5), 1e-5);
     compare(Digits64::new(5), Digits64Plain::new(5), 1e-10);
+}
+
+#[test]
+fn convolutional_and_residual_network() {
+    compare(Cnn32::new(6), Cnn32Plain::new(6), 1e-5);
+    compare(Cnn64::new(6), Cnn64Plain::new(6), 1e-10);
 }
 
 #[test]

@@ -99,6 +99,16 @@ catalogue! {
             input: [3], #[frozen] base: dense(4), act: silu, out: dense(2),
             loss: binary_cross_entropy, optimizer: adamw(weight_decay = 0.05, clip_norm = 0.5),
         }",
+    small_cnn => "
+        struct SmallCnn {
+            input: [1, 6, 6], conv: conv2d(2, 3, padding = 1), bn: batch_norm, act: relu, pool: max_pool2d(2),
+            flat: flatten, out: dense(2), loss: softmax_cross_entropy, optimizer: sgd(lr = 0.1),
+        }",
+    residual_block => "
+        struct ResBlock {
+            input: [4], fc: dense(4), res: residual(project = dense) { a: dense(3), b: relu },
+            out: dense(2), loss: mse, optimizer: sgd(lr = 0.1),
+        }",
     shared_output_activation => "
         struct Squash {
             input: [2], dense(3, init = normal(0.5)), tanh, dense(2, init = uniform(0.1)), sigmoid,
