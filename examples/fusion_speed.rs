@@ -13,6 +13,7 @@ use gradc::Model;
 use gradc::ndarray::Array2;
 
 #[path = "../benches/common/networks.rs"]
+#[allow(dead_code, reason = "the cnn-small networks are timed by examples/cnn_small.rs")]
 mod networks;
 
 use networks::{DeepNarrowFused, DeepNarrowUnfused, MlpBnFused, MlpBnUnfused};

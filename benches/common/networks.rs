@@ -42,3 +42,22 @@ mlp_bn!(MlpBnFused, true);
 mlp_bn!(MlpBnUnfused, false);
 deep_narrow!(DeepNarrowFused, true);
 deep_narrow!(DeepNarrowUnfused, false);
+
+macro_rules! cnn_small {
+    ($name:ident, $fusion:literal) => {
+        network! {
+            /// "cnn-small": 1×28×28 → conv 32 3×3 → batch_norm → relu → max_pool 2 → conv 64 3×3 →
+            /// batch_norm → relu → max_pool 2 → flatten → dense 128 → relu → dense 10, Adam.
+            pub struct $name {
+                input: [1, 28, 28],
+                conv1: conv2d(32, 3, padding = 1), bn1: batch_norm, act1: relu, pool1: max_pool2d(2),
+                conv2: conv2d(64, 3, padding = 1), bn2: batch_norm, act2: relu, pool2: max_pool2d(2),
+                flat: flatten, fc: dense(128), act3: relu, out: dense(10),
+                loss: softmax_cross_entropy, optimizer: adam(lr = 0.001), fusion: $fusion,
+            }
+        }
+    };
+}
+
+cnn_small!(CnnSmallFused, true);
+cnn_small!(CnnSmallUnfused, false);
