@@ -11,7 +11,6 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use gradc::Model;
 use gradc::ndarray::Array2;
 
 #[path = "../benches/common/networks.rs"]
