@@ -3,9 +3,9 @@
 //! cross-correlation, padded cells are zeros for convolution and average pooling (counted in
 //! the mean) and never win a max pool, and max-pool gradients go to the first maximum.
 //!
-//! The convolutions take a `columns` workspace that the generated code sizes once per batch
-//! size ([`Window::columns_len`], [`Window::weight_grad_columns_len`]), so a warm step
-//! allocates nothing.
+//! The convolutions take a `columns` workspace that the generated code sizes with its other
+//! buffers ([`Window::workspace_per_example`] per example), so a warm step allocates nothing;
+//! each group is one GEMM over the whole batch.
 
 use crate::Float;
 use crate::kernels::matmul;
@@ -53,15 +53,10 @@ impl Window {
         h * w
     }
 
-    /// The workspace a forward or input-gradient convolution needs.
-    pub fn columns_len(&self) -> usize {
-        self.taps() * self.output_pixels()
-    }
-
-    /// The workspace a weight-gradient convolution needs: the columns and one group's
-    /// weight gradient for one example.
-    pub fn weight_grad_columns_len(&self) -> usize {
-        self.columns_len() + self.channels_out / self.groups * self.taps()
+    /// The workspace a convolution kernel (forward or either gradient) needs per example:
+    /// one group's columns and one group's output, for the whole batch at once.
+    pub fn workspace_per_example(&self) -> usize {
+        (self.taps() + self.channels_out / self.groups) * self.output_pixels()
     }
 
     /// The input row (or column) that output position `out` and kernel tap `tap` read on
@@ -71,49 +66,49 @@ impl Window {
         let size = if axis == 0 { self.height } else { self.width };
         (out * self.stride[axis] + tap * self.dilation[axis]).checked_sub(self.padding[axis]).filter(|&p| p < size)
     }
-}
 
-/// The columns of one example and group: row (c, i, j) holds, for every output pixel, the
-/// input value under kernel tap (i, j) of channel c (0 in the padding).
-fn im2col<T: Float>(w: &Window, image: &[T], group: usize, columns: &mut [T]) {
-    let [out_h, out_w] = w.output();
-    let per_group = w.channels_in / w.groups;
-    let mut row = 0;
-    for c in group * per_group..(group + 1) * per_group {
-        let channel = &image[c * w.height * w.width..(c + 1) * w.height * w.width];
-        for i in 0..w.kernel[0] {
-            for j in 0..w.kernel[1] {
-                let dest = &mut columns[row * out_h * out_w..(row + 1) * out_h * out_w];
-                for oy in 0..out_h {
-                    let y = w.source(0, oy, i);
-                    for ox in 0..out_w {
-                        dest[oy * out_w + ox] = match (y, w.source(1, ox, j)) {
-                            (Some(y), Some(x)) => channel[y * w.width + x],
-                            _ => T::zero(),
-                        };
-                    }
-                }
-                row += 1;
-            }
-        }
+    /// The output columns `ox` whose input column for tap `j` is inside the image.
+    fn valid_columns(&self, j: usize) -> std::ops::Range<usize> {
+        let out_w = self.output()[1];
+        let offset = j * self.dilation[1];
+        let (pad, stride) = (self.padding[1], self.stride[1]);
+        // x = ox·s + offset − pad ∈ [0, W)
+        let lo = pad.saturating_sub(offset).div_ceil(stride);
+        let hi = (self.width + pad).saturating_sub(offset).div_ceil(stride).min(out_w);
+        lo.min(hi)..hi
     }
 }
 
-/// Adds the columns of one example and group back onto the image positions they came from.
-fn col2im_add<T: Float>(w: &Window, columns: &[T], group: usize, image: &mut [T]) {
+/// The columns of group `group` for a whole batch: row (c, i, j), column `b·pixels + p`, holds
+/// the input value under kernel tap (i, j) of channel c for output pixel p of example b (0 in
+/// the padding).
+fn im2col<T: Float>(w: &Window, x: &[T], group: usize, columns: &mut [T]) {
     let [out_h, out_w] = w.output();
+    let (plane, pixels) = (w.height * w.width, out_h * out_w);
+    let image_len = w.channels_in * plane;
+    let batch = x.len() / image_len;
     let per_group = w.channels_in / w.groups;
+    // One fill for the padding, then only the cells inside the image are copied.
+    columns[..w.taps() * batch * pixels].fill(T::zero());
     let mut row = 0;
     for c in group * per_group..(group + 1) * per_group {
-        let channel = &mut image[c * w.height * w.width..(c + 1) * w.height * w.width];
         for i in 0..w.kernel[0] {
             for j in 0..w.kernel[1] {
-                let source = &columns[row * out_h * out_w..(row + 1) * out_h * out_w];
-                for oy in 0..out_h {
-                    let Some(y) = w.source(0, oy, i) else { continue };
-                    for ox in 0..out_w {
-                        if let Some(x) = w.source(1, ox, j) {
-                            channel[y * w.width + x] += source[oy * out_w + ox];
+                let valid = w.valid_columns(j);
+                let dest_row = &mut columns[row * batch * pixels..(row + 1) * batch * pixels];
+                for b in 0..batch {
+                    let channel = &x[b * image_len + c * plane..b * image_len + (c + 1) * plane];
+                    for oy in 0..out_h {
+                        let dest = &mut dest_row[b * pixels + oy * out_w..b * pixels + (oy + 1) * out_w];
+                        let Some(y) = w.source(0, oy, i) else { continue };
+                        let src_row = &channel[y * w.width..(y + 1) * w.width];
+                        let first = valid.start * w.stride[1] + j * w.dilation[1] - w.padding[1];
+                        if w.stride[1] == 1 {
+                            dest[valid.clone()].copy_from_slice(&src_row[first..first + valid.len()]);
+                        } else {
+                            for (k, d) in dest[valid.clone()].iter_mut().enumerate() {
+                                *d = src_row[first + k * w.stride[1]];
+                            }
                         }
                     }
                 }
@@ -123,117 +118,155 @@ fn col2im_add<T: Float>(w: &Window, columns: &[T], group: usize, image: &mut [T]
     }
 }
 
-/// `out = conv(x, weight)`: per example and group, `weight_g [out/g, taps] · columns [taps, pixels]`.
-pub fn conv2d<T: Float>(w: &Window, x: &[T], weight: &[T], out: &mut [T], columns: &mut [T]) {
-    let (image_len, out_len) = (w.channels_in * w.height * w.width, w.channels_out * w.output_pixels());
-    let (per_group_out, taps, pixels) = (w.channels_out / w.groups, w.taps(), w.output_pixels());
-    let columns = &mut columns[..taps * pixels];
-    for (image, out) in x.chunks_exact(image_len).zip(out.chunks_exact_mut(out_len)) {
-        for g in 0..w.groups {
-            im2col(w, image, g, columns);
-            let weight_g = &weight[g * per_group_out * taps..(g + 1) * per_group_out * taps];
-            let out_g = &mut out[g * per_group_out * pixels..(g + 1) * per_group_out * pixels];
-            matmul(per_group_out, taps, pixels, weight_g, false, columns, false, out_g);
-        }
-    }
-}
-
-/// `dx` of a convolution: per example and group, `weight_gᵀ · g` back through col2im.
-pub fn conv2d_grad_input<T: Float>(w: &Window, grad: &[T], weight: &[T], dx: &mut [T], columns: &mut [T]) {
-    let (image_len, out_len) = (w.channels_in * w.height * w.width, w.channels_out * w.output_pixels());
-    let (per_group_out, taps, pixels) = (w.channels_out / w.groups, w.taps(), w.output_pixels());
-    let columns = &mut columns[..taps * pixels];
-    dx.fill(T::zero());
-    for (image, grad) in dx.chunks_exact_mut(image_len).zip(grad.chunks_exact(out_len)) {
-        for g in 0..w.groups {
-            let weight_g = &weight[g * per_group_out * taps..(g + 1) * per_group_out * taps];
-            let grad_g = &grad[g * per_group_out * pixels..(g + 1) * per_group_out * pixels];
-            matmul(taps, per_group_out, pixels, weight_g, true, grad_g, false, columns);
-            col2im_add(w, columns, g, image);
-        }
-    }
-}
-
-/// `dweight` of a convolution: Σ over the batch of `g [out/g, pixels] · columnsᵀ`.
-pub fn conv2d_grad_weight<T: Float>(w: &Window, x: &[T], grad: &[T], dweight: &mut [T], columns: &mut [T]) {
-    let (image_len, out_len) = (w.channels_in * w.height * w.width, w.channels_out * w.output_pixels());
-    let (per_group_out, taps, pixels) = (w.channels_out / w.groups, w.taps(), w.output_pixels());
-    let (columns, partial) = columns[..w.weight_grad_columns_len()].split_at_mut(taps * pixels);
-    dweight.fill(T::zero());
-    for (image, grad) in x.chunks_exact(image_len).zip(grad.chunks_exact(out_len)) {
-        for g in 0..w.groups {
-            im2col(w, image, g, columns);
-            let grad_g = &grad[g * per_group_out * pixels..(g + 1) * per_group_out * pixels];
-            matmul(per_group_out, pixels, taps, grad_g, false, columns, true, partial);
-            let dweight_g = &mut dweight[g * per_group_out * taps..(g + 1) * per_group_out * taps];
-            for (d, &p) in dweight_g.iter_mut().zip(partial.iter()) {
-                *d += p;
-            }
-        }
-    }
-}
-
-/// Calls `visit(output index, input index)` for every in-image cell of every window of a
-/// pooling `w` over one channel plane, windows in output order and cells row-major.
-#[inline(always)]
-fn windows(w: &Window, mut visit: impl FnMut(usize, Option<usize>)) {
+/// Adds columns laid out as [`im2col`]'s back onto the input positions they came from.
+fn col2im_add<T: Float>(w: &Window, columns: &[T], group: usize, dx: &mut [T]) {
     let [out_h, out_w] = w.output();
-    for oy in 0..out_h {
-        for ox in 0..out_w {
-            for i in 0..w.kernel[0] {
-                for j in 0..w.kernel[1] {
-                    let cell = w.source(0, oy, i).zip(w.source(1, ox, j)).map(|(y, x)| y * w.width + x);
-                    visit(oy * out_w + ox, cell);
+    let (plane, pixels) = (w.height * w.width, out_h * out_w);
+    let image_len = w.channels_in * plane;
+    let batch = dx.len() / image_len;
+    let per_group = w.channels_in / w.groups;
+    let mut row = 0;
+    for c in group * per_group..(group + 1) * per_group {
+        for i in 0..w.kernel[0] {
+            for j in 0..w.kernel[1] {
+                let valid = w.valid_columns(j);
+                let source_row = &columns[row * batch * pixels..(row + 1) * batch * pixels];
+                for b in 0..batch {
+                    let channel = &mut dx[b * image_len + c * plane..b * image_len + (c + 1) * plane];
+                    for oy in 0..out_h {
+                        let Some(y) = w.source(0, oy, i) else { continue };
+                        let source = &source_row[b * pixels + oy * out_w..b * pixels + (oy + 1) * out_w];
+                        let dest_row = &mut channel[y * w.width..(y + 1) * w.width];
+                        let first = valid.start * w.stride[1] + j * w.dilation[1] - w.padding[1];
+                        for (k, &v) in source[valid.clone()].iter().enumerate() {
+                            dest_row[first + k * w.stride[1]] += v;
+                        }
+                    }
                 }
+                row += 1;
             }
         }
     }
 }
 
-/// The planes (one channel of one example) of an input and an output of a pooling `w`.
-fn planes<'a, T: Float>(w: &Window, input: &'a [T], out_len: usize) -> impl Iterator<Item = (usize, &'a [T])> {
-    input.chunks_exact(w.height * w.width).enumerate().map(move |(p, plane)| (p * out_len, plane))
+/// Copies group `group`'s channels of an NCHW output-shaped tensor into `[out/g, B·pixels]`.
+fn gather_group<T: Float>(w: &Window, nchw: &[T], group: usize, dest: &mut [T]) {
+    let (per_group, pixels) = (w.channels_out / w.groups, w.output_pixels());
+    let batch = nchw.len() / (w.channels_out * pixels);
+    for o in 0..per_group {
+        for b in 0..batch {
+            let src = &nchw[(b * w.channels_out + group * per_group + o) * pixels..][..pixels];
+            dest[(o * batch + b) * pixels..][..pixels].copy_from_slice(src);
+        }
+    }
+}
+
+/// Copies `[out/g, B·pixels]` into group `group`'s channels of an NCHW output.
+fn scatter_group<T: Float>(w: &Window, source: &[T], group: usize, nchw: &mut [T]) {
+    let (per_group, pixels) = (w.channels_out / w.groups, w.output_pixels());
+    let batch = nchw.len() / (w.channels_out * pixels);
+    for o in 0..per_group {
+        for b in 0..batch {
+            let dest = &mut nchw[(b * w.channels_out + group * per_group + o) * pixels..][..pixels];
+            dest.copy_from_slice(&source[(o * batch + b) * pixels..][..pixels]);
+        }
+    }
+}
+
+/// Splits the workspace into one group's columns `[taps, B·pixels]` and its outputs
+/// `[out/g, B·pixels]`.
+fn workspace<'a, T>(w: &Window, batch: usize, columns: &'a mut [T]) -> (&'a mut [T], &'a mut [T]) {
+    let n = batch * w.output_pixels();
+    let (cols, rest) = columns.split_at_mut(w.taps() * n);
+    (cols, &mut rest[..w.channels_out / w.groups * n])
+}
+
+/// `out = conv(x, weight)`: per group, one GEMM `weight_g [out/g, taps] · columns [taps, B·pixels]`.
+pub fn conv2d<T: Float>(w: &Window, x: &[T], weight: &[T], out: &mut [T], columns: &mut [T]) {
+    let batch = x.len() / (w.channels_in * w.height * w.width);
+    let (per_group_out, taps, n) = (w.channels_out / w.groups, w.taps(), batch * w.output_pixels());
+    let (cols, product) = workspace(w, batch, columns);
+    for g in 0..w.groups {
+        im2col(w, x, g, cols);
+        let weight_g = &weight[g * per_group_out * taps..(g + 1) * per_group_out * taps];
+        matmul(per_group_out, taps, n, weight_g, false, cols, false, product);
+        scatter_group(w, product, g, out);
+    }
+}
+
+/// `dx` of a convolution: per group, `weight_gᵀ · g` back through col2im.
+pub fn conv2d_grad_input<T: Float>(w: &Window, grad: &[T], weight: &[T], dx: &mut [T], columns: &mut [T]) {
+    let batch = dx.len() / (w.channels_in * w.height * w.width);
+    let (per_group_out, taps, n) = (w.channels_out / w.groups, w.taps(), batch * w.output_pixels());
+    let (cols, grad_g) = workspace(w, batch, columns);
+    dx.fill(T::zero());
+    for g in 0..w.groups {
+        gather_group(w, grad, g, grad_g);
+        let weight_g = &weight[g * per_group_out * taps..(g + 1) * per_group_out * taps];
+        matmul(taps, per_group_out, n, weight_g, true, grad_g, false, cols);
+        col2im_add(w, cols, g, dx);
+    }
+}
+
+/// `dweight` of a convolution: per group, `g [out/g, B·pixels] · columnsᵀ`, the sum over the
+/// batch done by the GEMM.
+pub fn conv2d_grad_weight<T: Float>(w: &Window, x: &[T], grad: &[T], dweight: &mut [T], columns: &mut [T]) {
+    let batch = x.len() / (w.channels_in * w.height * w.width);
+    let (per_group_out, taps, n) = (w.channels_out / w.groups, w.taps(), batch * w.output_pixels());
+    let (cols, grad_g) = workspace(w, batch, columns);
+    for g in 0..w.groups {
+        im2col(w, x, g, cols);
+        gather_group(w, grad, g, grad_g);
+        let dweight_g = &mut dweight[g * per_group_out * taps..(g + 1) * per_group_out * taps];
+        matmul(per_group_out, n, taps, grad_g, false, cols, true, dweight_g);
+    }
+}
+
+/// The input rows (or columns) under window `out` on `axis`, clipped to the image.
+#[inline(always)]
+fn window_range(w: &Window, axis: usize, out: usize) -> std::ops::Range<usize> {
+    let size = if axis == 0 { w.height } else { w.width };
+    let start = out * w.stride[axis];
+    let (lo, hi) = (start.saturating_sub(w.padding[axis]), (start + w.kernel[axis]).saturating_sub(w.padding[axis]));
+    lo.min(size)..hi.min(size)
+}
+
+/// The position of the first maximum of window (oy, ox) in `plane` (NaN wins, as in PyTorch).
+#[inline(always)]
+fn argmax<T: Float>(w: &Window, plane: &[T], oy: usize, ox: usize) -> usize {
+    let (rows, cols) = (window_range(w, 0, oy), window_range(w, 1, ox));
+    let mut best = rows.start * w.width + cols.start;
+    for y in rows {
+        for (x, &v) in plane[y * w.width + cols.start..y * w.width + cols.end].iter().enumerate() {
+            if v > plane[best] || v.is_nan() {
+                best = y * w.width + cols.start + x;
+            }
+        }
+    }
+    best
 }
 
 /// `out` = the maximum of each window; padding never wins.
 pub fn max_pool2d<T: Float>(w: &Window, x: &[T], out: &mut [T]) {
-    let out_len = w.output_pixels();
-    out.fill(T::neg_infinity());
-    for (base, plane) in planes(w, x, out_len) {
-        let out = &mut out[base..base + out_len];
-        windows(w, |o, cell| {
-            if let Some(cell) = cell
-                && (plane[cell] > out[o] || plane[cell].is_nan())
-            {
-                out[o] = plane[cell];
+    let [out_h, out_w] = w.output();
+    for (plane, out) in x.chunks_exact(w.height * w.width).zip(out.chunks_exact_mut(out_h * out_w)) {
+        for oy in 0..out_h {
+            for ox in 0..out_w {
+                out[oy * out_w + ox] = plane[argmax(w, plane, oy, ox)];
             }
-        });
+        }
     }
 }
 
 /// `dx` of a max pool: each window's gradient to its first maximum (as PyTorch's CPU kernel).
 pub fn max_pool2d_grad<T: Float>(w: &Window, x: &[T], grad: &[T], dx: &mut [T]) {
-    let out_len = w.output_pixels();
+    let [out_h, out_w] = w.output();
+    let plane_len = w.height * w.width;
     dx.fill(T::zero());
-    let out_w = w.output()[1];
-    for (p, plane) in x.chunks_exact(w.height * w.width).enumerate() {
-        let dx = &mut dx[p * w.height * w.width..(p + 1) * w.height * w.width];
-        let grad = &grad[p * out_len..(p + 1) * out_len];
-        for (o, &g) in grad.iter().enumerate() {
-            let (oy, ox) = (o / out_w, o % out_w);
-            let mut best: Option<usize> = None;
-            for i in 0..w.kernel[0] {
-                for j in 0..w.kernel[1] {
-                    if let (Some(y), Some(x)) = (w.source(0, oy, i), w.source(1, ox, j)) {
-                        let cell = y * w.width + x;
-                        if best.is_none_or(|b| plane[cell] > plane[b] || plane[cell].is_nan()) {
-                            best = Some(cell);
-                        }
-                    }
-                }
-            }
-            if let Some(b) = best {
-                dx[b] += g;
+    for ((plane, grad), dx) in x.chunks_exact(plane_len).zip(grad.chunks_exact(out_h * out_w)).zip(dx.chunks_exact_mut(plane_len)) {
+        for oy in 0..out_h {
+            for ox in 0..out_w {
+                dx[argmax(w, plane, oy, ox)] += grad[oy * out_w + ox];
             }
         }
     }
@@ -241,31 +274,37 @@ pub fn max_pool2d_grad<T: Float>(w: &Window, x: &[T], grad: &[T], dx: &mut [T]) 
 
 /// `out` = the mean of each window, padding counted as zeros (PyTorch's default).
 pub fn avg_pool2d<T: Float>(w: &Window, x: &[T], out: &mut [T]) {
-    let out_len = w.output_pixels();
+    let [out_h, out_w] = w.output();
     let scale = T::one() / T::from_f64((w.kernel[0] * w.kernel[1]) as f64);
-    out.fill(T::zero());
-    for (base, plane) in planes(w, x, out_len) {
-        let out = &mut out[base..base + out_len];
-        windows(w, |o, cell| {
-            if let Some(cell) = cell {
-                out[o] += plane[cell];
+    for (plane, out) in x.chunks_exact(w.height * w.width).zip(out.chunks_exact_mut(out_h * out_w)) {
+        for oy in 0..out_h {
+            for ox in 0..out_w {
+                let (rows, cols) = (window_range(w, 0, oy), window_range(w, 1, ox));
+                let mut sum = T::zero();
+                for y in rows {
+                    sum += plane[y * w.width + cols.start..y * w.width + cols.end].iter().copied().sum::<T>();
+                }
+                out[oy * out_w + ox] = sum * scale;
             }
-        });
-        out.iter_mut().for_each(|v| *v *= scale);
+        }
     }
 }
 
 /// `dx` of an average pool: each window's gradient spread evenly over its cells.
 pub fn avg_pool2d_grad<T: Float>(w: &Window, grad: &[T], dx: &mut [T]) {
-    let out_len = w.output_pixels();
+    let [out_h, out_w] = w.output();
     let scale = T::one() / T::from_f64((w.kernel[0] * w.kernel[1]) as f64);
     dx.fill(T::zero());
-    for (plane, grad) in dx.chunks_exact_mut(w.height * w.width).zip(grad.chunks_exact(out_len)) {
-        windows(w, |o, cell| {
-            if let Some(cell) = cell {
-                plane[cell] += grad[o] * scale;
+    for (dx, grad) in dx.chunks_exact_mut(w.height * w.width).zip(grad.chunks_exact(out_h * out_w)) {
+        for oy in 0..out_h {
+            for ox in 0..out_w {
+                let share = grad[oy * out_w + ox] * scale;
+                let (rows, cols) = (window_range(w, 0, oy), window_range(w, 1, ox));
+                for y in rows {
+                    dx[y * w.width + cols.start..y * w.width + cols.end].iter_mut().for_each(|d| *d += share);
+                }
             }
-        });
+        }
     }
 }
 

@@ -46,7 +46,7 @@ struct Emitted {
     update_uses_batch: bool,
     /// Whether the compute calls draw from the random generator.
     uses_rng: bool,
-    /// Workspaces of kernels (convolution columns): field and length, independent of the batch.
+    /// Workspaces of kernels (convolution columns): field and length per example.
     scratch: Vec<(Ident, usize)>,
 }
 
@@ -123,7 +123,7 @@ fn buffer_struct(graph: &Graph, names: &Names, stored: &[NodeId], scratch: &[(Id
         })
         .chain(scratch.iter().map(|(_, len)| {
             let len = usize_lit(*len);
-            quote!(#len)
+            quote!(batch * #len)
         }));
     let name = match graph.mode {
         Mode::Inference => ident("ForwardBuffers"),

@@ -68,7 +68,8 @@ pub struct Kernel {
     pub uses_batch: bool,
     /// Whether the call passes the network's random generator.
     pub uses_rng: bool,
-    /// A workspace the kernel needs (convolution columns): its buffer field and length.
+    /// A workspace the kernel needs (convolution columns): its buffer field and length per
+    /// example.
     pub scratch: Option<(proc_macro2::Ident, usize)>,
 }
 
@@ -89,13 +90,14 @@ fn window(w: &Window) -> TokenStream {
     })
 }
 
-/// The workspace a convolution kernel needs, in elements.
-fn columns_len(op: &Op) -> Option<usize> {
-    let per_group_taps = |w: &Window| w.channels_in / w.groups * w.kernel[0] * w.kernel[1];
-    let pixels = |w: &Window| w.output()[0] * w.output()[1];
+/// The workspace a convolution kernel needs per example (the runtime's
+/// `Window::workspace_per_example`): one group's columns and outputs for the batch.
+fn columns_per_example(op: &Op) -> Option<usize> {
     match op {
-        Op::Conv2d(w) | Op::Conv2dGradInput(w) => Some(per_group_taps(w) * pixels(w)),
-        Op::Conv2dGradWeight(w) => Some(per_group_taps(w) * (pixels(w) + w.channels_out / w.groups)),
+        Op::Conv2d(w) | Op::Conv2dGradInput(w) | Op::Conv2dGradWeight(w) => {
+            let taps = w.channels_in / w.groups * w.kernel[0] * w.kernel[1];
+            Some((taps + w.channels_out / w.groups) * w.output()[0] * w.output()[1])
+        }
         _ => None,
     }
 }
@@ -465,7 +467,7 @@ pub fn kernel(graph: &Graph, n: NodeId, name: &str, doc: &str, names: &Names) ->
     }
     let field = ident(name);
     // A convolution also gets its columns workspace, a buffer of its own.
-    let scratch = columns_len(&node.op).map(|len| (ident(&format!("{name}_columns")), len));
+    let scratch = columns_per_example(&node.op).map(|len| (ident(&format!("{name}_columns")), len));
     let (scratch_param, scratch_arg) = match &scratch {
         Some((columns, _)) => (quote!(columns: &mut [#t],), quote!(&mut buffers.#columns,)),
         None => (quote!(), quote!()),
