@@ -263,7 +263,9 @@ pub fn max_pool2d_grad<T: Float>(w: &Window, x: &[T], grad: &[T], dx: &mut [T]) 
     let [out_h, out_w] = w.output();
     let plane_len = w.height * w.width;
     dx.fill(T::zero());
-    for ((plane, grad), dx) in x.chunks_exact(plane_len).zip(grad.chunks_exact(out_h * out_w)).zip(dx.chunks_exact_mut(plane_len)) {
+    for ((plane, grad), dx) in
+        x.chunks_exact(plane_len).zip(grad.chunks_exact(out_h * out_w)).zip(dx.chunks_exact_mut(plane_len))
+    {
         for oy in 0..out_h {
             for ox in 0..out_w {
                 dx[argmax(w, plane, oy, ox)] += grad[oy * out_w + ox];

@@ -1,4 +1,6 @@
-//! A fused group as one kernel: the GEMM head, then passes over the `[B, n]` rows.
+//! A fused group as one kernel: the GEMM head, then passes over the `[B, n]` rows (or the
+//! `[B, C, H, W]` images: a row is then an example, a column a channel, with an inner loop
+//! over the channel's pixels).
 //!
 //! Every member gets the pass (stage) where its value can first be computed: a row value
 //! in the pass of its latest input; a row sum is complete only after its pass, so what reads
@@ -45,6 +47,12 @@ struct Fused<'a> {
     names: &'a Names,
     /// The rows have one column: index by the row alone, and loop over no columns.
     single_column: bool,
+    /// Pixels per channel (1 for `[B, n]` rows).
+    pixels: usize,
+    /// In an image pass, the buffers read or written per element, each sliced to the current
+    /// channel plane before the pixel loop (so the loop indexes `plane[p]`, which needs no
+    /// bounds check): buffer, plane name, written.
+    planes: BTreeMap<Ident, (Ident, bool)>,
     set: BTreeSet<NodeId>,
     kind: BTreeMap<NodeId, Kind>,
     /// The name a member's storage has inside the kernel (stored: its out slice).
@@ -73,6 +81,20 @@ impl Fused<'_> {
         if self.single_column { quote!(r) } else { quote!(i) }
     }
 
+    /// `buffer` at the current element: `buffer[i]`, or in an image pass `plane[p]` of its
+    /// channel plane.
+    fn at(&mut self, buffer: &Ident, written: bool) -> TokenStream {
+        if self.pixels == 1 {
+            let i = self.element();
+            return quote!(#buffer[#i]);
+        }
+        self.uses_row_index = true;
+        let plane = format_ident!("{}_plane", buffer);
+        let entry = self.planes.entry(buffer.clone()).or_insert((plane.clone(), false));
+        entry.1 |= written;
+        quote!(#plane[p])
+    }
+
     /// The value of `o` at element `(r, c)` (`i` is the flat index), binding row values.
     fn value(&mut self, o: NodeId, body: &mut Body) -> TokenStream {
         let graph = self.graph;
@@ -89,10 +111,7 @@ impl Fused<'_> {
         if !in_group {
             let name = self.external[&o].clone();
             return match graph.shape(o).0.as_slice() {
-                [Dim::Batch, _] => {
-                    let i = self.element();
-                    quote!(#name[#i])
-                }
+                [Dim::Batch, ..] => self.at(&name, false),
                 _ if graph.shape(o).is_single() => quote!(#name[0]),
                 _ => {
                     let c = self.column();
@@ -111,7 +130,7 @@ impl Fused<'_> {
                     return quote!(#b);
                 }
                 let expr = match graph.op(o) {
-                    Op::BroadcastRows => self.value(graph.operands(o)[0], body),
+                    Op::BroadcastRows | Op::BroadcastChannels { .. } => self.value(graph.operands(o)[0], body),
                     _ => self.elementwise(o, body),
                 };
                 let name = self.names.row_local(o);
@@ -161,21 +180,23 @@ pub fn fused_kernel(
     let set: BTreeSet<NodeId> = members.iter().copied().collect();
     let stored = stored_members(graph, members);
     let head = members.iter().copied().find(|&m| matches!(graph.op(m), Op::MatMul { .. }));
-    let width = members
+    // Features (columns, or channels) and pixels per channel of the group's iteration space.
+    let spaces: Vec<(usize, Option<usize>)> = members
         .iter()
         .filter(|&&m| Some(m) != head)
-        .find_map(|&m| match graph.op(m) {
-            Op::SumRows => graph.shape(graph.operands(m)[0]).0.last().copied(),
-            _ => graph.shape(m).0.last().copied(),
+        .filter_map(|&m| match graph.op(m) {
+            Op::SumRows | Op::SumChannels => graph.shape(graph.operands(m)[0]).feature_space(),
+            _ => graph.shape(m).feature_space(),
         })
-        .and_then(|d| if let Dim::Fixed(n) = d { Some(n) } else { None })
-        .expect("fused groups have a fixed width");
+        .collect();
+    let width = spaces.first().map(|s| s.0).expect("fused groups have a fixed width");
+    let pixels = spaces.iter().find_map(|s| s.1).unwrap_or(1);
     let kind: BTreeMap<NodeId, Kind> = members
         .iter()
         .map(|&m| {
             let kind = match graph.op(m) {
                 Op::MatMul { .. } => Kind::Head,
-                Op::SumRows => Kind::RowSum,
+                Op::SumRows | Op::SumChannels => Kind::RowSum,
                 _ if graph.shape(m).has_batch() => Kind::Row,
                 _ => Kind::Column,
             };
@@ -261,7 +282,9 @@ pub fn fused_kernel(
     let mut fused = Fused {
         graph,
         names,
-        single_column: width == 1,
+        single_column: width == 1 && pixels == 1,
+        pixels,
+        planes: BTreeMap::new(),
         set: set.clone(),
         kind: kind.clone(),
         storage,
@@ -330,8 +353,8 @@ pub fn fused_kernel(
             match kind[&m] {
                 Kind::Row if in_stage && stored_row(&fused, m, &stored) => {
                     let v = fused.value(m, &mut inner);
-                    let (s, i) = (fused.storage[&m].clone(), fused.element());
-                    statements.push(quote!(#s[#i] = #v;));
+                    let target = fused.at(&fused.storage[&m].clone(), true);
+                    statements.push(quote!(#target = #v;));
                 }
                 Kind::RowSum if in_stage => {
                     let v = fused.value(graph.operands(m)[0], &mut inner);
@@ -345,14 +368,39 @@ pub fn fused_kernel(
         let lets = inner.lets;
         let reads_rows = std::mem::take(&mut fused.uses_row_index);
         let row = if reads_rows { quote!(r) } else { quote!(_r) };
-        body.push(match fused.single_column {
-            true => quote! {
+        body.push(match (fused.single_column, fused.pixels) {
+            (true, _) => quote! {
                 for #row in 0..batch {
                     #(#lets)*
                     #(#statements)*
                 }
             },
-            false => {
+            (false, pixels) if pixels > 1 => {
+                // Images: example r, channel c, pixel p of the channel's plane.
+                let p = usize_lit(pixels);
+                let planes = std::mem::take(&mut fused.planes);
+                let slices = planes.iter().map(|(buffer, (plane, written))| match written {
+                    true => quote!(let #plane = &mut #buffer[base..base + #p];),
+                    false => quote!(let #plane = &#buffer[base..base + #p];),
+                });
+                let (base, pixel) = match planes.is_empty() {
+                    true => (quote!(), quote!(_p)),
+                    false => (quote!(let base = (r * #n + c) * #p;), quote!(p)),
+                };
+                quote! {
+                    for #row in 0..batch {
+                        for c in 0..#n {
+                            #base
+                            #(#slices)*
+                            for #pixel in 0..#p {
+                                #(#lets)*
+                                #(#statements)*
+                            }
+                        }
+                    }
+                }
+            }
+            (false, _) => {
                 let index = if reads_rows { quote!(let i = r * #n + c;) } else { quote!() };
                 quote! {
                     for #row in 0..batch {

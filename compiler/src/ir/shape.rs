@@ -49,6 +49,18 @@ impl Shape {
         }
     }
 
+    /// The iteration space of a fusible value: `(features, Some(pixels))` for a batch of rows
+    /// `[B, n]` (1 pixel) or images `[B, C, H, W]` (H·W pixels per channel), `(n, None)` for a
+    /// per-feature vector `[n]`, which fits any batch with n features.
+    pub fn feature_space(&self) -> Option<(usize, Option<usize>)> {
+        match self.0.as_slice() {
+            [Dim::Batch, Dim::Fixed(n)] => Some((*n, Some(1))),
+            [Dim::Batch, Dim::Fixed(c), Dim::Fixed(h), Dim::Fixed(w)] => Some((*c, Some(h * w))),
+            [Dim::Fixed(n)] => Some((*n, None)),
+            _ => None,
+        }
+    }
+
     /// A shape of fixed sizes.
     pub fn fixed(dims: &[usize]) -> Self {
         Shape(dims.iter().map(|&d| Dim::Fixed(d)).collect())

@@ -21,24 +21,27 @@ use crate::ir::{Dim, Graph, NodeId, Op};
 /// The fusion pass.
 pub struct FuseElementwise;
 
-/// The group width `n` of a fusible node: elementwise ops, row sums and row broadcasts on
-/// `[B, n]` rows or `[n]` columns.
-fn width(graph: &Graph, n: NodeId) -> Option<usize> {
-    let op = graph.op(n);
-    let of = |shape: &crate::ir::Shape| match shape.0.as_slice() {
-        [Dim::Batch, Dim::Fixed(c)] | [Dim::Fixed(c)] => Some(*c),
-        _ => None,
-    };
-    match op {
-        Op::Unary(_) | Op::Binary(_) | Op::BroadcastRows => of(graph.shape(n)),
+/// The iteration space of a fusible node (see [`Shape::feature_space`]): elementwise ops,
+/// per-feature sums and broadcasts over `[B, n]` rows or `[B, C, H, W]` images, and `[n]`
+/// per-feature values.
+fn space(graph: &Graph, n: NodeId) -> Option<(usize, Option<usize>)> {
+    match graph.op(n) {
+        Op::Unary(_) | Op::Binary(_) | Op::BroadcastRows | Op::BroadcastChannels { .. } => {
+            graph.shape(n).feature_space()
+        }
         // The first row joins a group only when it reads a stored GEMM output.
         Op::FirstRow if !matches!(graph.op(graph.operands(n)[0]), Op::MatMul { .. }) => None,
-        Op::SumRows | Op::FirstRow => match graph.shape(graph.operands(n)[0]).0.as_slice() {
-            [Dim::Batch, Dim::Fixed(c)] => Some(*c),
-            _ => None,
-        },
+        Op::SumRows | Op::SumChannels | Op::FirstRow => {
+            graph.shape(graph.operands(n)[0]).feature_space().filter(|(_, pixels)| pixels.is_some())
+        }
         _ => None,
     }
+}
+
+/// Whether two spaces can share a kernel: the same features, and the same pixels where both
+/// say.
+fn compatible(a: (usize, Option<usize>), b: (usize, Option<usize>)) -> bool {
+    a.0 == b.0 && (a.1.is_none() || b.1.is_none() || a.1 == b.1)
 }
 
 fn find(parent: &mut BTreeMap<NodeId, NodeId>, n: NodeId) -> NodeId {
@@ -67,16 +70,16 @@ impl Pass for FuseElementwise {
                 data_dependent.insert(n);
             }
         }
-        let fusible: BTreeMap<NodeId, usize> = graph
+        let fusible: BTreeMap<NodeId, (usize, Option<usize>)> = graph
             .node_ids()
             .into_iter()
             .filter(|n| data_dependent.contains(n))
-            .filter_map(|n| width(graph, n).map(|w| (n, w)))
+            .filter_map(|n| space(graph, n).map(|w| (n, w)))
             .collect();
         let mut parent: BTreeMap<NodeId, NodeId> = fusible.keys().map(|&n| (n, n)).collect();
         for (&n, &w) in &fusible {
             for o in graph.operands(n) {
-                if fusible.get(&o) == Some(&w) && graph.node(o).phase == graph.node(n).phase {
+                if fusible.get(&o).is_some_and(|&ow| compatible(ow, w)) && graph.node(o).phase == graph.node(n).phase {
                     let (a, b) = (find(&mut parent, n), find(&mut parent, o));
                     if a != b {
                         parent.insert(a.max(b), a.min(b));
@@ -89,7 +92,13 @@ impl Pass for FuseElementwise {
             let root = find(&mut parent, n);
             components.entry(root).or_default().push(n);
         }
-        let mut groups: Vec<Vec<NodeId>> = components.into_values().filter(|m| m.len() > 1).collect();
+        // A group iterates one space: per-feature values that joined rows of two different
+        // pixel counts leave nothing fused there.
+        let one_space = |members: &Vec<NodeId>| {
+            let pixels: BTreeSet<usize> = members.iter().filter_map(|m| fusible[m].1).collect();
+            pixels.len() == 1
+        };
+        let mut groups: Vec<Vec<NodeId>> = components.into_values().filter(|m| m.len() > 1 && one_space(m)).collect();
         // The GEMM producing a group's rows joins it as its head, if it is the only one.
         for members in &mut groups {
             let set: BTreeSet<NodeId> = members.iter().copied().collect();
