@@ -83,7 +83,7 @@ pub fn infer(op: &Op, inputs: &[&Shape], own: Option<&Shape>) -> Result<Shape, S
             _ => Err(format!("first_row: operand {} is not a batch of rows", inputs[0])),
         },
         Op::ScaleRows => match (inputs[0].0.as_slice(), inputs[1].0.as_slice()) {
-            ([m, _], [v]) if m == v => Ok(inputs[0].clone()),
+            ([m, _, ..], [v]) if m == v => Ok(inputs[0].clone()),
             _ => Err(format!("scale_rows: {} does not scale the rows of {}", inputs[1], inputs[0])),
         },
         Op::RunningUpdate { .. } => {

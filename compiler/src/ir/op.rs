@@ -119,8 +119,8 @@ pub enum Op {
     BroadcastRows,
     /// `[B, n] -> [n]`: the first row (a shift that makes one-pass variance stable).
     FirstRow,
-    /// `(w [m, k], v [m]) -> [m, k]`: row i of w times v[i] (folds a per-unit scale into a
-    /// dense weight).
+    /// `(w [m, ..], v [m]) -> [m, ..]`: slice i of w times v[i] (folds a per-unit scale into
+    /// a dense weight, or a per-channel one into a conv weight).
     ScaleRows,
     /// `[..] -> []`: Σx² (the L2 penalty).
     SumSquares,

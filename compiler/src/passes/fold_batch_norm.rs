@@ -1,7 +1,9 @@
-//! Folds an evaluation-mode batch norm into the dense layer before it (inference only).
+//! Folds an evaluation-mode batch norm into the dense or conv layer before it (inference
+//! only).
 //!
 //! y = ((x Wᵀ + b) − μ) · s · γ + β with s = 1/√(σ² + ε) is x W'ᵀ + b' with
-//! W' = diag(s·γ) W and b' = (b − μ) · s·γ + β. The folded weights are graph nodes over the
+//! W' = diag(s·γ) W and b' = (b − μ) · s·γ + β; for a convolution, W' scales each output
+//! channel's kernel the same way (conv(x, W) is linear in each output channel's kernel). The folded weights are graph nodes over the
 //! parameters, computed at each `forward` call from the current parameters, so they stay
 //! right after training steps or a `load`; the per-example work is then one GEMM and a bias.
 //! Not done for training graphs, where the batch norm's own gradients are needed.
@@ -45,12 +47,15 @@ impl Pass for FoldBatchNorm {
             {
                 continue;
             }
-            // pre = z + b, or z, with z = x Wᵀ.
+            // pre = z + b, or z, with z = x Wᵀ or conv(x, W).
             let (z, bias) = match graph.binary_operands(pre, Binary::Add) {
                 Some((z, b)) if param(graph, b).is_some() => (z, Some(b)),
                 _ => (pre, None),
             };
-            let Op::MatMul { transpose_a: false, transpose_b: true } = graph.op(z) else { continue };
+            let linear = graph.op(z).clone();
+            if !matches!(linear, Op::MatMul { transpose_a: false, transpose_b: true } | Op::Conv2d(_)) {
+                continue;
+            }
             let [x, weight] = graph.operands(z)[..] else { continue };
             let chain_is_private = only_user(graph, shifted, y)
                 && only_user(graph, normalized, shifted)
@@ -70,12 +75,7 @@ impl Pass for FoldBatchNorm {
             };
             let scaled_shift = add(graph, Op::Binary(Binary::Mul), &[shift, scale])?;
             let folded_bias = add(graph, Op::Binary(Binary::Add), &[scaled_shift, beta])?;
-            let product = graph.add_like(
-                z,
-                Phase::Forward,
-                Op::MatMul { transpose_a: false, transpose_b: true },
-                &[x, folded_weight],
-            )?;
+            let product = graph.add_like(z, Phase::Forward, linear, &[x, folded_weight])?;
             let folded = add(graph, Op::Binary(Binary::Add), &[product, folded_bias])?;
             graph.replace_uses(y, folded);
         }
