@@ -1,6 +1,7 @@
 //! The README's excerpts of compiler output are true of the main example: every kernel name
 //! it cites is a function in the code generated for `examples/digits.rs`, and every line of
-//! its IR excerpt is a line of that network's training IR.
+//! its IR excerpt is a line of that network's training IR. Every `network!` declaration the
+//! README shows compiles.
 
 use std::path::Path;
 
@@ -11,8 +12,12 @@ fn workspace_file(path: &str) -> String {
 
 /// The tokens inside the first `network! { .. }` of the digits example.
 fn digits_declaration() -> proc_macro2::TokenStream {
-    let source = workspace_file("examples/digits.rs");
-    let start = source.find("network! {").expect("the example declares a network") + "network! {".len();
+    declaration_in(&workspace_file("examples/digits.rs")).expect("the example declares a network")
+}
+
+/// The tokens inside the first `network! { .. }` of `source`, if it has one.
+fn declaration_in(source: &str) -> Option<proc_macro2::TokenStream> {
+    let start = source.find("network! {")? + "network! {".len();
     let mut depth = 1;
     let end = source[start..]
         .char_indices()
@@ -25,7 +30,7 @@ fn digits_declaration() -> proc_macro2::TokenStream {
             (depth == 0).then_some(start + i)
         })
         .expect("balanced braces");
-    source[start..end].parse().expect("the declaration tokenizes")
+    Some(source[start..end].parse().expect("the declaration tokenizes"))
 }
 
 /// The README section that starts with `heading`, up to the next heading.
@@ -63,4 +68,17 @@ fn the_readme_ir_excerpt_is_the_main_example_training_ir() {
     for line in lines {
         assert!(ir.contains(&line), "README shows `{line}`, which is not in DigitNet::TRAIN_IR:\n{}", compiled.train);
     }
+}
+
+#[test]
+fn every_network_the_readme_declares_compiles() {
+    let readme = workspace_file("README.md");
+    let blocks: Vec<&str> = readme.split("```rust").skip(1).map(|b| b.split("```").next().unwrap()).collect();
+    let mut declarations = 0;
+    for block in blocks {
+        let Some(tokens) = declaration_in(block) else { continue };
+        gradc_compiler::compile(tokens).unwrap_or_else(|e| panic!("README declaration does not compile: {e}\n{block}"));
+        declarations += 1;
+    }
+    assert!(declarations >= 2, "the README declares networks");
 }
