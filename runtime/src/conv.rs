@@ -236,10 +236,13 @@ fn window_range(w: &Window, axis: usize, out: usize) -> std::ops::Range<usize> {
 fn argmax<T: Float>(w: &Window, plane: &[T], oy: usize, ox: usize) -> usize {
     let (rows, cols) = (window_range(w, 0, oy), window_range(w, 1, ox));
     let mut best = rows.start * w.width + cols.start;
+    let mut best_value = plane[best];
     for y in rows {
-        for (x, &v) in plane[y * w.width + cols.start..y * w.width + cols.end].iter().enumerate() {
-            if v > plane[best] || v.is_nan() {
-                best = y * w.width + cols.start + x;
+        let row = y * w.width + cols.start;
+        for (x, &v) in plane[row..y * w.width + cols.end].iter().enumerate() {
+            // PyTorch's rule: a larger value or a NaN takes over.
+            if v > best_value || v.is_nan() {
+                (best, best_value) = (row + x, v);
             }
         }
     }
