@@ -76,6 +76,19 @@ fn the_variances_are_the_documented_formulas() {
 }
 
 #[test]
+fn conv_weights_use_pytorchs_fans() {
+    // [out, in/groups, kh, kw] = [16, 3, 5, 4]: fan_in = 3·5·4 = 60, fan_out = 16·5·4 = 320.
+    assert_eq!(Init::fans(&[16, 3, 5, 4]), (60, 320));
+    assert_eq!(Init::fans(&[200, 300]), (300, 200));
+    let std = |init: Init| match init.distribution(&[16, 3, 5, 4]) {
+        InitDistribution::Normal { std } => std,
+        other => panic!("{other:?}"),
+    };
+    assert!((std(Init::HeNormal) - (2.0f64 / 60.0).sqrt()).abs() < 1e-15);
+    assert!((std(Init::GlorotNormal) - (2.0f64 / 380.0).sqrt()).abs() < 1e-15);
+}
+
+#[test]
 fn initialization_is_deterministic_from_the_seed() {
     let (a, b, c) = (Inits::new(5), Inits::new(5), Inits::new(6));
     assert_eq!(a.param("he_normal.weight").unwrap(), b.param("he_normal.weight").unwrap());
