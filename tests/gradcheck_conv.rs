@@ -4,17 +4,8 @@
 
 mod common;
 
-use common::{Owned, gradient_check, matrix};
-use gradc::{LossKind, Model, network};
-
-/// Checks `net`'s gradients on a batch of `batch` random images.
-fn check<M: Model<Scalar = f64> + Clone>(mut net: M, batch: usize, loss: LossKind, seed: u64) {
-    let info = M::info();
-    let x = matrix(batch, info.input_width, seed, 1.0);
-    let targets = Owned::for_loss(loss, batch, info.output_width, seed + 1);
-    let error = gradient_check(&mut net, &x, &targets);
-    assert!(error < 1e-6, "{}: relative error {error:e}", info.name);
-}
+use common::assert_gradients;
+use gradc::network;
 
 network! {
     struct OddSizes {
@@ -70,30 +61,30 @@ network! {
 
 #[test]
 fn odd_sizes_and_a_non_square_kernel() {
-    check(OddSizes::new(1), 3, LossKind::MeanSquaredError, 10);
+    assert_gradients(OddSizes::new(1), 3, 10);
 }
 
 #[test]
 fn stride_padding_and_dilation() {
-    check(StridePaddingDilation::new(2), 2, LossKind::SoftmaxCrossEntropy, 20);
+    assert_gradients(StridePaddingDilation::new(2), 2, 20);
 }
 
 #[test]
 fn groups_and_same_padding() {
-    check(GroupsAndSame::new(3), 2, LossKind::BinaryCrossEntropy, 30);
+    assert_gradients(GroupsAndSame::new(3), 2, 30);
 }
 
 #[test]
 fn max_and_average_pooling() {
-    check(Pools::new(4), 3, LossKind::MeanSquaredError, 40);
+    assert_gradients(Pools::new(4), 3, 40);
 }
 
 #[test]
 fn batch_norm_over_channels_dropout_and_global_pooling() {
-    check(BatchNormChannels::new(5), 4, LossKind::SoftmaxCrossEntropy, 50);
+    assert_gradients(BatchNormChannels::new(5), 4, 50);
 }
 
 #[test]
 fn per_channel_prelu() {
-    check(PerChannelPrelu::new(6), 2, LossKind::MeanSquaredError, 60);
+    assert_gradients(PerChannelPrelu::new(6), 2, 60);
 }

@@ -4,16 +4,8 @@
 
 mod common;
 
-use common::{Owned, gradient_check, matrix};
-use gradc::{LossKind, Model, network};
-
-fn check<M: Model<Scalar = f64> + Clone>(mut net: M, batch: usize, loss: LossKind, seed: u64) {
-    let info = M::info();
-    let x = matrix(batch, info.input_width, seed, 1.0);
-    let targets = Owned::for_loss(loss, batch, info.output_width, seed + 1);
-    let error = gradient_check(&mut net, &x, &targets);
-    assert!(error < 1e-6, "{}: relative error {error:e}", info.name);
-}
+use common::{assert_gradients, matrix};
+use gradc::network;
 
 network! {
     struct ResidualMlp {
@@ -58,17 +50,17 @@ network! {
 
 #[test]
 fn residual_mlp_with_batch_norm_and_a_dense_projection() {
-    check(ResidualMlp::new(1), 4, LossKind::SoftmaxCrossEntropy, 70);
+    assert_gradients(ResidualMlp::new(1), 4, 70);
 }
 
 #[test]
 fn residual_cnn_with_a_strided_conv1x1_projection() {
-    check(ResidualCnn::new(2), 3, LossKind::MeanSquaredError, 80);
+    assert_gradients(ResidualCnn::new(2), 3, 80);
 }
 
 #[test]
 fn nested_and_repeated_blocks() {
-    check(NestedAndRepeated::new(3), 3, LossKind::MeanSquaredError, 90);
+    assert_gradients(NestedAndRepeated::new(3), 3, 90);
 }
 
 #[test]

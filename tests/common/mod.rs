@@ -94,6 +94,16 @@ pub fn gradient_check<M: Model<Scalar = f64> + Clone>(net: &mut M, x: &Array2<f6
     worst
 }
 
+/// Checks every gradient of `net` against central differences on `batch` random inputs with
+/// targets for its loss, to 1e-6 relative.
+pub fn assert_gradients<M: Model<Scalar = f64> + Clone>(mut net: M, batch: usize, seed: u64) {
+    let info = M::info();
+    let x = matrix(batch, info.input_width, seed, 1.0);
+    let targets = Owned::for_loss(info.loss, batch, info.output_width, seed + 1);
+    let error = gradient_check(&mut net, &x, &targets);
+    assert!(error < 1e-6, "{}: relative error {error:e}", info.name);
+}
+
 /// A tensor of a safetensors file as f64 (f32, f64 and i64 tensors), or `None` if absent.
 pub fn fixture_tensor(file: &safetensors::SafeTensors, name: &str) -> Option<ArrayD<f64>> {
     let t = file.tensor(name).ok()?;

@@ -8,6 +8,7 @@ mod check;
 mod errors;
 mod params;
 mod parse;
+mod shapes;
 
 pub use check::check;
 pub use params::{ParamDecl, ParamInit};

@@ -1,4 +1,4 @@
-//! The words of the `network!` DSL, one table per vocabulary: layers, activations,
+//! The words of the `network!` DSL, one table per vocabulary: layers, blocks, activations,
 //! initializers, optimizers, losses and regularizers.
 //!
 //! Each vocabulary is one file holding its enum, its table of [`Spec`]s (name, arguments with
@@ -11,6 +11,7 @@
 //! This is the bottom layer of the compiler: it imports nothing from the other modules.
 
 pub mod activation;
+pub mod block;
 pub mod init;
 pub mod layer;
 pub mod loss;
@@ -22,8 +23,9 @@ pub mod regularizer;
 use std::collections::BTreeMap;
 
 pub use activation::{ACTIVATIONS, Activation, Derivative};
+pub use block::{BLOCKS, BlockKind, Projection};
 pub use init::{INITS, InitSpec};
-pub use layer::{BLOCKS, BlockKind, InitHint, LAYERS, LayerKind, Padding, Projection};
+pub use layer::{InitHint, LAYERS, LayerKind, Padding};
 pub use loss::{LOSSES, Loss};
 pub use optimizer::{OPTIMIZERS, Optimizer, UpdateRule};
 pub use real::{Num, Real};
