@@ -12,7 +12,6 @@ mod print;
 mod shape;
 mod topo;
 mod verify;
-mod window;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};

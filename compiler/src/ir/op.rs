@@ -2,9 +2,8 @@
 
 use std::fmt;
 
-pub use super::window::Window;
 pub use crate::vocab::activation::with_constants;
-pub use crate::vocab::{Activation, Num, Real, UpdateRule};
+pub use crate::vocab::{Activation, Num, Real, UpdateRule, Window};
 
 /// What a parameter tensor is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

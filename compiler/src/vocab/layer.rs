@@ -1,7 +1,7 @@
 //! Layers (`fc1: dense(128)`). Activations are layers too; their table is
 //! [`ACTIVATIONS`](super::ACTIVATIONS), looked up after this one.
 
-use super::{Activation, Arg, ArgType, Default, InitSpec, Range, Spec, Value, describe, find};
+use super::{Activation, Arg, ArgType, Default, InitSpec, Range, Spec, Value, Window, describe, find};
 
 /// A spatial size argument that must be given.
 const fn size_required(name: &'static str, example: &'static str) -> Arg {
@@ -282,23 +282,30 @@ impl LayerKind {
                 if *padding == Padding::Same && *stride != [1, 1] {
                     return Err("conv2d with `padding = same` needs stride 1".into());
                 }
-                let sides = padding.sides(*kernel, *dilation);
-                let span = |axis: usize| dilation[axis] * (kernel[axis] - 1) + 1;
-                let size = [h + sides[0] + sides[2], w + sides[1] + sides[3]];
-                if span(0) > size[0] || span(1) > size[1] {
+                let window = Window {
+                    channels_in: c,
+                    channels_out: *out,
+                    groups: *groups,
+                    height: h,
+                    width: w,
+                    kernel: *kernel,
+                    stride: *stride,
+                    padding: padding.sides(*kernel, *dilation),
+                    dilation: *dilation,
+                };
+                let [padded_h, padded_w] = window.padded();
+                if !window.fits() {
                     return Err(format!(
-                        "conv2d's kernel {}x{} (dilation {}x{}) is larger than its padded input {}x{} (input {})",
+                        "conv2d's kernel {}x{} (dilation {}x{}) is larger than its padded input {padded_h}x{padded_w} (input {})",
                         kernel[0],
                         kernel[1],
                         dilation[0],
                         dilation[1],
-                        size[0],
-                        size[1],
                         shape_text(input)
                     ));
                 }
-                let out_size = |axis: usize| (size[axis] - span(axis)) / stride[axis] + 1;
-                Ok(vec![*out, out_size(0), out_size(1)])
+                let [out_h, out_w] = window.output();
+                Ok(vec![*out, out_h, out_w])
             }
             LayerKind::MaxPool2d { kernel, stride, padding } | LayerKind::AvgPool2d { kernel, stride, padding } => {
                 let [c, h, w] = image(self.name())?;
@@ -308,19 +315,19 @@ impl LayerKind {
                         self.name()
                     ));
                 }
-                let size = [h + 2 * padding[0], w + 2 * padding[1]];
-                if kernel[0] > size[0] || kernel[1] > size[1] {
+                let window = Window::pooling(c, [h, w], *kernel, *stride, *padding);
+                let [padded_h, padded_w] = window.padded();
+                if !window.fits() {
                     return Err(format!(
-                        "{}'s window {}x{} is larger than its padded input {}x{} (input {})",
+                        "{}'s window {}x{} is larger than its padded input {padded_h}x{padded_w} (input {})",
                         self.name(),
                         kernel[0],
                         kernel[1],
-                        size[0],
-                        size[1],
                         shape_text(input)
                     ));
                 }
-                Ok(vec![c, (size[0] - kernel[0]) / stride[0] + 1, (size[1] - kernel[1]) / stride[1] + 1])
+                let [out_h, out_w] = window.output();
+                Ok(vec![c, out_h, out_w])
             }
             LayerKind::GlobalAvgPool => image("global_avg_pool").map(|[c, _, _]| vec![c]),
             LayerKind::Flatten => image("flatten").map(|[c, h, w]| vec![c * h * w]),

@@ -19,6 +19,7 @@ pub mod optimizer;
 pub mod real;
 pub mod reference;
 pub mod regularizer;
+pub mod window;
 
 use std::collections::BTreeMap;
 
@@ -30,6 +31,7 @@ pub use loss::{LOSSES, Loss};
 pub use optimizer::{OPTIMIZERS, Optimizer, UpdateRule};
 pub use real::{Num, Real};
 pub use regularizer::{Penalty, REGULARIZERS};
+pub use window::Window;
 
 /// One entry of a vocabulary: how it is written and what it builds.
 pub struct Spec<T> {

@@ -1,4 +1,6 @@
 //! The geometry of a sliding window over `[B, C, H, W]` images: convolutions and pooling.
+//! The layer vocabulary checks shapes with it and the IR's image ops carry it; the runtime's
+//! `conv::Window` mirrors it (the compiler does not depend on the runtime).
 
 use std::fmt;
 
@@ -50,7 +52,18 @@ impl Window {
         }
     }
 
-    /// Output height and width.
+    /// Input height and width with the padding.
+    pub fn padded(&self) -> [usize; 2] {
+        [self.height + self.padding[0] + self.padding[2], self.width + self.padding[1] + self.padding[3]]
+    }
+
+    /// Whether the (dilated) kernel fits in the padded input, so there is an output.
+    pub fn fits(&self) -> bool {
+        let padded = self.padded();
+        (0..2).all(|axis| self.dilation[axis] * (self.kernel[axis] - 1) < padded[axis])
+    }
+
+    /// Output height and width (the kernel must fit).
     pub fn output(&self) -> [usize; 2] {
         let along = |axis: usize, size: usize| {
             let padded = size + self.padding[axis] + self.padding[axis + 2];
