@@ -14,8 +14,10 @@ use crate::ir::{DType, Graph, Mode, NodeId, Op, Output, Phase, node_lines};
 /// The module body for `graph`.
 pub fn graph_module(graph: &Graph) -> TokenStream {
     let names = Names::of(graph);
-    let emitted = emit_kernels(graph, &names);
-    let buffers = buffer_struct(graph, &names, &emitted.stored, &emitted.scratch);
+    // The IR line of every node, squeezed, for the doc attributes of kernels and buffers.
+    let lines: BTreeMap<NodeId, String> = node_lines(graph).into_iter().map(|(n, l)| (n, compact(&l))).collect();
+    let emitted = emit_kernels(graph, &names, &lines);
+    let buffers = buffer_struct(graph, &names, &lines, &emitted.stored, &emitted.scratch);
     let run = match graph.mode {
         Mode::Inference => forward_function(graph, &names, &emitted),
         Mode::Training => training_functions(graph, &names, &emitted),
@@ -51,8 +53,7 @@ struct Emitted {
 }
 
 /// One kernel per node, or per fused group at its first member.
-fn emit_kernels(graph: &Graph, names: &Names) -> Emitted {
-    let lines: BTreeMap<NodeId, String> = node_lines(graph).into_iter().map(|(n, l)| (n, compact(&l))).collect();
+fn emit_kernels(graph: &Graph, names: &Names, lines: &BTreeMap<NodeId, String>) -> Emitted {
     let order = graph.order();
     let mut unstored: BTreeSet<NodeId> = BTreeSet::new();
     for members in graph.groups().values() {
@@ -80,7 +81,7 @@ fn emit_kernels(graph: &Graph, names: &Names) -> Emitted {
             Some(g) => {
                 let members: Vec<NodeId> = order.iter().copied().filter(|m| graph.node(*m).group == Some(g)).collect();
                 let kernel_name = group_name(graph, &members, &mut kernel_names);
-                Some(fused_kernel(graph, &members, &kernel_name, &lines, names))
+                Some(fused_kernel(graph, &members, &kernel_name, lines, names))
             }
             None => Some(kernel(graph, n, names.buffer(n), &lines[&n], names)),
         };
@@ -105,14 +106,19 @@ fn emit_kernels(graph: &Graph, names: &Names) -> Emitted {
 }
 
 /// The buffer struct: one field per stored node, its byte count and its resizing.
-fn buffer_struct(graph: &Graph, names: &Names, stored: &[NodeId], scratch: &[(Ident, usize)]) -> TokenStream {
+fn buffer_struct(
+    graph: &Graph,
+    names: &Names,
+    lines: &BTreeMap<NodeId, String>,
+    stored: &[NodeId],
+    scratch: &[(Ident, usize)],
+) -> TokenStream {
     let t = float_type(graph.dtype);
-    let lines = node_lines(graph);
     let fields: Vec<Ident> =
         stored.iter().map(|&n| ident(names.buffer(n))).chain(scratch.iter().map(|(f, _)| f.clone())).collect();
     let docs = stored
         .iter()
-        .map(|n| format!(" `{}`", compact(&lines[n])))
+        .map(|n| format!(" `{}`", lines[n]))
         .chain(scratch.iter().map(|(f, _)| format!(" The im2col workspace of `{f}`.")));
     let lens = stored
         .iter()
