@@ -15,7 +15,7 @@ use proc_macro2::Span;
 
 use crate::dsl::ParamDecl;
 use crate::dsl::ast::{Layer, Network, Residual};
-use crate::ir::{Binary, Const, Graph, Mode, NodeId, Op, Output, Phase, Real, Shape, Unary, Window};
+use crate::ir::{Axes, Binary, Const, Graph, Mode, NodeId, Op, Output, Phase, Real, Shape, Unary, Window};
 use crate::vocab::{Activation, LayerKind, Loss};
 
 /// Builds one layer's nodes.
@@ -59,7 +59,7 @@ impl LayerBuilder<'_> {
         let counter = self.param("num_batches_tracked");
         let per_feature = self.values_per_feature();
         let per_example = self.constant(Const::per_batch(1.0 / per_feature as f64))?;
-        let sum_op = if self.layer.input_shape.len() == 1 { Op::SumRows } else { Op::SumChannels };
+        let sum_op = Op::Sum { axes: Axes::all_but(self.layer.input_shape.len() + 1, 1) };
         // μ = Σx / n;  σ² = Σ(x − μ)² / n (biased, as PyTorch normalizes), n = B·(H·W)
         let sum = self.op(sum_op.clone(), &[x])?;
         let mean = self.op(Op::Binary(Binary::Mul), &[sum, per_example])?;

@@ -312,31 +312,3 @@ pub fn avg_pool2d_grad<T: Float>(w: &Window, grad: &[T], dx: &mut [T]) {
         }
     }
 }
-
-/// `out[c] = Σ over examples and pixels of x[b, c, ..]`, `pixels` per channel plane.
-pub fn sum_channels<T: Float>(pixels: usize, x: &[T], out: &mut [T]) {
-    out.fill(T::zero());
-    let channels = out.len();
-    for (p, plane) in x.chunks_exact(pixels).enumerate() {
-        out[p % channels] += plane.iter().copied().sum::<T>();
-    }
-}
-
-/// `out[b, c, ..] = v[c]` for every example and pixel, `pixels` per channel plane.
-pub fn broadcast_channels<T: Float>(pixels: usize, v: &[T], out: &mut [T]) {
-    let channels = v.len();
-    for (p, plane) in out.chunks_exact_mut(pixels).enumerate() {
-        plane.fill(v[p % channels]);
-    }
-}
-
-/// `out[b, c, ..] = f(a[b, c, ..], v[c])`: a per-channel operand, `pixels` per plane.
-pub fn zip_channel<T: Float>(pixels: usize, a: &[T], v: &[T], out: &mut [T], f: impl Fn(T, T) -> T) {
-    let channels = v.len();
-    for (p, (a, out)) in a.chunks_exact(pixels).zip(out.chunks_exact_mut(pixels)).enumerate() {
-        let c = v[p % channels];
-        for (o, &x) in out.iter_mut().zip(a) {
-            *o = f(x, c);
-        }
-    }
-}

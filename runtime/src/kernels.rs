@@ -59,13 +59,23 @@ pub fn zip<T: Float>(a: &[T], b: &[T], out: &mut [T], f: impl Fn(T, T) -> T) {
     }
 }
 
-/// `out[r, j] = f(a[r, j], row[j])`: `row` is broadcast over the rows of `a`.
+/// `out[o, k, i] = f(a[o, k, i], v[k])`: `v` repeated along the axes before and after its
+/// block, `inner` elements per value of `v` (1 for a row over `[B, n]`, H·W for a channel).
 #[inline]
-pub fn zip_row<T: Float>(a: &[T], row: &[T], out: &mut [T], f: impl Fn(T, T) -> T) {
-    assert!(!row.is_empty() && a.len() == out.len() && a.len().is_multiple_of(row.len()), "zip_row sizes");
-    for (o_row, a_row) in out.chunks_exact_mut(row.len()).zip(a.chunks_exact(row.len())) {
-        for ((o, &u), &v) in o_row.iter_mut().zip(a_row).zip(row) {
-            *o = f(u, v);
+pub fn zip_along<T: Float>(inner: usize, a: &[T], v: &[T], out: &mut [T], f: impl Fn(T, T) -> T) {
+    let block = v.len() * inner;
+    assert!(block > 0 && a.len() == out.len() && a.len().is_multiple_of(block), "zip_along sizes");
+    for (o_block, a_block) in out.chunks_exact_mut(block).zip(a.chunks_exact(block)) {
+        if inner == 1 {
+            for ((o, &u), &c) in o_block.iter_mut().zip(a_block).zip(v) {
+                *o = f(u, c);
+            }
+            continue;
+        }
+        for ((o, a), &c) in o_block.chunks_exact_mut(inner).zip(a_block.chunks_exact(inner)).zip(v) {
+            for (o, &u) in o.iter_mut().zip(a) {
+                *o = f(u, c);
+            }
         }
     }
 }
@@ -79,14 +89,31 @@ pub fn zip_scalar<T: Float>(a: &[T], s: T, out: &mut [T], f: impl Fn(T, T) -> T)
     }
 }
 
-/// `out[j] = Σ_r x[r, j]` (the gradient of a row broadcast).
-pub fn sum_rows<T: Float>(cols: usize, x: &[T], out: &mut [T]) {
-    assert!(out.len() == cols && cols > 0 && x.len().is_multiple_of(cols), "sum_rows sizes");
+/// `out[k] = Σ_{o, i} x[o, k, i]`: the sum over the axes before and after a kept block of
+/// `out.len()` values, `inner` elements per kept value (the gradient of [`broadcast_along`]).
+pub fn sum_along<T: Float>(inner: usize, x: &[T], out: &mut [T]) {
+    let block = out.len() * inner;
+    assert!(block > 0 && x.len().is_multiple_of(block), "sum_along sizes");
     out.fill(T::zero());
-    for row in x.chunks_exact(cols) {
-        for (o, &v) in out.iter_mut().zip(row) {
-            *o += v;
+    for x_block in x.chunks_exact(block) {
+        if inner == 1 {
+            for (o, &v) in out.iter_mut().zip(x_block) {
+                *o += v;
+            }
+            continue;
         }
+        for (o, plane) in out.iter_mut().zip(x_block.chunks_exact(inner)) {
+            *o += plane.iter().copied().sum::<T>();
+        }
+    }
+}
+
+/// `out[k] = x[0, k, 0]`: index 0 of the axes before and after a kept block of `out.len()`
+/// values, `inner` elements per kept value.
+pub fn first_along<T: Float>(inner: usize, x: &[T], out: &mut [T]) {
+    assert!(x.len() >= out.len() * inner, "first_along sizes");
+    for (k, o) in out.iter_mut().enumerate() {
+        *o = x[k * inner];
     }
 }
 
@@ -201,10 +228,15 @@ pub fn mean_squared_error<T: Float>(p: &[T], t: &[T], out: &mut [T]) {
     out[0] = T::from_f64(total / p.len() as f64);
 }
 
-/// `out[r, j] = x[j]` for every row r.
-pub fn broadcast_rows<T: Float>(x: &[T], out: &mut [T]) {
-    for row in out.chunks_exact_mut(x.len()) {
-        row.copy_from_slice(x);
+/// `out[o, k, i] = v[k]`: `v` repeated along the axes before and after its block, `inner`
+/// elements per value.
+pub fn broadcast_along<T: Float>(inner: usize, v: &[T], out: &mut [T]) {
+    let block = v.len() * inner;
+    assert!(block > 0 && out.len().is_multiple_of(block), "broadcast_along sizes");
+    for o_block in out.chunks_exact_mut(block) {
+        for (o, &c) in o_block.chunks_exact_mut(inner).zip(v) {
+            o.fill(c);
+        }
     }
 }
 

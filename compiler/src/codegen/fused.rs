@@ -130,7 +130,7 @@ impl Fused<'_> {
                     return quote!(#b);
                 }
                 let expr = match graph.op(o) {
-                    Op::BroadcastRows | Op::BroadcastChannels { .. } => self.value(graph.operands(o)[0], body),
+                    Op::Broadcast { .. } => self.value(graph.operands(o)[0], body),
                     _ => self.elementwise(o, body),
                 };
                 let name = self.names.row_local(o);
@@ -147,10 +147,17 @@ impl Fused<'_> {
         let graph = self.graph;
         let operands = graph.operands(m);
         match graph.op(m).clone() {
-            // Row 0 of a stored input: index c is its element in column c.
-            Op::FirstRow => {
+            // Example 0 (and pixel 0) of a stored input: its element of feature c is at
+            // c·pixels.
+            Op::First { .. } => {
                 let (name, c) = (&self.external[&operands[0]], self.column());
-                quote!(#name[#c])
+                match self.pixels {
+                    1 => quote!(#name[#c]),
+                    pixels => {
+                        let pixels = usize_lit(pixels);
+                        quote!(#name[#c * #pixels])
+                    }
+                }
             }
             Op::Unary(u) => {
                 let a = self.value(operands[0], body);
@@ -185,7 +192,7 @@ pub fn fused_kernel(
         .iter()
         .filter(|&&m| Some(m) != head)
         .filter_map(|&m| match graph.op(m) {
-            Op::SumRows | Op::SumChannels => graph.shape(graph.operands(m)[0]).feature_space(),
+            Op::Sum { .. } => graph.shape(graph.operands(m)[0]).feature_space(),
             _ => graph.shape(m).feature_space(),
         })
         .collect();
@@ -196,7 +203,7 @@ pub fn fused_kernel(
         .map(|&m| {
             let kind = match graph.op(m) {
                 Op::MatMul { .. } => Kind::Head,
-                Op::SumRows | Op::SumChannels => Kind::RowSum,
+                Op::Sum { .. } => Kind::RowSum,
                 _ if graph.shape(m).has_batch() => Kind::Row,
                 _ => Kind::Column,
             };

@@ -106,14 +106,12 @@ fn columns_per_example(op: &Op) -> Option<usize> {
 fn operand_names(op: &Op) -> &'static [&'static str] {
     match op {
         Op::MatMul { .. } | Op::Binary(_) => &["a", "b"],
-        Op::Unary(_) | Op::SumRows | Op::SumAll => &["x"],
+        Op::Unary(_) | Op::Sum { .. } | Op::SumAll => &["x"],
         Op::Softmax => &["z"],
         Op::Conv2d(_) => &["x", "weight"],
         Op::Conv2dGradInput(_) => &["grad", "weight"],
         Op::Conv2dGradWeight(_) | Op::MaxPool2dGrad(_) => &["x", "grad"],
-        Op::MaxPool2d(_) | Op::AvgPool2d(_) | Op::SumChannels | Op::BroadcastChannels { .. } | Op::Reshape { .. } => {
-            &["x"]
-        }
+        Op::MaxPool2d(_) | Op::AvgPool2d(_) | Op::Reshape { .. } => &["x"],
         Op::AvgPool2dGrad(_) => &["grad"],
         Op::SoftmaxVjp => &["p", "dp"],
         Op::OneHot { .. } => &["labels"],
@@ -125,7 +123,7 @@ fn operand_names(op: &Op) -> &'static [&'static str] {
         Op::Update { .. } => &["param", "grad", "scale"],
         Op::RunningUpdate { .. } => &["param", "stat"],
         Op::CountBatch => &["param"],
-        Op::BroadcastRows | Op::FirstRow | Op::SumSquares | Op::SumAbs => &["x"],
+        Op::Broadcast { .. } | Op::First { .. } | Op::SumSquares | Op::SumAbs => &["x"],
         Op::ScaleRows => &["w", "scale"],
         Op::ClipScale { .. } => &[],
         Op::Input | Op::Labels | Op::Targets | Op::Param { .. } | Op::Const(_) | Op::DropoutMask { .. } => &[],
@@ -162,7 +160,6 @@ fn runtime_kernel(op: &Op) -> Option<TokenStream> {
         Op::MeanSquaredError => quote!(mean_squared_error),
         Op::SumSquares => quote!(sum_squares),
         Op::SumAbs => quote!(sum_abs),
-        Op::BroadcastRows => quote!(broadcast_rows),
         Op::ScaleRows => quote!(scale_rows),
         Op::SumAll => quote!(sum_all),
         // Kernels with sizes, constants or state of their own, and leaves.
@@ -173,12 +170,11 @@ fn runtime_kernel(op: &Op) -> Option<TokenStream> {
         | Op::MaxPool2dGrad(_)
         | Op::AvgPool2d(_)
         | Op::AvgPool2dGrad(_)
-        | Op::SumChannels
-        | Op::BroadcastChannels { .. }
         | Op::Reshape { .. }
         | Op::MatMul { .. }
-        | Op::SumRows
-        | Op::FirstRow
+        | Op::Sum { .. }
+        | Op::Broadcast { .. }
+        | Op::First { .. }
         | Op::Unary(_)
         | Op::Binary(_)
         | Op::Softmax
@@ -270,10 +266,17 @@ pub fn kernel(graph: &Graph, n: NodeId, name: &str, doc: &str, names: &Names) ->
             let (a, b) = (slice(0), slice(1));
             quote!(#k::matmul(#m, #kk, #nn, #a, #transpose_a, #b, #transpose_b, out);)
         }
-        Op::SumRows => {
-            let cols = usize_lit(graph.shape(n).fixed_numel());
+        Op::Sum { axes } | Op::First { axes } | Op::Broadcast { axes, .. } => {
+            // Walked as outer × kept × inner over the larger shape (verified to fit).
+            let large = if matches!(node.op, Op::Broadcast { .. }) { n } else { operands[0] };
+            let inner = usize_lit(axes.inner(graph.shape(large)).expect("verified axes"));
+            let f = match node.op {
+                Op::Sum { .. } => quote!(sum_along),
+                Op::First { .. } => quote!(first_along),
+                _ => quote!(broadcast_along),
+            };
             let x = slice(0);
-            quote!(#k::sum_rows(#cols, #x, out);)
+            quote!(#k::#f(#inner, #x, out);)
         }
         Op::Unary(u) => {
             let f = scalar::unary(*u, dtype, quote!(v));
@@ -296,14 +299,10 @@ pub fn kernel(graph: &Graph, n: NodeId, name: &str, doc: &str, names: &Names) ->
                     let b = slice(1);
                     quote!(#k::zip(#a, #b, out, #f);)
                 }
-                Broadcast::Row => {
+                Broadcast::Along(axes) => {
+                    let inner = usize_lit(axes.inner(graph.shape(n)).expect("verified axes"));
                     let b = slice(1);
-                    quote!(#k::zip_row(#a, #b, out, #f);)
-                }
-                Broadcast::Channel => {
-                    let (b, [h, w]) = (slice(1), graph.shape(n).spatial());
-                    let pixels = usize_lit(h * w);
-                    quote!(::gradc::__private::conv::zip_channel(#pixels, #a, #b, out, #f);)
+                    quote!(#k::zip_along(#inner, #a, #b, out, #f);)
                 }
                 Broadcast::Scalar => {
                     let (s, per_batch) = scalar_of(1);
@@ -334,16 +333,11 @@ pub fn kernel(graph: &Graph, n: NodeId, name: &str, doc: &str, names: &Names) ->
         | Op::MeanSquaredError
         | Op::SumSquares
         | Op::SumAbs
-        | Op::BroadcastRows
         | Op::ScaleRows
         | Op::SumAll => {
             let f = runtime_kernel(&node.op).expect("a kernel of its operands");
             let operands = (0..operands.len()).map(slice);
             quote!(#k::#f(#(#operands,)* out);)
-        }
-        Op::FirstRow => {
-            let x = slice(0);
-            quote!(out.copy_from_slice(&#x[..out.len()]);)
         }
         Op::DropoutMask { p } => {
             let p = float(p.0, dtype);
@@ -405,13 +399,6 @@ pub fn kernel(graph: &Graph, n: NodeId, name: &str, doc: &str, names: &Names) ->
         Op::MaxPool2dGrad(w) => {
             let (window, x, g) = (window(w), slice(0), slice(1));
             quote!(::gradc::__private::conv::max_pool2d_grad(#window, #x, #g, out);)
-        }
-        Op::SumChannels | Op::BroadcastChannels { .. } => {
-            let image = if node.op == Op::SumChannels { operands[0] } else { n };
-            let [h, w] = graph.shape(image).spatial();
-            let f = if node.op == Op::SumChannels { quote!(sum_channels) } else { quote!(broadcast_channels) };
-            let (pixels, x) = (usize_lit(h * w), slice(0));
-            quote!(::gradc::__private::conv::#f(#pixels, #x, out);)
         }
         Op::Reshape { .. } => {
             let x = slice(0);

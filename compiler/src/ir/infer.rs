@@ -1,6 +1,7 @@
 //! Shape inference: the shape of an op's result from its operands' shapes, or why the
 //! operands do not fit.
 
+use super::axes::Axes;
 use super::op::{Binary, Op};
 use super::shape::{Dim, Shape};
 
@@ -9,26 +10,34 @@ use super::shape::{Dim, Shape};
 pub enum Broadcast {
     /// Same shape.
     Same,
-    /// A row `[n]` repeated over the rows of `[.., n]`.
-    Row,
+    /// A per-feature vector repeated along every other axis: a row `[n]` over the rows of
+    /// `[m, n]` (axes `0`), a channel vector `[C]` over `[B, C, H, W]` (axes `0,2,3`).
+    Along(Axes),
     /// One element (`[]` or `[1]`) repeated everywhere.
     Scalar,
-    /// A per-channel `[C]` repeated over the examples and pixels of `[B, C, H, W]`.
-    Channel,
 }
 
-/// How `b` broadcasts against `a`, or `None` if it cannot.
+/// How `b` broadcasts against `a`, or `None` if it cannot. Only the feature axis (axis 1 of
+/// a matrix or an image batch) is ever matched, so the rule is never ambiguous.
 pub fn broadcast(a: &Shape, b: &Shape) -> Option<Broadcast> {
+    let along = matches!(a.rank(), 2 | 4).then(|| Axes::all_but(a.rank(), 1));
     if a == b {
         Some(Broadcast::Same)
-    } else if b.rank() == 1 && a.rank() == 2 && a.last() == b.last() {
-        Some(Broadcast::Row)
-    } else if b.rank() == 1 && a.rank() == 4 && a.0[1] == b.0[0] && !b.is_single() {
-        Some(Broadcast::Channel)
+    } else if let Some(axes) = along.filter(|axes| axes.broadcasts(a, b) && !b.is_single()) {
+        Some(Broadcast::Along(axes))
     } else if b.is_single() {
         Some(Broadcast::Scalar)
     } else {
         None
+    }
+}
+
+/// Checks that the kept axes of `axes` over `shape` are contiguous.
+fn fits(op: &Op, axes: Axes, shape: &Shape) -> Result<(), String> {
+    if axes.fits(shape) {
+        Ok(())
+    } else {
+        Err(format!("`{}`: axes {axes} of {shape} do not leave one contiguous block", op.mnemonic()))
     }
 }
 
@@ -68,20 +77,19 @@ pub fn infer(op: &Op, inputs: &[&Shape], own: Option<&Shape>) -> Result<Shape, S
             }
             Ok(Shape(vec![m, n]))
         }
-        Op::SumRows => match inputs[0].0.as_slice() {
-            [_, n] => Ok(Shape(vec![*n])),
-            _ => Err(format!("sum_rows: operand {} is not a matrix", inputs[0])),
-        },
+        Op::Sum { axes } | Op::First { axes } => {
+            fits(op, *axes, inputs[0])?;
+            Ok(axes.remove_from(inputs[0]))
+        }
+        Op::Broadcast { axes, to } => {
+            fits(op, *axes, to)?;
+            if axes.remove_from(to) != *inputs[0] {
+                return Err(format!("`{}`: {} does not broadcast to {to}", op.mnemonic(), inputs[0]));
+            }
+            Ok(to.clone())
+        }
         Op::SumAll => Ok(Shape::fixed(&[1])),
         Op::SumSquares | Op::SumAbs => Ok(Shape::scalar()),
-        Op::BroadcastRows => match inputs[0].0.as_slice() {
-            [n] => Ok(Shape(vec![Dim::Batch, *n])),
-            _ => Err(format!("broadcast_rows: operand {} is not a vector", inputs[0])),
-        },
-        Op::FirstRow => match inputs[0].0.as_slice() {
-            [Dim::Batch, n] => Ok(Shape(vec![*n])),
-            _ => Err(format!("first_row: operand {} is not a batch of rows", inputs[0])),
-        },
         Op::ScaleRows => match (inputs[0].0.as_slice(), inputs[1].0.as_slice()) {
             ([m, _, ..], [v]) if m == v => Ok(inputs[0].clone()),
             _ => Err(format!("scale_rows: {} does not scale the rows of {}", inputs[1], inputs[0])),
@@ -116,14 +124,6 @@ pub fn infer(op: &Op, inputs: &[&Shape], own: Option<&Shape>) -> Result<Shape, S
             image(inputs[g], w.channels_out, w.output(), "pooling output gradient")?;
             Ok(Shape(vec![Dim::Batch, Dim::Fixed(w.channels_in), Dim::Fixed(w.height), Dim::Fixed(w.width)]))
         }
-        Op::SumChannels => match inputs[0].0.as_slice() {
-            [Dim::Batch, c, _, _] => Ok(Shape(vec![*c])),
-            _ => Err(format!("sum_channels: operand {} is not a batch of images", inputs[0])),
-        },
-        Op::BroadcastChannels { height, width } => match inputs[0].0.as_slice() {
-            [c] => Ok(Shape(vec![Dim::Batch, *c, Dim::Fixed(*height), Dim::Fixed(*width)])),
-            _ => Err(format!("broadcast_channels: operand {} is not a vector", inputs[0])),
-        },
         Op::Reshape { to } => {
             let from = inputs[0];
             if from.0.first() != Some(&Dim::Batch) || from.fixed_numel() != to.iter().product::<usize>() {

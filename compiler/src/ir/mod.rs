@@ -5,6 +5,7 @@
 //! can still point at the user's line. Operand order is the edge weight. Node indices survive
 //! removals, which is what lets passes rewrite in place.
 
+mod axes;
 mod dot;
 mod infer;
 mod op;
@@ -21,6 +22,7 @@ use petgraph::stable_graph::{NodeIndex, StableDiGraph};
 use petgraph::visit::{EdgeRef, IntoEdgeReferences};
 use proc_macro2::Span;
 
+pub use axes::Axes;
 pub use dot::to_dot;
 pub use infer::{Broadcast, broadcast};
 pub use op::{Activation, Binary, Const, Num, Op, ParamKind, Real, Unary, UpdateRule, Window};
@@ -221,6 +223,26 @@ impl Graph {
             let operands = self.operands(id);
             (operands[0], operands[1])
         })
+    }
+
+    /// Whether `sum` is a per-feature sum (over every axis but the feature axis 1) of `x`.
+    pub fn is_per_feature_sum_of(&self, sum: NodeId, x: NodeId) -> bool {
+        matches!(self.op(sum), Op::Sum { axes } if self.shape(x).per_feature_axes() == Some(*axes))
+            && self.operands(sum)[0] == x
+    }
+
+    /// If `mean` is the per-feature mean `Σx · (1/n)` of some `x` (n the values per feature in
+    /// the batch: B, or B·H·W for images, as lowering writes it), its sum and `x`.
+    pub fn per_feature_mean(&self, mean: NodeId) -> Option<(NodeId, NodeId)> {
+        let (sum, scale) = self.binary_operands(mean, Binary::Mul)?;
+        let x = *self.operands(sum).first()?;
+        let features = *self.shape(x).0.get(1)?;
+        let per_example = match features {
+            Dim::Fixed(f) if f > 0 => self.shape(x).fixed_numel() / f,
+            _ => return None,
+        };
+        let is_mean = matches!(self.op(scale), Op::Const(c) if c.per_batch && c.value.0 == 1.0 / per_example as f64);
+        (is_mean && self.is_per_feature_sum_of(sum, x)).then_some((sum, x))
     }
 
     /// The nodes that read `id`, each once, in id order.

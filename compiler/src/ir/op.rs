@@ -5,6 +5,9 @@ use std::fmt;
 pub use crate::vocab::activation::with_constants;
 pub use crate::vocab::{Activation, Num, Real, UpdateRule, Window};
 
+use super::axes::Axes;
+use super::shape::Shape;
+
 /// What a parameter tensor is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ParamKind {
@@ -42,11 +45,6 @@ impl Const {
         self.value.0
     }
 
-    /// Whether this is exactly 1/B (a mean over the batch).
-    pub fn is_one_per_batch(self) -> bool {
-        self.value.0 == 1.0 && self.per_batch
-    }
-
     /// Whether this is exactly the number 1.
     pub fn is_one(self) -> bool {
         self.value.0 == 1.0 && !self.per_batch
@@ -73,7 +71,8 @@ pub enum Unary {
 }
 
 /// Elementwise functions of two operands. The second broadcasts: it has the first's shape,
-/// or is a row `[n]` repeated over the rows, or a scalar `[]`/`[1]`.
+/// or is a per-feature vector repeated along the other axes (see [`super::broadcast`]), or a
+/// scalar `[]`/`[1]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Binary {
     /// a + b
@@ -110,14 +109,16 @@ pub enum Op {
     // ---- linear algebra
     /// `op(a)·op(b)`, `op` transposing where flagged.
     MatMul { transpose_a: bool, transpose_b: bool },
-    /// `[rows, n] -> [n]`: sum over rows (undoes a row broadcast).
-    SumRows,
+    /// The sum over `axes` (`sum[0]`: `[B, n] -> [n]`; `sum[0,2,3]`: `[B, C, H, W] -> [C]`).
+    /// The kept axes are contiguous.
+    Sum { axes: Axes },
     /// `[..] -> [1]`: sum of all elements (undoes a scalar broadcast).
     SumAll,
-    /// `[n] -> [B, n]`: repeats a row for every example (undoes `SumRows`).
-    BroadcastRows,
-    /// `[B, n] -> [n]`: the first row (a shift that makes one-pass variance stable).
-    FirstRow,
+    /// The operand repeated along `axes` of the result shape `to` (undoes `Sum`).
+    Broadcast { axes: Axes, to: Shape },
+    /// Index 0 along `axes` (`first[0]`: the first row; a shift that makes one-pass variance
+    /// stable).
+    First { axes: Axes },
     /// `(w [m, ..], v [m]) -> [m, ..]`: slice i of w times v[i] (folds a per-unit scale into
     /// a dense weight, or a per-channel one into a conv weight).
     ScaleRows,
@@ -141,10 +142,6 @@ pub enum Op {
     AvgPool2d(Window),
     /// `(g)`: `g` spread evenly over each window.
     AvgPool2dGrad(Window),
-    /// `[B, C, H, W] -> [C]`: sum over everything but the channel (undoes a channel broadcast).
-    SumChannels,
-    /// `[C] -> [B, C, H, W]`: a per-channel value repeated over examples and pixels.
-    BroadcastChannels { height: usize, width: usize },
     /// The same values in another per-example shape (`flatten`): `to` without the batch.
     Reshape { to: Vec<usize> },
 
@@ -200,10 +197,10 @@ impl Op {
             Op::Input | Op::Labels | Op::Targets | Op::Param { .. } | Op::Const(_) | Op::DropoutMask { .. } => 0,
             Op::ClipScale { count, .. } => *count,
             Op::Update { clipped: true, .. } => 3,
-            Op::SumRows
+            Op::Sum { .. }
             | Op::SumAll
-            | Op::BroadcastRows
-            | Op::FirstRow
+            | Op::Broadcast { .. }
+            | Op::First { .. }
             | Op::SumSquares
             | Op::SumAbs
             | Op::Unary(_)
@@ -213,8 +210,6 @@ impl Op {
             | Op::MaxPool2d(_)
             | Op::AvgPool2d(_)
             | Op::AvgPool2dGrad(_)
-            | Op::SumChannels
-            | Op::BroadcastChannels { .. }
             | Op::Reshape { .. } => 1,
             Op::MatMul { .. }
             | Op::ScaleRows
@@ -313,8 +308,8 @@ impl Op {
             }
             Op::Const(c) => format!("const {c}"),
             Op::DropoutMask { p } => format!("dropout_mask[{p}]"),
-            Op::BroadcastRows => "broadcast_rows".into(),
-            Op::FirstRow => "first_row".into(),
+            Op::Broadcast { axes, .. } => format!("broadcast[{axes}]"),
+            Op::First { axes } => format!("first[{axes}]"),
             Op::ScaleRows => "scale_rows".into(),
             Op::SumSquares => "sum_squares".into(),
             Op::SumAbs => "sum_abs".into(),
@@ -335,15 +330,13 @@ impl Op {
             Op::MaxPool2dGrad(w) => format!("max_pool2d_grad[{w}]"),
             Op::AvgPool2d(w) => format!("avg_pool2d[{w}]"),
             Op::AvgPool2dGrad(w) => format!("avg_pool2d_grad[{w}]"),
-            Op::SumChannels => "sum_channels".into(),
-            Op::BroadcastChannels { height, width } => format!("broadcast_channels[{height}x{width}]"),
             Op::Reshape { to } => {
                 let dims: Vec<String> = to.iter().map(usize::to_string).collect();
                 format!("reshape[B,{}]", dims.join(","))
             }
             Op::CountBatch => "count_batch".into(),
             Op::MatMul { .. } => "matmul".into(),
-            Op::SumRows => "sum_rows".into(),
+            Op::Sum { axes } => format!("sum[{axes}]"),
             Op::SumAll => "sum_all".into(),
             Op::Unary(Unary::Neg) => "neg".into(),
             Op::Unary(Unary::Act(a)) => a.mnemonic(),
@@ -387,7 +380,9 @@ impl Op {
             Op::MaxPool2dGrad(_) => "max_pool2d_grad".into(),
             Op::AvgPool2d(_) => "avg_pool2d".into(),
             Op::AvgPool2dGrad(_) => "avg_pool2d_grad".into(),
-            Op::BroadcastChannels { .. } => "broadcast_channels".into(),
+            Op::Sum { .. } => "sum".into(),
+            Op::Broadcast { .. } => "broadcast".into(),
+            Op::First { .. } => "first".into(),
             Op::Reshape { .. } => "reshape".into(),
             Op::ClipScale { .. } => "clip_scale".into(),
             Op::Update { rule, .. } => format!("{}_update", rule.name()),

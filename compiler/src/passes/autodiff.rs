@@ -99,8 +99,7 @@ fn sum(graph: &mut Graph, node: NodeId, contributions: Vec<NodeId>) -> syn::Resu
 fn unbroadcast(graph: &mut Graph, at: NodeId, g: NodeId, operand: NodeId) -> syn::Result<NodeId> {
     match broadcast(graph.shape(g), graph.shape(operand)) {
         Some(Broadcast::Same) => Ok(g),
-        Some(Broadcast::Row) => graph.add_like(at, Phase::Gradient, Op::SumRows, &[g]),
-        Some(Broadcast::Channel) => graph.add_like(at, Phase::Gradient, Op::SumChannels, &[g]),
+        Some(Broadcast::Along(axes)) => graph.add_like(at, Phase::Gradient, Op::Sum { axes }, &[g]),
         _ => graph.add_like(at, Phase::Gradient, Op::SumAll, &[g]),
     }
 }
@@ -172,17 +171,13 @@ fn vjp(graph: &mut Graph, node: NodeId, operands: &[NodeId], g: NodeId) -> syn::
             let to = graph.shape(a).as_fixed_after_batch();
             vec![(0, add(graph, Op::Reshape { to }, &[g])?)]
         }
-        // d Σ_channels x = g repeated for every example and pixel
-        Op::SumChannels => {
-            let [height, width] = graph.shape(a).spatial();
-            vec![(0, add(graph, Op::BroadcastChannels { height, width }, &[g])?)]
+        // d Σ_axes x = g repeated along the summed axes
+        Op::Sum { axes } => {
+            let to = graph.shape(a).clone();
+            vec![(0, add(graph, Op::Broadcast { axes, to }, &[g])?)]
         }
-        // d broadcast_channels(x) = Σ_channels g
-        Op::BroadcastChannels { .. } => vec![(0, add(graph, Op::SumChannels, &[g])?)],
-        // d Σ_rows x = g repeated for every row
-        Op::SumRows => vec![(0, add(graph, Op::BroadcastRows, &[g])?)],
-        // d broadcast_rows(x) = Σ_rows g
-        Op::BroadcastRows => vec![(0, add(graph, Op::SumRows, &[g])?)],
+        // d broadcast_axes(x) = Σ_axes g
+        Op::Broadcast { axes, .. } => vec![(0, add(graph, Op::Sum { axes }, &[g])?)],
         // d Σx² = 2x·g
         Op::SumSquares => {
             let two = add(graph, Op::Const(Const::number(2.0)), &[])?;

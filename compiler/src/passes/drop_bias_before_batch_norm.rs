@@ -1,8 +1,9 @@
-//! Drops the dense bias in front of a training-mode batch norm from the computation.
+//! Drops the dense or convolution bias in front of a training-mode batch norm from the computation.
 //!
-//! Batch norm subtracts the batch mean, so a per-column bias b added before it cancels:
+//! Batch norm subtracts the batch mean, so a per-feature bias b added before it cancels:
 //! (z + b) − mean(z + b) = z − mean(z). The pass centers z directly, saving a pass over the
-//! `[B, n]` data forward and the bias's row sum backward. The bias still moves the running
+//! `[B, n]` rows (or `[B, C, H, W]` images, for a convolution's bias) forward and the bias's
+//! sum backward. The bias still moves the running
 //! mean exactly as in PyTorch (its update reads mean(z) + b), so weights files and evaluation
 //! are unchanged; the bias's gradient is exactly zero and is reported as such.
 //!
@@ -25,14 +26,15 @@ impl Pass for DropBiasBeforeBatchNorm {
             if !graph.contains(biased) {
                 continue;
             }
-            // biased = z + b with b a parameter row
+            // biased = z + b with b a per-feature parameter
             let Some((z, bias)) = graph.binary_operands(biased, Binary::Add) else { continue };
             if !matches!(graph.op(bias), Op::Param { .. }) || graph.shape(bias).rank() != 1 {
                 continue;
             }
-            // Its users: sum = Σ_rows biased, and centered = biased − mean with mean = sum · 1/B.
+            // Its users: sum = Σ biased per feature, and centered = biased − mean with
+            // mean = sum · 1/n.
             let users = graph.users(biased);
-            let sum = users.iter().copied().find(|&u| graph.op(u) == &Op::SumRows);
+            let sum = users.iter().copied().find(|&u| graph.is_per_feature_sum_of(u, biased));
             let centered = users
                 .iter()
                 .copied()
@@ -42,12 +44,12 @@ impl Pass for DropBiasBeforeBatchNorm {
                 continue;
             }
             let (_, mean) = graph.binary_operands(centered, Binary::Sub).expect("matched above");
-            let Some((s, scale)) = graph.binary_operands(mean, Binary::Mul) else { continue };
-            if s != sum || !matches!(graph.op(scale), Op::Const(c) if c.is_one_per_batch()) {
+            if graph.per_feature_mean(mean).is_none_or(|(s, _)| s != sum) {
                 continue;
             }
+            let (_, scale) = graph.binary_operands(mean, Binary::Mul).expect("a mean");
             // Rebuild on z; the running mean still sees the bias.
-            let new_sum = graph.add_like(sum, Phase::Forward, Op::SumRows, &[z])?;
+            let new_sum = graph.add_like(sum, Phase::Forward, graph.op(sum).clone(), &[z])?;
             let new_mean = graph.add_like(mean, Phase::Forward, Op::Binary(Binary::Mul), &[new_sum, scale])?;
             let new_centered = graph.add_like(centered, Phase::Forward, Op::Binary(Binary::Sub), &[z, new_mean])?;
             let full_mean = graph.add_like(mean, Phase::Forward, Op::Binary(Binary::Add), &[new_mean, bias])?;

@@ -1,5 +1,6 @@
-//! Loop fusion: groups elementwise ops, row broadcasts and row sums that share an iteration
-//! space `[B, n]` into one kernel, together with the GEMM that produces their input.
+//! Loop fusion: groups elementwise ops and per-feature broadcasts and sums that share an
+//! iteration space (`[B, n]` rows or `[B, C, H, W]` images) into one kernel, together with the
+//! GEMM that produces their input.
 //!
 //! A group becomes a single generated function: the GEMM, then as few passes over the
 //! `[B, n]` data as its reductions allow (each row sum whose result the group reads again
@@ -26,13 +27,16 @@ pub struct FuseElementwise;
 /// per-feature values.
 fn space(graph: &Graph, n: NodeId) -> Option<(usize, Option<usize>)> {
     match graph.op(n) {
-        Op::Unary(_) | Op::Binary(_) | Op::BroadcastRows | Op::BroadcastChannels { .. } => {
-            graph.shape(n).feature_space()
-        }
-        // The first row joins a group only when it reads a stored GEMM output.
-        Op::FirstRow if !matches!(graph.op(graph.operands(n)[0]), Op::MatMul { .. }) => None,
-        Op::SumRows | Op::SumChannels | Op::FirstRow => {
-            graph.shape(graph.operands(n)[0]).feature_space().filter(|(_, pixels)| pixels.is_some())
+        Op::Unary(_) | Op::Binary(_) => graph.shape(n).feature_space(),
+        Op::Broadcast { axes, to } if to.per_feature_axes() == Some(*axes) => to.feature_space(),
+        // The first element joins a group only when it reads a stored GEMM or convolution output.
+        Op::First { .. } if !matches!(graph.op(graph.operands(n)[0]), Op::MatMul { .. } | Op::Conv2d(_)) => None,
+        Op::Sum { axes } | Op::First { axes } => {
+            let operand = graph.shape(graph.operands(n)[0]);
+            if operand.per_feature_axes() != Some(*axes) {
+                return None;
+            }
+            operand.feature_space().filter(|(_, pixels)| pixels.is_some())
         }
         _ => None,
     }

@@ -20,7 +20,7 @@ pub struct Rematerialize;
 
 fn is_row_elementwise(graph: &Graph, n: NodeId) -> bool {
     // Only `[B, n]` rows: the fused kernels that would recompute them work on rows.
-    matches!(graph.op(n), Op::Unary(_) | Op::Binary(_) | Op::BroadcastRows)
+    matches!(graph.op(n), Op::Unary(_) | Op::Binary(_) | Op::Broadcast { .. })
         && graph.shape(n).rank() == 2
         && graph.shape(n).0.first() == Some(&Dim::Batch)
 }

@@ -9,7 +9,7 @@
 
 use super::Pass;
 use super::cse::merge_common_subexpressions;
-use crate::ir::{Activation, Binary, Const, Graph, NodeId, Op, Phase, Real, Unary};
+use crate::ir::{Activation, Binary, Broadcast, Const, Graph, NodeId, Op, Phase, Real, Unary, broadcast};
 
 /// A rewrite rule: the replacement for `node`, if the rule applies.
 type Rule = fn(&mut Graph, NodeId) -> syn::Result<Option<NodeId>>;
@@ -23,9 +23,9 @@ pub const RULES: &[(&str, Rule)] = &[
     ("softmax_cross_entropy_grad", softmax_cross_entropy_grad),
     ("sigmoid_binary_cross_entropy", sigmoid_binary_cross_entropy),
     ("sigmoid_binary_cross_entropy_grad", sigmoid_binary_cross_entropy_grad),
-    ("sum_rows_of_add", sum_rows_of_add),
-    ("sum_rows_of_row_scaled", sum_rows_of_row_scaled),
-    ("sum_rows_of_centered", sum_rows_of_centered),
+    ("sum_of_add", sum_of_add),
+    ("sum_of_broadcast_scaled", sum_of_broadcast_scaled),
+    ("sum_of_centered", sum_of_centered),
     ("add_zero", add_zero),
 ];
 
@@ -209,60 +209,54 @@ fn sigmoid_binary_cross_entropy_grad(graph: &mut Graph, n: NodeId) -> syn::Resul
     Ok(Some(dlogits))
 }
 
-/// Σ_rows (a + b) → Σ_rows a + Σ_rows b   (lets each sum join the earliest pass it can)
-fn sum_rows_of_add(graph: &mut Graph, n: NodeId) -> syn::Result<Option<NodeId>> {
-    if graph.op(n) != &Op::SumRows {
-        return Ok(None);
-    }
+/// Σ (a + b) → Σ a + Σ b   (lets each sum join the earliest pass it can)
+fn sum_of_add(graph: &mut Graph, n: NodeId) -> syn::Result<Option<NodeId>> {
+    let op @ Op::Sum { .. } = graph.op(n).clone() else { return Ok(None) };
     let Some((a, b)) = binary(graph, graph.operands(n)[0], Binary::Add) else { return Ok(None) };
     if graph.shape(a) != graph.shape(b) {
         return Ok(None);
     }
     let phase = graph.node(n).phase;
-    let sa = graph.add_like(n, phase, Op::SumRows, &[a])?;
-    let sb = graph.add_like(n, phase, Op::SumRows, &[b])?;
+    let sa = graph.add_like(n, phase, op.clone(), &[a])?;
+    let sb = graph.add_like(n, phase, op, &[b])?;
     graph.add_like(n, phase, Op::Binary(Binary::Add), &[sa, sb]).map(Some)
 }
 
-/// Σ_rows (a · v) → (Σ_rows a) · v for a per-column v (a row, or a broadcast one)
-fn sum_rows_of_row_scaled(graph: &mut Graph, n: NodeId) -> syn::Result<Option<NodeId>> {
-    if graph.op(n) != &Op::SumRows {
-        return Ok(None);
-    }
-    let Some((a, b)) = binary(graph, graph.operands(n)[0], Binary::Mul) else { return Ok(None) };
-    let column = |x: NodeId| -> Option<NodeId> {
-        if graph.op(x) == &Op::BroadcastRows {
-            Some(graph.operands(x)[0])
-        } else if graph.shape(x).rank() == 1 && graph.shape(x) == graph.shape(n) {
-            Some(x)
-        } else {
-            None
+/// Σ_axes (a · v) → (Σ_axes a) · v for a v repeated along the summed axes (a broadcast one,
+/// or one the multiplication broadcasts)
+fn sum_of_broadcast_scaled(graph: &mut Graph, n: NodeId) -> syn::Result<Option<NodeId>> {
+    let Op::Sum { axes } = graph.op(n).clone() else { return Ok(None) };
+    let product = graph.operands(n)[0];
+    let Some((a, b)) = binary(graph, product, Binary::Mul) else { return Ok(None) };
+    let repeated = |x: NodeId| -> Option<NodeId> {
+        match graph.op(x) {
+            Op::Broadcast { axes: along, .. } if *along == axes => Some(graph.operands(x)[0]),
+            _ if broadcast(graph.shape(product), graph.shape(x)) == Some(Broadcast::Along(axes)) => Some(x),
+            _ => None,
         }
     };
-    let (rows, v) = match (column(b), column(a)) {
+    let (full, v) = match (repeated(b), repeated(a)) {
         (Some(v), _) => (a, v),
         (None, Some(v)) => (b, v),
         (None, None) => return Ok(None),
     };
-    if graph.shape(rows).rank() != 2 {
+    if graph.shape(full) != graph.shape(product) {
         return Ok(None);
     }
     let phase = graph.node(n).phase;
-    let sum = graph.add_like(n, phase, Op::SumRows, &[rows])?;
+    let sum = graph.add_like(n, phase, Op::Sum { axes }, &[full])?;
     graph.add_like(n, phase, Op::Binary(Binary::Mul), &[sum, v]).map(Some)
 }
 
-/// Σ_rows (x − Σ_rows(x)/B) → 0   (deviations from the mean sum to zero)
-fn sum_rows_of_centered(graph: &mut Graph, n: NodeId) -> syn::Result<Option<NodeId>> {
-    if graph.op(n) != &Op::SumRows {
+/// Σ (x − mean(x)) → 0 per feature   (deviations from the mean sum to zero)
+fn sum_of_centered(graph: &mut Graph, n: NodeId) -> syn::Result<Option<NodeId>> {
+    if !matches!(graph.op(n), Op::Sum { .. }) {
         return Ok(None);
     }
     let Some((x, mean)) = binary(graph, graph.operands(n)[0], Binary::Sub) else { return Ok(None) };
-    let Some((sum, scale)) = binary(graph, mean, Binary::Mul) else { return Ok(None) };
-    let is_mean = graph.op(sum) == &Op::SumRows
-        && graph.operands(sum)[0] == x
-        && const_of(graph, scale).is_some_and(|c| c.is_one_per_batch());
-    if !is_mean {
+    let centered = graph.operands(n)[0];
+    let is_mean = graph.per_feature_mean(mean).is_some_and(|(_, of)| of == x);
+    if !is_mean || !graph.is_per_feature_sum_of(n, centered) {
         return Ok(None);
     }
     // A zero of the right shape: the mean times 0.
