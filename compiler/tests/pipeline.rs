@@ -142,3 +142,20 @@ fn updates_run_after_every_gradient() {
     let first_update = order.iter().position(|&n| compiled.train.op(n).has_side_effect()).unwrap();
     assert!(order[first_update..].iter().all(|&n| compiled.train.op(n).has_side_effect()));
 }
+
+#[test]
+fn a_max_pool_gradient_reads_the_forward_pool_that_saved_its_maxima() {
+    let src = "struct N { input: [1, 4, 4], conv: conv2d(2, 3, padding = 1), pool: max_pool2d(2), act: relu, \
+               flatten, out: dense(2), loss: mse, optimizer: sgd(lr = 0.1) }";
+    let mut train = compile(src.parse().unwrap()).unwrap().train;
+    let ids = train.node_ids();
+    let pool = ids.iter().copied().find(|&n| matches!(train.op(n), Op::MaxPool2d(_))).unwrap();
+    let grad = ids.iter().copied().find(|&n| matches!(train.op(n), Op::MaxPool2dGrad(_))).unwrap();
+    assert_eq!(train.operands(grad)[0], pool, "{train}");
+    verify(&train, "compile").unwrap();
+    // The relu after the pool has the pool's shape but saved no maxima.
+    let relu = train.users(pool).into_iter().find(|&u| matches!(train.op(u), Op::Unary(_))).unwrap();
+    train.set_operand(grad, 0, relu);
+    let error = verify(&train, "sabotage").unwrap_err();
+    assert!(error.contains("does not read the forward pool"), "{error}");
+}

@@ -233,7 +233,7 @@ fn window_range(w: &Window, axis: usize, out: usize) -> std::ops::Range<usize> {
 
 /// The position of the first maximum of window (oy, ox) in `plane` (NaN wins, as in PyTorch).
 #[inline(always)]
-fn argmax<T: Float>(w: &Window, plane: &[T], oy: usize, ox: usize) -> usize {
+fn argmax_in<T: Float>(w: &Window, plane: &[T], oy: usize, ox: usize) -> usize {
     let (rows, cols) = (window_range(w, 0, oy), window_range(w, 1, ox));
     let mut best = rows.start * w.width + cols.start;
     let mut best_value = plane[best];
@@ -255,24 +255,43 @@ pub fn max_pool2d<T: Float>(w: &Window, x: &[T], out: &mut [T]) {
     for (plane, out) in x.chunks_exact(w.height * w.width).zip(out.chunks_exact_mut(out_h * out_w)) {
         for oy in 0..out_h {
             for ox in 0..out_w {
-                out[oy * out_w + ox] = plane[argmax(w, plane, oy, ox)];
+                out[oy * out_w + ox] = plane[argmax_in(w, plane, oy, ox)];
             }
         }
     }
 }
 
-/// `dx` of a max pool: each window's gradient to its first maximum (as PyTorch's CPU kernel).
-pub fn max_pool2d_grad<T: Float>(w: &Window, x: &[T], grad: &[T], dx: &mut [T]) {
+/// [`max_pool2d`] that also saves, for every output, the position of its maximum in the
+/// input plane, for the backward pass.
+pub fn max_pool2d_argmax<T: Float>(w: &Window, x: &[T], out: &mut [T], argmax: &mut [u32]) {
     let [out_h, out_w] = w.output();
-    let plane_len = w.height * w.width;
-    dx.fill(T::zero());
-    for ((plane, grad), dx) in
-        x.chunks_exact(plane_len).zip(grad.chunks_exact(out_h * out_w)).zip(dx.chunks_exact_mut(plane_len))
-    {
+    let planes = x.chunks_exact(w.height * w.width).zip(out.chunks_exact_mut(out_h * out_w));
+    for ((plane, out), argmax) in planes.zip(argmax.chunks_exact_mut(out_h * out_w)) {
         for oy in 0..out_h {
             for ox in 0..out_w {
-                dx[argmax(w, plane, oy, ox)] += grad[oy * out_w + ox];
+                let at = argmax_in(w, plane, oy, ox);
+                out[oy * out_w + ox] = plane[at];
+                argmax[oy * out_w + ox] = at as u32;
             }
+        }
+    }
+}
+
+/// `dx` of a max pool: each window's gradient to the first maximum the forward pass saved
+/// (as PyTorch's CPU kernel).
+pub fn max_pool2d_grad<T: Float>(w: &Window, argmax: &[u32], grad: &[T], dx: &mut [T]) {
+    let [out_h, out_w] = w.output();
+    let plane_len = w.height * w.width;
+    assert!(
+        argmax.len() == grad.len() && dx.len() / plane_len == grad.len() / (out_h * out_w),
+        "max_pool2d_grad sizes"
+    );
+    dx.fill(T::zero());
+    for ((argmax, grad), dx) in
+        argmax.chunks_exact(out_h * out_w).zip(grad.chunks_exact(out_h * out_w)).zip(dx.chunks_exact_mut(plane_len))
+    {
+        for (&at, &g) in argmax.iter().zip(grad) {
+            dx[at as usize] += g;
         }
     }
 }

@@ -7,7 +7,7 @@ use proc_macro2::{Ident, Literal, TokenStream};
 use quote::quote;
 
 use super::fused::{fused_kernel, stored_members};
-use super::kernel::{float_type, kernel, usize_lit};
+use super::kernel::{Scratch, ScratchKind, float_type, kernel, usize_lit};
 use super::names::{Names, ident, param_const, snake};
 use crate::ir::{DType, Graph, Mode, NodeId, Op, Output, Phase, node_lines};
 
@@ -48,8 +48,8 @@ struct Emitted {
     update_uses_batch: bool,
     /// Whether the compute calls draw from the random generator.
     uses_rng: bool,
-    /// Workspaces of kernels (convolution columns): field and length per example.
-    scratch: Vec<(Ident, usize)>,
+    /// Buffers kernels keep besides their results (convolution columns, max-pool positions).
+    scratch: Vec<Scratch>,
 }
 
 /// One kernel per node, or per fused group at its first member.
@@ -111,15 +111,19 @@ fn buffer_struct(
     names: &Names,
     lines: &BTreeMap<NodeId, String>,
     stored: &[NodeId],
-    scratch: &[(Ident, usize)],
+    scratch: &[Scratch],
 ) -> TokenStream {
     let t = float_type(graph.dtype);
     let fields: Vec<Ident> =
-        stored.iter().map(|&n| ident(names.buffer(n))).chain(scratch.iter().map(|(f, _)| f.clone())).collect();
-    let docs = stored
+        stored.iter().map(|&n| ident(names.buffer(n))).chain(scratch.iter().map(|s| s.field.clone())).collect();
+    let elements: Vec<TokenStream> =
+        stored.iter().map(|_| t.clone()).chain(scratch.iter().map(|s| s.element(&t))).collect();
+    let zeros: Vec<TokenStream> = stored
         .iter()
-        .map(|n| format!(" `{}`", lines[n]))
-        .chain(scratch.iter().map(|(f, _)| format!(" The im2col workspace of `{f}`.")));
+        .map(|_| quote!(0.0))
+        .chain(scratch.iter().map(|s| if s.kind == ScratchKind::Argmax { quote!(0) } else { quote!(0.0) }))
+        .collect();
+    let docs = stored.iter().map(|n| format!(" `{}`", lines[n])).chain(scratch.iter().map(Scratch::doc));
     let lens = stored
         .iter()
         .map(|&n| {
@@ -127,8 +131,8 @@ fn buffer_struct(
             let fixed = usize_lit(shape.fixed_numel());
             if shape.has_batch() { quote!(batch * #fixed) } else { quote!(#fixed) }
         })
-        .chain(scratch.iter().map(|(_, len)| {
-            let len = usize_lit(*len);
+        .chain(scratch.iter().map(|s| {
+            let len = usize_lit(s.per_example);
             quote!(batch * #len)
         }));
     let name = match graph.mode {
@@ -136,9 +140,22 @@ fn buffer_struct(
         Mode::Training => ident("TrainBuffers"),
     };
     let doc = format!(" Buffers of `{}` for one batch size.", graph.name);
-    let elements = match fields.is_empty() {
-        true => quote!(0),
-        false => quote!(#(self.#fields.capacity())+*),
+    // Float fields, then index fields: one sum of capacities per element type.
+    let float_fields: Vec<Ident> = stored
+        .iter()
+        .map(|&n| ident(names.buffer(n)))
+        .chain(scratch.iter().filter(|s| s.kind == ScratchKind::Columns).map(|s| s.field.clone()))
+        .collect();
+    let index_fields: Vec<&Ident> =
+        scratch.iter().filter(|s| s.kind == ScratchKind::Argmax).map(|s| &s.field).collect();
+    let bytes = match (float_fields.is_empty(), index_fields.is_empty()) {
+        (true, true) => quote!(0),
+        (false, true) => quote!((#(self.#float_fields.capacity())+*) * ::core::mem::size_of::<#t>()),
+        (true, false) => quote!((#(self.#index_fields.capacity())+*) * ::core::mem::size_of::<u32>()),
+        (false, false) => quote! {
+            (#(self.#float_fields.capacity())+*) * ::core::mem::size_of::<#t>()
+                + (#(self.#index_fields.capacity())+*) * ::core::mem::size_of::<u32>()
+        },
     };
     quote! {
         #[doc = #doc]
@@ -146,19 +163,19 @@ fn buffer_struct(
         pub struct #name {
             /// The batch size the buffers are sized for (0 before the first run).
             pub batch: usize,
-            #(#[doc = #docs] pub #fields: ::std::vec::Vec<#t>,)*
+            #(#[doc = #docs] pub #fields: ::std::vec::Vec<#elements>,)*
         }
 
         impl #name {
             /// Bytes held by the buffers (their capacity).
             pub fn bytes(&self) -> usize {
-                (#elements) * ::core::mem::size_of::<#t>()
+                #bytes
             }
 
             /// Sizes every buffer for `batch` examples; shrinking keeps the allocation.
             pub fn resize(&mut self, batch: usize) {
                 self.batch = batch;
-                #(self.#fields.resize(#lens, 0.0);)*
+                #(self.#fields.resize(#lens, #zeros);)*
             }
         }
     }

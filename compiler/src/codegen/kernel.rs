@@ -68,9 +68,61 @@ pub struct Kernel {
     pub uses_batch: bool,
     /// Whether the call passes the network's random generator.
     pub uses_rng: bool,
-    /// A workspace the kernel needs (convolution columns): its buffer field and length per
-    /// example.
-    pub scratch: Option<(proc_macro2::Ident, usize)>,
+    /// A buffer of the kernel's own besides its result (convolution columns, max-pool
+    /// positions).
+    pub scratch: Option<Scratch>,
+}
+
+/// A buffer a kernel keeps besides its result.
+pub struct Scratch {
+    /// The buffer field.
+    pub field: proc_macro2::Ident,
+    /// Elements per example.
+    pub per_example: usize,
+    /// What it holds.
+    pub kind: ScratchKind,
+}
+
+/// What a [`Scratch`] buffer holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum ScratchKind {
+    /// A convolution's im2col workspace (floats, reused by every convolution call).
+    Columns,
+    /// The position of each max-pool window's maximum in its input plane (`u32`), saved by
+    /// the forward pool for its gradient.
+    Argmax,
+}
+
+impl Scratch {
+    /// The field's element type.
+    pub fn element(&self, float: &TokenStream) -> TokenStream {
+        match self.kind {
+            ScratchKind::Columns => float.clone(),
+            ScratchKind::Argmax => quote!(u32),
+        }
+    }
+
+    /// The field's doc line.
+    pub fn doc(&self) -> String {
+        match self.kind {
+            ScratchKind::Columns => format!(" The im2col workspace of `{}`.", self.field),
+            ScratchKind::Argmax => {
+                let pool = self.field.to_string();
+                let pool = pool.strip_suffix("_argmax").unwrap_or(&pool);
+                format!(" Where each window of `{pool}` found its maximum, for the gradient.")
+            }
+        }
+    }
+}
+
+/// The field holding the positions a max pool saved for its gradient.
+pub fn argmax_field(pool_buffer: &str) -> String {
+    format!("{pool_buffer}_argmax")
+}
+
+/// Whether a gradient reads the positions `pool` (a max pool) saves.
+fn saves_argmax(graph: &Graph, pool: NodeId) -> bool {
+    graph.users(pool).iter().any(|&u| matches!(graph.op(u), Op::MaxPool2dGrad(_)))
 }
 
 /// The runtime's `conv::Window` literal for `w`.
@@ -110,7 +162,8 @@ fn operand_names(op: &Op) -> &'static [&'static str] {
         Op::Softmax => &["z"],
         Op::Conv2d(_) => &["x", "weight"],
         Op::Conv2dGradInput(_) => &["grad", "weight"],
-        Op::Conv2dGradWeight(_) | Op::MaxPool2dGrad(_) => &["x", "grad"],
+        Op::Conv2dGradWeight(_) => &["x", "grad"],
+        Op::MaxPool2dGrad(_) => &["argmax", "grad"],
         Op::MaxPool2d(_) | Op::AvgPool2d(_) | Op::Reshape { .. } => &["x"],
         Op::AvgPool2dGrad(_) => &["grad"],
         Op::SoftmaxVjp => &["p", "dp"],
@@ -232,9 +285,20 @@ pub fn kernel(graph: &Graph, n: NodeId, name: &str, doc: &str, names: &Names) ->
             continue;
         }
         let role = ident(&roles.get(i).map_or_else(|| format!("operand{i}"), |r| r.to_string()));
-        let elem = if graph.op(o).is_index() { quote!(usize) } else { t.clone() };
+        // A max-pool gradient reads the positions its forward pool saved, not its values.
+        let reads_argmax = matches!(node.op, Op::MaxPool2dGrad(_)) && i == 0;
+        let elem = match () {
+            _ if reads_argmax => quote!(u32),
+            _ if graph.op(o).is_index() => quote!(usize),
+            _ => t.clone(),
+        };
         params.push(quote!(#role: &[#elem]));
-        let arg = argument(graph, o, names);
+        let arg = if reads_argmax {
+            let field = ident(&argmax_field(names.buffer(o)));
+            quote!(&buffers.#field)
+        } else {
+            argument(graph, o, names)
+        };
         // The clip norm counts only gradients of parameters that are trainable now.
         let grad_of = graph.outputs().find_map(|(out, g)| match out {
             crate::ir::Output::Grad(name) if g == o => Some(param_const(name)),
@@ -387,6 +451,10 @@ pub fn kernel(graph: &Graph, n: NodeId, name: &str, doc: &str, names: &Names) ->
             let (window, a, b) = (window(w), slice(0), slice(1));
             quote!(::gradc::__private::conv::#f(#window, #a, #b, out, columns);)
         }
+        Op::MaxPool2d(w) if saves_argmax(graph, n) => {
+            let (window, x) = (window(w), slice(0));
+            quote!(::gradc::__private::conv::max_pool2d_argmax(#window, #x, out, argmax);)
+        }
         Op::MaxPool2d(w) | Op::AvgPool2d(w) | Op::AvgPool2dGrad(w) => {
             let f = match node.op {
                 Op::MaxPool2d(_) => quote!(max_pool2d),
@@ -397,8 +465,8 @@ pub fn kernel(graph: &Graph, n: NodeId, name: &str, doc: &str, names: &Names) ->
             quote!(::gradc::__private::conv::#f(#window, #x, out);)
         }
         Op::MaxPool2dGrad(w) => {
-            let (window, x, g) = (window(w), slice(0), slice(1));
-            quote!(::gradc::__private::conv::max_pool2d_grad(#window, #x, #g, out);)
+            let (window, argmax, g) = (window(w), slice(0), slice(1));
+            quote!(::gradc::__private::conv::max_pool2d_grad(#window, #argmax, #g, out);)
         }
         Op::Reshape { .. } => {
             let x = slice(0);
@@ -453,10 +521,26 @@ pub fn kernel(graph: &Graph, n: NodeId, name: &str, doc: &str, names: &Names) ->
         return Kernel { item, call, uses_batch: false, uses_rng: true, scratch: None };
     }
     let field = ident(name);
-    // A convolution also gets its columns workspace, a buffer of its own.
-    let scratch = columns_per_example(&node.op).map(|len| (ident(&format!("{name}_columns")), len));
+    // A convolution also gets its columns workspace, a max pool whose gradient is taken the
+    // positions of its maxima: buffers of their own.
+    let scratch = match columns_per_example(&node.op) {
+        Some(per_example) => {
+            Some(Scratch { field: ident(&format!("{name}_columns")), per_example, kind: ScratchKind::Columns })
+        }
+        None if matches!(node.op, Op::MaxPool2d(_)) && saves_argmax(graph, n) => Some(Scratch {
+            field: ident(&argmax_field(name)),
+            per_example: graph.shape(n).fixed_numel(),
+            kind: ScratchKind::Argmax,
+        }),
+        None => None,
+    };
     let (scratch_param, scratch_arg) = match &scratch {
-        Some((columns, _)) => (quote!(columns: &mut [#t],), quote!(&mut buffers.#columns,)),
+        Some(Scratch { field, kind: ScratchKind::Columns, .. }) => {
+            (quote!(columns: &mut [#t],), quote!(&mut buffers.#field,))
+        }
+        Some(Scratch { field, kind: ScratchKind::Argmax, .. }) => {
+            (quote!(argmax: &mut [u32],), quote!(&mut buffers.#field,))
+        }
         None => (quote!(), quote!()),
     };
     let item = quote! {

@@ -52,8 +52,12 @@ const RESERVED: &[&str] = &[
     "x",
 ];
 
-/// Whether `name` is reserved or shaped like a fused kernel's locals (`v12`, `col3`).
+/// Whether `name` is reserved, shaped like a fused kernel's locals (`v12`, `col3`) or like a
+/// kernel's own extra buffer (`conv1_columns`, `pool1_argmax`).
 fn is_reserved(name: &str) -> bool {
+    if name.ends_with("_columns") || name.ends_with("_argmax") {
+        return true;
+    }
     let numbered = |prefix: &str| {
         name.strip_prefix(prefix).is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
     };

@@ -122,6 +122,9 @@ pub fn infer(op: &Op, inputs: &[&Shape], own: Option<&Shape>) -> Result<Shape, S
         Op::MaxPool2dGrad(w) | Op::AvgPool2dGrad(w) => {
             let g = inputs.len() - 1;
             image(inputs[g], w.channels_out, w.output(), "pooling output gradient")?;
+            if g == 1 {
+                image(inputs[0], w.channels_out, w.output(), "the forward pool")?;
+            }
             Ok(Shape(vec![Dim::Batch, Dim::Fixed(w.channels_in), Dim::Fixed(w.height), Dim::Fixed(w.width)]))
         }
         Op::Reshape { to } => {

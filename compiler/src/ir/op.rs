@@ -136,7 +136,8 @@ pub enum Op {
     Conv2dGradWeight(Window),
     /// `(x)`: the maximum of each window (padding never wins).
     MaxPool2d(Window),
-    /// `(x, g)`: `g` routed to the first maximum of each window.
+    /// `(y, g)`: `g` routed to the first maximum of each window, at the positions the
+    /// forward pool `y` (a `max_pool2d` node) saved when it ran.
     MaxPool2dGrad(Window),
     /// `(x)`: the mean of each window, padding counted.
     AvgPool2d(Window),

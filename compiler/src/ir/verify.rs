@@ -9,6 +9,8 @@
 //! 7. A schedule, if present, lists every node once, operands before users, and the members
 //!    of each fused group next to each other.
 //! 8. Contracting each fused group to one node leaves the graph acyclic.
+//! 9. A max-pool gradient reads the forward pool (with the same window) whose saved maxima it
+//!    routes to.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -45,6 +47,11 @@ pub fn verify(graph: &Graph, after: &str) -> Result<(), String> {
             if graph.op(o).is_index() != takes_labels {
                 return fail(format!("{} operand {position} has the wrong element type", node.op.mnemonic()));
             }
+        }
+        if let Op::MaxPool2dGrad(window) = &node.op
+            && graph.op(operands[0]) != &Op::MaxPool2d(*window)
+        {
+            return fail(format!("{} does not read the forward pool whose maxima it routes to", node.op.mnemonic()));
         }
         if node.op.has_side_effect() {
             let target = operands[0];

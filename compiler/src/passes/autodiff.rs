@@ -162,8 +162,8 @@ fn vjp(graph: &mut Graph, node: NodeId, operands: &[NodeId], g: NodeId) -> syn::
             (0, add(graph, Op::Conv2dGradInput(window), &[g, b])?),
             (1, add(graph, Op::Conv2dGradWeight(window), &[a, g])?),
         ],
-        // d max_pool: g to the first maximum of each window
-        Op::MaxPool2d(window) => vec![(0, add(graph, Op::MaxPool2dGrad(window), &[a, g])?)],
+        // d max_pool: g to the first maximum of each window, as the forward pool saved it
+        Op::MaxPool2d(window) => vec![(0, add(graph, Op::MaxPool2dGrad(window), &[node, g])?)],
         // d avg_pool: g / window size to every cell of the window
         Op::AvgPool2d(window) => vec![(0, add(graph, Op::AvgPool2dGrad(window), &[g])?)],
         // d reshape = the gradient in the operand's shape
