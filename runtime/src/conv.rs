@@ -251,27 +251,54 @@ fn argmax_in<T: Float>(w: &Window, plane: &[T], oy: usize, ox: usize) -> usize {
 
 /// `out` = the maximum of each window; padding never wins.
 pub fn max_pool2d<T: Float>(w: &Window, x: &[T], out: &mut [T]) {
-    let [out_h, out_w] = w.output();
-    for (plane, out) in x.chunks_exact(w.height * w.width).zip(out.chunks_exact_mut(out_h * out_w)) {
-        for oy in 0..out_h {
-            for ox in 0..out_w {
-                out[oy * out_w + ox] = plane[argmax_in(w, plane, oy, ox)];
-            }
-        }
-    }
+    max_pool::<T, false>(w, x, out, &mut []);
 }
 
 /// [`max_pool2d`] that also saves, for every output, the position of its maximum in the
 /// input plane, for the backward pass.
 pub fn max_pool2d_argmax<T: Float>(w: &Window, x: &[T], out: &mut [T], argmax: &mut [u32]) {
+    assert_eq!(out.len(), argmax.len(), "max_pool2d_argmax sizes");
+    max_pool::<T, true>(w, x, out, argmax);
+}
+
+/// Max pooling, saving the positions when `SAVE`.
+fn max_pool<T: Float, const SAVE: bool>(w: &Window, x: &[T], out: &mut [T], argmax: &mut [u32]) {
     let [out_h, out_w] = w.output();
-    let planes = x.chunks_exact(w.height * w.width).zip(out.chunks_exact_mut(out_h * out_w));
-    for ((plane, out), argmax) in planes.zip(argmax.chunks_exact_mut(out_h * out_w)) {
+    let plane_len = w.height * w.width;
+    // The common 2×2 window with stride 2 and no padding reads two input rows per output row
+    // with fixed offsets, without clipping windows to the image.
+    let two_by_two = w.kernel == [2, 2] && w.stride == [2, 2] && w.padding == [0; 4] && w.dilation == [1, 1];
+    for (p, (plane, out)) in x.chunks_exact(plane_len).zip(out.chunks_exact_mut(out_h * out_w)).enumerate() {
+        let saved: &mut [u32] = if SAVE { &mut argmax[p * out_h * out_w..(p + 1) * out_h * out_w] } else { &mut [] };
         for oy in 0..out_h {
-            for ox in 0..out_w {
-                let at = argmax_in(w, plane, oy, ox);
-                out[oy * out_w + ox] = plane[at];
-                argmax[oy * out_w + ox] = at as u32;
+            let out_row = &mut out[oy * out_w..(oy + 1) * out_w];
+            if two_by_two {
+                let top = 2 * oy * w.width;
+                let bottom = top + w.width;
+                let (upper, lower) = (&plane[top..top + 2 * out_w], &plane[bottom..bottom + 2 * out_w]);
+                for (ox, o) in out_row.iter_mut().enumerate() {
+                    let c = 2 * ox;
+                    let (mut best, mut at) = (upper[c], top + c);
+                    // PyTorch's rule: a larger value or a NaN takes over.
+                    for (v, i) in [(upper[c + 1], top + c + 1), (lower[c], bottom + c), (lower[c + 1], bottom + c + 1)]
+                    {
+                        if v > best || v.is_nan() {
+                            (best, at) = (v, i);
+                        }
+                    }
+                    *o = best;
+                    if SAVE {
+                        saved[oy * out_w + ox] = at as u32;
+                    }
+                }
+            } else {
+                for (ox, o) in out_row.iter_mut().enumerate() {
+                    let at = argmax_in(w, plane, oy, ox);
+                    *o = plane[at];
+                    if SAVE {
+                        saved[oy * out_w + ox] = at as u32;
+                    }
+                }
             }
         }
     }
@@ -329,5 +356,56 @@ pub fn avg_pool2d_grad<T: Float>(w: &Window, grad: &[T], dx: &mut [T]) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The 2×2 fast path picks what the general window search picks, including ties (the
+    /// first maximum) and NaN (which takes over), and the gradient goes where it saved.
+    #[test]
+    fn two_by_two_max_pool_agrees_with_the_general_search() {
+        let w = Window {
+            channels_in: 2,
+            channels_out: 2,
+            groups: 2,
+            height: 4,
+            width: 5,
+            kernel: [2, 2],
+            stride: [2, 2],
+            padding: [0; 4],
+            dilation: [1, 1],
+        };
+        let mut x: Vec<f64> = (0..2 * 2 * 20).map(|i| ((i * 7) % 5) as f64).collect();
+        x[6] = f64::NAN;
+        x[27] = f64::NAN;
+        x[28] = f64::NAN;
+        let [out_h, out_w] = w.output();
+        let outputs = 2 * 2 * out_h * out_w;
+        let (mut out, mut argmax) = (vec![0.0; outputs], vec![0u32; outputs]);
+        max_pool2d_argmax(&w, &x, &mut out, &mut argmax);
+        for (p, plane) in x.chunks_exact(20).enumerate() {
+            for oy in 0..out_h {
+                for ox in 0..out_w {
+                    let k = p * out_h * out_w + oy * out_w + ox;
+                    let expected = argmax_in(&w, plane, oy, ox);
+                    assert_eq!(argmax[k] as usize, expected, "plane {p} window ({oy}, {ox})");
+                    assert!(out[k].to_bits() == plane[expected].to_bits());
+                }
+            }
+        }
+        let mut pooled = vec![0.0; outputs];
+        max_pool2d(&w, &x, &mut pooled);
+        assert!(pooled.iter().zip(&out).all(|(a, b)| a.to_bits() == b.to_bits()));
+        let grad: Vec<f64> = (0..outputs).map(|i| i as f64 + 1.0).collect();
+        let mut dx = vec![0.0; x.len()];
+        max_pool2d_grad(&w, &argmax, &grad, &mut dx);
+        for (k, &g) in grad.iter().enumerate() {
+            let plane = k / (out_h * out_w);
+            assert_eq!(dx[plane * 20 + argmax[k] as usize], g);
+        }
+        assert_eq!(dx.iter().filter(|&&d| d != 0.0).count(), outputs);
     }
 }
