@@ -140,22 +140,40 @@ unsafe fn blocked<T: Float>(ws: &mut Workspace<T>, m: usize, k: usize, n: usize,
 }
 
 /// Packs `op(A)[i0.., p0..]` (mc × kc) into micro-panels of MR rows: element (i, p) of a
-/// panel at `p·MR + i`. Reads along whichever axis of A is contiguous.
+/// Packs `op(A)[i0.., p0..]` (mc × kc) into micro-panels of MR rows: element (i, p) of a
+/// panel at `p·MR + i`, rows past the matrix zero. Reads along whichever axis of A is
+/// contiguous; full panels take a path without the per-element bounds test.
 unsafe fn pack_a<T: Float>(buf: &mut [T], a: View<T>, i0: usize, p0: usize, mc: usize, kc: usize) {
     for (panel, ir) in (0..mc).step_by(MR).enumerate() {
         let out = &mut buf[panel * MR * kc..(panel + 1) * MR * kc];
         let rows = MR.min(mc - ir);
         if a.cs == 1 {
             for i in 0..MR {
-                for p in 0..kc {
-                    // SAFETY: (i0 + ir + i, p0 + p) is inside A when i < rows.
-                    out[p * MR + i] = if i < rows { unsafe { a.at(i0 + ir + i, p0 + p) } } else { T::zero() };
+                if i >= rows {
+                    (0..kc).for_each(|p| out[p * MR + i] = T::zero());
+                    continue;
                 }
+                // SAFETY: row i0 + ir + i of A holds columns p0..p0 + kc, contiguous.
+                let row = unsafe {
+                    std::slice::from_raw_parts(a.ptr.offset((i0 + ir + i) as isize * a.rs + p0 as isize), kc)
+                };
+                for (p, &v) in row.iter().enumerate() {
+                    out[p * MR + i] = v;
+                }
+            }
+        } else if a.rs == 1 && rows == MR {
+            for (p, chunk) in out.chunks_exact_mut(MR).enumerate() {
+                // SAFETY: column p0 + p of A holds rows i0 + ir.. i0 + ir + MR, contiguous.
+                let column =
+                    unsafe { &*(a.ptr.offset((p0 + p) as isize * a.cs + (i0 + ir) as isize) as *const [T; MR]) };
+                // A fixed-size copy compiles to register moves, not a call to memmove.
+                let chunk: &mut [T; MR] = chunk.try_into().expect("MR elements");
+                *chunk = *column;
             }
         } else {
             for p in 0..kc {
                 for i in 0..MR {
-                    // SAFETY: as above.
+                    // SAFETY: (i0 + ir + i, p0 + p) is inside A when i < rows.
                     out[p * MR + i] = if i < rows { unsafe { a.at(i0 + ir + i, p0 + p) } } else { T::zero() };
                 }
             }
@@ -164,22 +182,46 @@ unsafe fn pack_a<T: Float>(buf: &mut [T], a: View<T>, i0: usize, p0: usize, mc: 
 }
 
 /// Packs `op(B)[p0.., j0..]` (kc × nc) into micro-panels of NR columns: element (p, j) of a
-/// panel at `p·NR + j`. Reads along whichever axis of B is contiguous.
+/// panel at `p·NR + j`, columns past the matrix zero. Reads along whichever axis of B is
+/// contiguous; full panels take a path without the per-element bounds test.
 unsafe fn pack_b<T: Float>(buf: &mut [T], b: View<T>, p0: usize, j0: usize, kc: usize, nc: usize) {
     for (panel, jr) in (0..nc).step_by(NR).enumerate() {
         let out = &mut buf[panel * NR * kc..(panel + 1) * NR * kc];
         let cols = NR.min(nc - jr);
         if b.rs == 1 {
             for j in 0..NR {
-                for p in 0..kc {
-                    // SAFETY: (p0 + p, j0 + jr + j) is inside B when j < cols.
-                    out[p * NR + j] = if j < cols { unsafe { b.at(p0 + p, j0 + jr + j) } } else { T::zero() };
+                if j >= cols {
+                    (0..kc).for_each(|p| out[p * NR + j] = T::zero());
+                    continue;
+                }
+                // SAFETY: column j0 + jr + j of B holds rows p0..p0 + kc, contiguous.
+                let column = unsafe {
+                    std::slice::from_raw_parts(b.ptr.offset((j0 + jr + j) as isize * b.cs + p0 as isize), kc)
+                };
+                for (p, &v) in column.iter().enumerate() {
+                    out[p * NR + j] = v;
+                }
+            }
+        } else if b.cs == 1 {
+            for (p, chunk) in out.chunks_exact_mut(NR).enumerate() {
+                // SAFETY: row p0 + p of B holds columns j0 + jr.. j0 + jr + cols, contiguous.
+                let start = unsafe { b.ptr.offset((p0 + p) as isize * b.rs + (j0 + jr) as isize) };
+                if cols == NR {
+                    // A fixed-size copy compiles to register moves, not a call to memmove.
+                    let chunk: &mut [T; NR] = chunk.try_into().expect("NR elements");
+                    // SAFETY: as above, with NR columns.
+                    *chunk = unsafe { *(start as *const [T; NR]) };
+                } else {
+                    // SAFETY: as above.
+                    let row = unsafe { std::slice::from_raw_parts(start, cols) };
+                    chunk[..cols].copy_from_slice(row);
+                    chunk[cols..].fill(T::zero());
                 }
             }
         } else {
             for p in 0..kc {
                 for j in 0..NR {
-                    // SAFETY: as above.
+                    // SAFETY: (p0 + p, j0 + jr + j) is inside B when j < cols.
                     out[p * NR + j] = if j < cols { unsafe { b.at(p0 + p, j0 + jr + j) } } else { T::zero() };
                 }
             }
