@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
-use super::kernel::{Kernel, float, float_type, usize_lit};
+use super::kernel::{Kernel, Scratch, ScratchKind, columns_per_example, float, float_type, usize_lit, window};
 use super::names::{Names, ident, snake};
 use super::scalar;
 use crate::ir::{Dim, Graph, NodeId, Op};
@@ -27,9 +27,7 @@ pub fn stored_members(graph: &Graph, members: &[NodeId]) -> BTreeSet<NodeId> {
         .iter()
         .copied()
         .filter(|&m| {
-            matches!(graph.op(m), Op::MatMul { .. })
-                || outputs.contains(&m)
-                || graph.users(m).iter().any(|u| !set.contains(u))
+            graph.op(m).is_product() || outputs.contains(&m) || graph.users(m).iter().any(|u| !set.contains(u))
         })
         .collect()
 }
@@ -186,7 +184,7 @@ pub fn fused_kernel(
     let k = quote!(::gradc::__private::kernels);
     let set: BTreeSet<NodeId> = members.iter().copied().collect();
     let stored = stored_members(graph, members);
-    let head = members.iter().copied().find(|&m| matches!(graph.op(m), Op::MatMul { .. }));
+    let head = members.iter().copied().find(|&m| graph.op(m).is_product());
     // Features (columns, or channels) and pixels per channel of the group's iteration space.
     let spaces: Vec<(usize, Option<usize>)> = members
         .iter()
@@ -202,7 +200,7 @@ pub fn fused_kernel(
         .iter()
         .map(|&m| {
             let kind = match graph.op(m) {
-                Op::MatMul { .. } => Kind::Head,
+                op if op.is_product() => Kind::Head,
                 Op::Sum { .. } => Kind::RowSum,
                 _ if graph.shape(m).has_batch() => Kind::Row,
                 _ => Kind::Column,
@@ -300,13 +298,28 @@ pub fn fused_kernel(
         uses_row_index: false,
     };
 
-    // The head GEMM writes its buffer first; the passes read it as an external input.
+    // The head product writes its buffer first; the passes read it as an external input.
     let mut body = Vec::new();
-    if let Some(h) = head {
+    let mut scratch = None;
+    if let Some(h) = head
+        && let Op::Conv2d(w) | Op::Conv2dGradInput(w) = graph.op(h)
+    {
         let out = fused.storage[&h].clone();
         fused.external.insert(h, out.clone());
         let ops = graph.operands(h);
-        let Op::MatMul { transpose_a, transpose_b } = *graph.op(h) else { unreachable!("head is a matmul") };
+        let f = if matches!(graph.op(h), Op::Conv2d(_)) { quote!(conv2d) } else { quote!(conv2d_grad_input) };
+        let (window, a, b) = (window(w), &fused.external[&ops[0]], &fused.external[&ops[1]]);
+        let field = ident(&format!("{name}_columns"));
+        params.push(quote!(columns: &mut [#t]));
+        args.push(quote!(&mut buffers.#field));
+        let per_example = columns_per_example(graph.op(h)).expect("a convolution");
+        scratch = Some(Scratch { field, per_example, kind: ScratchKind::Columns });
+        body.push(quote!(::gradc::__private::conv::#f(#window, #a, #b, #out, columns);));
+    } else if let Some(h) = head {
+        let out = fused.storage[&h].clone();
+        fused.external.insert(h, out.clone());
+        let ops = graph.operands(h);
+        let Op::MatMul { transpose_a, transpose_b } = *graph.op(h) else { unreachable!("a product") };
         let dims = |shape: &crate::ir::Shape, tr: bool| {
             let (r, c) = (shape.0[0], shape.0[1]);
             if tr { (c, r) } else { (r, c) }
@@ -425,7 +438,8 @@ pub fn fused_kernel(
         let line = format!(" `{}`", lines[m]);
         quote!(#[doc = #line])
     });
-    let summary = format!(" Fused kernel: {} node(s), {passes} pass(es) over `[B, {width}]`.", members.len());
+    let space = if pixels == 1 { format!("`[B, {width}]`") } else { format!("`[B, {width}]` × {pixels} pixels") };
+    let summary = format!(" Fused kernel: {} node(s), {passes} pass(es) over {space}.", members.len());
     let fn_name = ident(name);
     let (batch_param, batch_arg) =
         if fused.uses_batch { (quote!(batch: usize,), quote!(batch,)) } else { (quote!(), quote!()) };
@@ -438,7 +452,7 @@ pub fn fused_kernel(
         }
     };
     let call = quote!(#fn_name(#batch_arg #(#args,)*););
-    Kernel { item, call, uses_batch: fused.uses_batch, uses_rng: false, scratch: None }
+    Kernel { item, call, uses_batch: fused.uses_batch, uses_rng: false, scratch }
 }
 
 fn stored_row(fused: &Fused, m: NodeId, stored: &BTreeSet<NodeId>) -> bool {

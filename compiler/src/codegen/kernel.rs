@@ -126,7 +126,7 @@ fn saves_argmax(graph: &Graph, pool: NodeId) -> bool {
 }
 
 /// The runtime's `conv::Window` literal for `w`.
-fn window(w: &Window) -> TokenStream {
+pub(super) fn window(w: &Window) -> TokenStream {
     let Window { channels_in, channels_out, groups, height, width, kernel, stride, padding, dilation } = *w;
     let (ci, co, g, h, wd) =
         (usize_lit(channels_in), usize_lit(channels_out), usize_lit(groups), usize_lit(height), usize_lit(width));
@@ -144,7 +144,7 @@ fn window(w: &Window) -> TokenStream {
 
 /// The workspace a convolution kernel needs per example (the runtime's
 /// `Window::workspace_per_example`): one group's columns and outputs for the batch.
-fn columns_per_example(op: &Op) -> Option<usize> {
+pub(super) fn columns_per_example(op: &Op) -> Option<usize> {
     match op {
         Op::Conv2d(w) | Op::Conv2dGradInput(w) | Op::Conv2dGradWeight(w) => {
             let taps = w.channels_in / w.groups * w.kernel[0] * w.kernel[1];

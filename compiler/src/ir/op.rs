@@ -258,6 +258,12 @@ impl Op {
         matches!(self, Op::Input | Op::Labels | Op::Targets | Op::Param { .. } | Op::Const(_))
     }
 
+    /// Whether the op is a GEMM-backed product whose result can head a fused group (the
+    /// group's passes then run in the same kernel, right after the product).
+    pub fn is_product(&self) -> bool {
+        matches!(self, Op::MatMul { .. } | Op::Conv2d(_) | Op::Conv2dGradInput(_))
+    }
+
     /// Whether the op maps elements independently (a candidate for elementwise fusion).
     pub fn is_elementwise(&self) -> bool {
         matches!(self, Op::Unary(_) | Op::Binary(_))

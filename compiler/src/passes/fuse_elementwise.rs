@@ -29,8 +29,8 @@ fn space(graph: &Graph, n: NodeId) -> Option<(usize, Option<usize>)> {
     match graph.op(n) {
         Op::Unary(_) | Op::Binary(_) => graph.shape(n).feature_space(),
         Op::Broadcast { axes, to } if to.per_feature_axes() == Some(*axes) => to.feature_space(),
-        // The first element joins a group only when it reads a stored GEMM or convolution output.
-        Op::First { .. } if !matches!(graph.op(graph.operands(n)[0]), Op::MatMul { .. } | Op::Conv2d(_)) => None,
+        // The first element joins a group only when it reads a stored product (GEMM or convolution).
+        Op::First { .. } if !graph.op(graph.operands(n)[0]).is_product() => None,
         Op::Sum { axes } | Op::First { axes } => {
             let operand = graph.shape(graph.operands(n)[0]);
             if operand.per_feature_axes() != Some(*axes) {
@@ -103,7 +103,8 @@ impl Pass for FuseElementwise {
             pixels.len() == 1
         };
         let mut groups: Vec<Vec<NodeId>> = components.into_values().filter(|m| m.len() > 1 && one_space(m)).collect();
-        // The GEMM producing a group's rows joins it as its head, if it is the only one.
+        // The product (GEMM or convolution) making a group's rows joins it as its head, if it
+        // is the only one.
         for members in &mut groups {
             let set: BTreeSet<NodeId> = members.iter().copied().collect();
             let phase = graph.node(members[0]).phase;
@@ -112,7 +113,7 @@ impl Pass for FuseElementwise {
                 .flat_map(|&m| graph.operands(m))
                 .filter(|&o| {
                     !set.contains(&o)
-                        && matches!(graph.op(o), Op::MatMul { .. })
+                        && graph.op(o).is_product()
                         && graph.node(o).phase == phase
                         && graph.shape(o).0.first() == Some(&Dim::Batch)
                 })
@@ -137,7 +138,7 @@ impl Pass for FuseElementwise {
             // its group; if that is not enough, nothing is fused (no graph this compiler
             // builds needs either today).
             for members in &mut groups {
-                members.retain(|&m| !matches!(graph.op(m), Op::MatMul { .. }));
+                members.retain(|&m| !graph.op(m).is_product());
             }
             assign(graph, &groups);
             if !graph.groups_are_acyclic() {

@@ -30,7 +30,7 @@ impl Pass for OnePassVariance {
             let Some((_, mean_of)) = graph.per_feature_mean(mean) else { continue };
             // Only on a GEMM's or a convolution's output (dense or conv → batch_norm), whose
             // first element the fused kernel reads straight from the stored result.
-            let stored = matches!(graph.op(z), Op::MatMul { .. } | Op::Conv2d(_));
+            let stored = graph.op(z).is_product();
             if c != c2 || mean_of != z || !graph.is_per_feature_sum_of(square_sum, squares) || !stored {
                 continue;
             }
