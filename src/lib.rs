@@ -32,8 +32,8 @@
 
 pub use gradc_macros::network;
 pub use gradc_runtime::{
-    Error, Float, Init, LayerInfo, LossKind, Model, NetworkInfo, OptimizerState, ParamKind, ParamSpec, Result,
-    StepStats, Targets, data, init, kernels, scalar, schedule, weights,
+    Error, Float, Init, LayerInfo, LoadReport, LossKind, Mismatch, Model, NameMap, NetworkInfo, OptimizerState,
+    ParamKind, ParamSpec, Result, StepStats, Targets, data, init, kernels, scalar, schedule, weights,
 };
 pub use ndarray;
 

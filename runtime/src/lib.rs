@@ -13,6 +13,8 @@
 //! assert_eq!(Init::HeNormal.name(), "he_normal");
 //! ```
 
+mod atomic;
+mod checkpoint;
 pub mod conv;
 pub mod data;
 mod error;
@@ -28,6 +30,7 @@ pub mod scalar;
 pub mod schedule;
 mod summary;
 mod targets;
+mod transfer;
 pub mod weights;
 
 pub use error::{Error, Result};
@@ -39,3 +42,4 @@ pub use params::{ParamKind, ParamSpec, ParamStore};
 /// The random generator of a network (dropout masks): ChaCha8, seeded from `new(seed)`.
 pub type Rng = rand_chacha::ChaCha8Rng;
 pub use targets::{LossKind, TargetData, Targets, check_input, check_targets};
+pub use transfer::{LoadReport, Mismatch, NameMap};

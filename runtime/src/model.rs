@@ -243,6 +243,48 @@ pub trait Model {
         crate::weights::load(self.params_mut(), path.as_ref())
     }
 
+    /// Loads every tensor of the safetensors file at `path` whose name (after `map`) and
+    /// shape match a parameter, like PyTorch's `load_state_dict(strict=False)`, and reports
+    /// what was loaded, missing, unexpected and mismatched. The file may come from another
+    /// network (a pretrained base with a different head) or from PyTorch. On `Err` (an
+    /// unreadable file, a non-finite value to load, two names mapped to one) nothing changed.
+    fn load_partial(&mut self, path: impl AsRef<Path>, map: &crate::NameMap) -> Result<crate::LoadReport> {
+        crate::transfer::load_partial(self.params_mut(), path.as_ref(), map)
+    }
+
+    /// Copies every parameter of `other` whose name (after `map`) and shape match one of this
+    /// network's, converting between f32 and f64 if the networks differ, and reports like
+    /// [`Model::load_partial`].
+    fn copy_params_from<M: Model>(&mut self, other: &M, map: &crate::NameMap) -> Result<crate::LoadReport> {
+        let source = crate::transfer::store_tensors(other.params());
+        crate::transfer::load_matching(self.params_mut(), source, map, M::info().name)
+    }
+
+    /// Saves everything training needs to resume exactly, in one file (atomically):
+    /// parameters, optimizer state and step counts, learning rate and per-layer scales,
+    /// trainable flags and the dropout generator's state.
+    fn save_checkpoint(&self, path: impl AsRef<Path>) -> Result<()> {
+        crate::checkpoint::save(self.params(), self.optimizer(), self.state(), Self::info().name, path.as_ref())
+    }
+
+    /// Restores a checkpoint saved by `save_checkpoint`, strictly; on `Err` nothing changed.
+    /// Training continues exactly as it would have without the interruption.
+    fn load_checkpoint(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        let (mut params, mut optimizer, mut state) =
+            (self.params().clone(), self.optimizer().clone(), self.state().clone());
+        crate::checkpoint::load(&mut params, &mut optimizer, &mut state, path.as_ref())?;
+        *self.params_mut() = params;
+        *self.optimizer_mut() = optimizer;
+        *self.state_mut() = state;
+        Ok(())
+    }
+
+    /// Sets the factor on the learning rate for `layer`'s parameters (PyTorch's parameter
+    /// groups): they train at `lr × scale`, and schedules that change `lr` carry through.
+    fn set_lr_scale(&mut self, layer: &str, scale: f64) -> Result<()> {
+        self.params_mut().set_layer_lr_scale(layer, scale)
+    }
+
     /// Turns updates of `layer`'s parameters on or off (for fine-tuning).
     fn set_trainable(&mut self, layer: &str, trainable: bool) -> Result<()> {
         self.params_mut().set_layer_trainable(layer, trainable)?;

@@ -10,6 +10,8 @@ use crate::{Error, Float, ParamSpec, Result};
 pub struct OptimizerState<T> {
     names: &'static [&'static str],
     slots: Vec<Vec<Vec<T>>>,
+    /// Updates applied to each parameter (PyTorch's per-parameter `step`).
+    steps: Vec<u64>,
 }
 
 impl<T: Float> OptimizerState<T> {
@@ -19,7 +21,7 @@ impl<T: Float> OptimizerState<T> {
             .iter()
             .map(|s| if s.differentiable { vec![vec![T::zero(); s.len()]; names.len()] } else { Vec::new() })
             .collect();
-        OptimizerState { names, slots }
+        OptimizerState { names, slots, steps: vec![0; specs.len()] }
     }
 
     /// The state names of the rule (`["exp_avg", "exp_avg_sq"]`).
@@ -29,12 +31,39 @@ impl<T: Float> OptimizerState<T> {
 
     /// Gives parameter `index` zeroed state (`active`) or none: a parameter that is not
     /// trained keeps no optimizer state, as in PyTorch.
+    /// Its step count starts again from 0 either way.
     pub fn set_active(&mut self, index: usize, len: usize, active: bool) {
         match (active, self.slots[index].is_empty()) {
             (true, true) => self.slots[index] = vec![vec![T::zero(); len]; self.names.len()],
             (false, false) => self.slots[index] = Vec::new(),
             _ => {}
         }
+        if !active {
+            self.steps[index] = 0;
+        }
+    }
+
+    /// Counts one more update of parameter `index`: its state tensors and its new step
+    /// count (1 for its first update).
+    #[inline]
+    pub fn advance(&mut self, index: usize) -> (&mut [Vec<T>], u64) {
+        self.steps[index] += 1;
+        (&mut self.slots[index], self.steps[index])
+    }
+
+    /// The updates applied to parameter `index` so far.
+    pub fn step(&self, index: usize) -> u64 {
+        self.steps[index]
+    }
+
+    /// Every parameter's step count, in spec order.
+    pub fn steps(&self) -> &[u64] {
+        &self.steps
+    }
+
+    /// Whether parameter `index` keeps state (it is trained, and the rule has state).
+    pub fn is_active(&self, index: usize) -> bool {
+        !self.slots[index].is_empty()
     }
 
     /// The state tensors of parameter `index`, in `names` order.
@@ -81,8 +110,10 @@ impl<T: Float> OptimizerState<T> {
         Ok((index, slot))
     }
 
-    /// Replaces every state tensor at once (`values` in `full_names` order, checked by the caller).
-    pub(crate) fn replace_all(&mut self, values: Vec<Vec<T>>) {
+    /// Replaces every state tensor and step count at once (`values` in `full_names` order,
+    /// checked by the caller).
+    pub(crate) fn replace_all(&mut self, values: Vec<Vec<T>>, steps: Vec<u64>) {
+        self.steps = steps;
         let mut values = values.into_iter();
         for slots in &mut self.slots {
             for slot in slots.iter_mut() {

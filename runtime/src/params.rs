@@ -31,6 +31,9 @@ pub struct ParamSpec {
     pub differentiable: bool,
     /// Learnable, buffer or counter.
     pub kind: ParamKind,
+    /// The factor on the learning rate for this parameter, as declared (`#[lr_scale = 0.1]`;
+    /// 1 by default).
+    pub lr_scale: f64,
 }
 
 impl ParamSpec {
@@ -51,6 +54,7 @@ pub struct ParamStore<T> {
     specs: &'static [ParamSpec],
     values: Vec<Vec<T>>,
     trainable: Vec<bool>,
+    lr_scales: Vec<f64>,
 }
 
 impl<T: Float> ParamStore<T> {
@@ -62,7 +66,8 @@ impl<T: Float> ParamStore<T> {
             .map(|(i, spec)| spec.init.sample(spec.shape, &mut crate::init::param_rng(seed, i)))
             .collect();
         let trainable = specs.iter().map(|s| s.differentiable).collect();
-        Self { specs, values, trainable }
+        let lr_scales = specs.iter().map(|s| s.lr_scale).collect();
+        Self { specs, values, trainable, lr_scales }
     }
 
     /// The spec table.
@@ -97,6 +102,61 @@ impl<T: Float> ParamStore<T> {
     #[inline]
     pub fn is_trainable(&self, index: usize) -> bool {
         self.trainable[index]
+    }
+
+    /// The factor on the learning rate for parameter `index`.
+    #[inline]
+    pub fn lr_scale(&self, index: usize) -> f64 {
+        self.lr_scales[index]
+    }
+
+    /// Every parameter's learning-rate factor, in spec order.
+    pub fn lr_scales(&self) -> &[f64] {
+        &self.lr_scales
+    }
+
+    /// Every parameter's trainable flag, in spec order.
+    pub fn trainable_flags(&self) -> &[bool] {
+        &self.trainable
+    }
+
+    /// Replaces the trainable flags and learning-rate factors at once (checked by the caller).
+    pub(crate) fn replace_flags(&mut self, trainable: Vec<bool>, lr_scales: Vec<f64>) {
+        self.trainable = trainable;
+        self.lr_scales = lr_scales;
+    }
+
+    /// The learnable parameters of `layer`, or an error naming the layers that have some.
+    fn learnable_of(&self, layer: &str) -> Result<Vec<usize>> {
+        let indices: Vec<usize> = (0..self.specs.len())
+            .filter(|&i| self.specs[i].layer == layer && self.specs[i].kind == ParamKind::Learnable)
+            .collect();
+        if indices.is_empty() {
+            let mut known: Vec<&str> = self.specs.iter().map(|s| s.layer).collect();
+            known.dedup();
+            return Err(Error::UnknownName {
+                what: "layer with parameters",
+                name: layer.to_string(),
+                known: known.join(", "),
+            });
+        }
+        Ok(indices)
+    }
+
+    /// Sets the learning-rate factor of every learnable parameter of `layer`; it must be
+    /// finite and non-negative.
+    pub fn set_layer_lr_scale(&mut self, layer: &str, scale: f64) -> Result<()> {
+        if !scale.is_finite() || scale < 0.0 {
+            return Err(Error::InvalidValue {
+                what: "learning-rate scale",
+                value: scale,
+                why: "must be finite and non-negative",
+            });
+        }
+        for i in self.learnable_of(layer)? {
+            self.lr_scales[i] = scale;
+        }
+        Ok(())
     }
 
     /// The index of the parameter called `name`.
@@ -134,18 +194,7 @@ impl<T: Float> ParamStore<T> {
 
     /// Turns optimizer updates of every learnable parameter of `layer` on or off.
     pub fn set_layer_trainable(&mut self, layer: &str, trainable: bool) -> Result<()> {
-        let indices: Vec<usize> = (0..self.specs.len())
-            .filter(|&i| self.specs[i].layer == layer && self.specs[i].kind == ParamKind::Learnable)
-            .collect();
-        if indices.is_empty() {
-            let mut known: Vec<&str> = self.specs.iter().map(|s| s.layer).collect();
-            known.dedup();
-            return Err(Error::UnknownName {
-                what: "layer with parameters",
-                name: layer.to_string(),
-                known: known.join(", "),
-            });
-        }
+        let indices = self.learnable_of(layer)?;
         if trainable && indices.iter().any(|&i| !self.specs[i].differentiable) {
             return Err(Error::FrozenLayer { layer: layer.to_string() });
         }

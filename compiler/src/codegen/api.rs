@@ -67,7 +67,8 @@ pub fn tables(net: &Network) -> TokenStream {
             ParamKind::Buffer => quote!(Buffer),
             ParamKind::Counter => quote!(Counter),
         };
-        quote!(#rt::ParamSpec { name: #name, layer: #layer, shape: &[#(#shape),*], init: #init, differentiable: #differentiable, kind: #rt::ParamKind::#kind })
+        let lr_scale = float(p.lr_scale, DType::F64);
+        quote!(#rt::ParamSpec { name: #name, layer: #layer, shape: &[#(#shape),*], init: #init, differentiable: #differentiable, kind: #rt::ParamKind::#kind, lr_scale: #lr_scale })
     });
 
     let (count, layer_count) = (usize_lit(count), usize_lit(net.layers.len()));
@@ -125,10 +126,6 @@ pub fn api(net: &Network, texts: &GraphTexts) -> TokenStream {
     let rt = quote!(::gradc::__private);
     let lr = float(net.optimizer.lr, DType::F64);
     let (ir, train_ir, dot) = (&texts.ir, &texts.train_ir, &texts.dot);
-    let lr_cast = match net.dtype {
-        DType::F32 => quote!(self.state.lr as f32),
-        DType::F64 => quote!(self.state.lr),
-    };
     let result = quote!(::gradc::Result);
     let state_names = net.optimizer.rule.state_names();
     let nd = quote!(::gradc::ndarray);
@@ -229,6 +226,40 @@ pub fn api(net: &Network, texts: &GraphTexts) -> TokenStream {
                 <Self as ::gradc::Model>::load_optimizer(self, path)
             }
 
+            /// Loads the tensors of a safetensors file whose names (after `map`) and shapes match,
+            /// and reports the rest (`load_state_dict(strict=False)`); on `Err` nothing changed.
+            pub fn load_partial(
+                &mut self,
+                path: impl ::core::convert::AsRef<::std::path::Path>,
+                map: &::gradc::NameMap,
+            ) -> #result<::gradc::LoadReport> {
+                <Self as ::gradc::Model>::load_partial(self, path, map)
+            }
+
+            /// Copies the parameters of `other` whose names (after `map`) and shapes match.
+            pub fn copy_params_from<M: ::gradc::Model>(
+                &mut self,
+                other: &M,
+                map: &::gradc::NameMap,
+            ) -> #result<::gradc::LoadReport> {
+                <Self as ::gradc::Model>::copy_params_from(self, other, map)
+            }
+
+            /// Saves everything training needs to resume exactly, in one file.
+            pub fn save_checkpoint(&self, path: impl ::core::convert::AsRef<::std::path::Path>) -> #result<()> {
+                <Self as ::gradc::Model>::save_checkpoint(self, path)
+            }
+
+            /// Restores a checkpoint saved by `save_checkpoint`; on `Err` nothing changed.
+            pub fn load_checkpoint(&mut self, path: impl ::core::convert::AsRef<::std::path::Path>) -> #result<()> {
+                <Self as ::gradc::Model>::load_checkpoint(self, path)
+            }
+
+            /// Sets the factor on the learning rate for `layer`'s parameters.
+            pub fn set_lr_scale(&mut self, layer: &str, scale: f64) -> #result<()> {
+                <Self as ::gradc::Model>::set_lr_scale(self, layer, scale)
+            }
+
             /// Turns updates of `layer`'s parameters on or off.
             pub fn set_trainable(&mut self, layer: &str, trainable: bool) -> #result<()> {
                 <Self as ::gradc::Model>::set_trainable(self, layer, trainable)
@@ -308,8 +339,7 @@ pub fn api(net: &Network, texts: &GraphTexts) -> TokenStream {
             }
 
             fn run_update(&mut self) {
-                let step = self.state.steps + 1;
-                #module::train::update(&mut self.params, &mut self.optimizer, &self.train_buffers, #lr_cast, step);
+                #module::train::update(&mut self.params, &mut self.optimizer, &self.train_buffers, self.state.lr);
             }
         }
     }

@@ -273,11 +273,7 @@ fn training_functions(graph: &Graph, names: &Names, emitted: &Emitted) -> TokenS
     let side_effects: Vec<NodeId> = order.iter().copied().filter(|&n| graph.op(n).has_side_effect()).collect();
     let optimizes = side_effects.iter().any(|&n| graph.op(n).is_optimizer_update());
     let params_arg = underscore_unless(!side_effects.is_empty(), "params");
-    let (state_arg, lr_arg, step_arg) = (
-        underscore_unless(optimizes, "state"),
-        underscore_unless(optimizes, "lr"),
-        underscore_unless(optimizes, "step"),
-    );
+    let (state_arg, lr_arg) = (underscore_unless(optimizes, "state"), underscore_unless(optimizes, "lr"));
     let reads_buffers = emitted.update_uses_batch || side_effects.iter().any(|&n| graph.op(n).arity() > 1);
     let buffers_arg = underscore_unless(reads_buffers, "buffers");
     let rng_arg = underscore_unless(emitted.uses_rng, "rng");
@@ -307,8 +303,7 @@ fn training_functions(graph: &Graph, names: &Names, emitted: &Emitted) -> TokenS
             #params_arg: &mut ::gradc::__private::ParamStore<#t>,
             #state_arg: &mut ::gradc::__private::OptimizerState<#t>,
             #buffers_arg: &TrainBuffers,
-            #lr_arg: #t,
-            #step_arg: u64,
+            #lr_arg: f64,
         ) {
             #update_batch
             #(#updates)*

@@ -489,10 +489,9 @@ pub fn kernel(graph: &Graph, n: NodeId, name: &str, doc: &str, names: &Names) ->
         };
         let (rest_params, rest_args) = (&params[1..], &args[1..]);
         let (lr_param, lr_arg) = match &node.op {
-            Op::Update { .. } => (
-                quote!(state: &mut [::std::vec::Vec<#t>], lr: #t, step: u64,),
-                quote!(state.slots_mut(#param), lr, step,),
-            ),
+            Op::Update { .. } => {
+                (quote!(state: &mut [::std::vec::Vec<#t>], lr: #t, step: u64,), quote!(state, lr, step,))
+            }
             _ => (quote!(), quote!()),
         };
         let item = quote! {
@@ -503,9 +502,25 @@ pub fn kernel(graph: &Graph, n: NodeId, name: &str, doc: &str, names: &Names) ->
             }
         };
         let invoke = quote!(#fn_name(#batch_arg params.value_mut(#param), #(#rest_args,)* #lr_arg););
-        // Optimizer updates skip parameters the user made non-trainable; statistics do not.
-        let call =
-            if node.op.is_optimizer_update() { quote!(if params.is_trainable(#param) { #invoke }) } else { invoke };
+        // Optimizer updates skip parameters the user made non-trainable (statistics do not),
+        // count their own steps (Adam's bias correction restarts for a parameter that starts
+        // training late, as PyTorch's per-parameter `step`), and scale the learning rate by
+        // the parameter's layer scale, in f64 as PyTorch's parameter groups do.
+        let scaled_lr = match dtype {
+            DType::F32 => quote!((lr * params.lr_scale(#param)) as f32),
+            DType::F64 => quote!(lr * params.lr_scale(#param)),
+        };
+        let call = if node.op.is_optimizer_update() {
+            quote! {
+                if params.is_trainable(#param) {
+                    let lr = #scaled_lr;
+                    let (state, step) = state.advance(#param);
+                    #invoke
+                }
+            }
+        } else {
+            invoke
+        };
         return Kernel { item, call, uses_batch, uses_rng: false, scratch: None };
     }
     if node.op.is_random() {

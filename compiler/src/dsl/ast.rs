@@ -66,6 +66,9 @@ pub struct Layer {
     pub name: String,
     /// Declared `#[frozen]`.
     pub frozen: bool,
+    /// The factor on the learning rate for its parameters (`#[lr_scale = 0.1]`; 1 if not
+    /// declared).
+    pub lr_scale: f64,
     /// What it is.
     pub kind: LayerKind,
     /// The shape of one example at its input (the previous layer's output).

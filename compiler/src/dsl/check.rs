@@ -107,22 +107,67 @@ fn expect_call<'a>(item: &'a RawItem, setting: Setting, errors: &mut Errors) -> 
     }
 }
 
-/// Whether `#[frozen]` is on the item, reporting attributes that are not allowed there.
-fn frozen_attribute(item: &RawItem, is_setting: bool, errors: &mut Errors) -> bool {
-    let mut frozen = false;
+/// The attributes of a layer or block line.
+#[derive(Clone, Copy, Debug, Default)]
+struct Attributes {
+    /// `#[frozen]`.
+    frozen: bool,
+    /// `#[lr_scale = x]`, with its span.
+    lr_scale: Option<(f64, Span)>,
+}
+
+impl Attributes {
+    /// These attributes inside a block with `outer`: frozen if either is, the inner scale
+    /// where both give one.
+    fn within(self, outer: Attributes) -> Attributes {
+        Attributes { frozen: self.frozen || outer.frozen, lr_scale: self.lr_scale.or(outer.lr_scale) }
+    }
+}
+
+/// The number in `#[lr_scale = 0.1]`: finite and not negative.
+fn lr_scale_value(attr: &syn::Attribute, errors: &mut Errors) -> Option<(f64, Span)> {
+    let syn::Meta::NameValue(meta) = &attr.meta else {
+        errors.at(path_span(attr.path()), "`lr_scale` takes a number: `#[lr_scale = 0.1]`");
+        return None;
+    };
+    let span = syn::spanned::Spanned::span(&meta.value);
+    let value = match &meta.value {
+        syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Float(f), .. }) => f.base10_parse::<f64>().ok(),
+        syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(i), .. }) => i.base10_parse::<f64>().ok(),
+        _ => None,
+    };
+    match value {
+        Some(v) if v.is_finite() && v >= 0.0 => Some((v, span)),
+        Some(v) => {
+            errors.at(span, format!("`lr_scale` must be finite and not negative, found {v}"));
+            None
+        }
+        None => {
+            errors.at(span, "`lr_scale` takes a number: `#[lr_scale = 0.1]`");
+            None
+        }
+    }
+}
+
+/// The attributes on the item (`#[frozen]`, `#[lr_scale = x]`), reporting attributes that
+/// are not allowed there.
+fn attributes(item: &RawItem, is_setting: bool, errors: &mut Errors) -> Attributes {
+    let mut found = Attributes::default();
     for attr in item.attrs.iter().filter(|a| !a.path().is_ident("doc")) {
         let span = path_span(attr.path());
         if is_setting {
             errors.at(span, "attributes are allowed only on layers");
+        } else if attr.path().is_ident("lr_scale") {
+            found.lr_scale = lr_scale_value(attr, errors).or(found.lr_scale);
         } else if !attr.path().is_ident("frozen") {
-            errors.at(span, "unknown attribute on a layer; only `#[frozen]` is supported");
+            errors.at(span, "unknown attribute on a layer; only `#[frozen]` and `#[lr_scale = x]` are supported");
         } else if matches!(attr.meta, syn::Meta::Path(_)) {
-            frozen = true;
+            found.frozen = true;
         } else {
             errors.at(span, "`#[frozen]` takes no arguments");
         }
     }
-    frozen
+    found
 }
 
 /// Checks one setting item.
@@ -199,18 +244,25 @@ fn setting(setting: Setting, item: &RawItem, found: &mut Found, errors: &mut Err
 }
 
 /// Checks one layer line of the network, named or not.
-fn layer(item: &RawItem, frozen: bool, found: &mut Found, errors: &mut Errors) {
+fn layer(item: &RawItem, attributes: Attributes, found: &mut Found, errors: &mut Errors) {
     let position = found.layer_lines;
     found.layer_lines += 1;
     if found.settings.contains_key(&Setting::Loss) {
         errors.at(item_span(item), "layer after `loss`; the layers come first, then `loss` and `optimizer`");
     }
-    declare(item, frozen, "", position, found, errors);
+    declare(item, attributes, "", position, found, errors);
 }
 
 /// Declares the layer or block `item`, line `position` of its block, named `prefix` + its
 /// own name (its key, or its position as in `nn.Sequential`).
-fn declare(item: &RawItem, frozen: bool, prefix: &str, position: usize, found: &mut Found, errors: &mut Errors) {
+fn declare(
+    item: &RawItem,
+    attributes: Attributes,
+    prefix: &str,
+    position: usize,
+    found: &mut Found,
+    errors: &mut Errors,
+) {
     let span = item_span(item);
     let name = format!("{prefix}{}", item.key.as_ref().map_or_else(|| position.to_string(), Ident::to_string));
     if found.layer_names.insert(name.clone(), span).is_some() {
@@ -220,23 +272,37 @@ fn declare(item: &RawItem, frozen: bool, prefix: &str, position: usize, found: &
         RawValue::Call(call) => {
             if let Some(kind) = layer_kind(call, errors) {
                 let init_given = call.args.iter().any(|a| a.key.as_ref().is_some_and(|k| k == "init"));
-                let layer = Layer { name, frozen, kind, span: call.span, input_shape: vec![], output_shape: vec![] };
+                // Only a scale declared on the layer itself: a block's reaches every layer in it.
+                if let Some((_, span)) = attributes.lr_scale.filter(|_| !kind.has_learnable_params())
+                    && item.attrs.iter().any(|a| a.path().is_ident("lr_scale"))
+                {
+                    errors.at(span, format!("`{}` has no parameters for `lr_scale` to scale", kind.name()));
+                }
+                let layer = Layer {
+                    name,
+                    frozen: attributes.frozen,
+                    lr_scale: attributes.lr_scale.map_or(1.0, |(s, _)| s),
+                    kind,
+                    span: call.span,
+                    input_shape: vec![],
+                    output_shape: vec![],
+                };
                 found.layers.push(DeclaredLayer { layer, init_given });
             }
         }
-        RawValue::Block(call, items) => block(call, items, &name, frozen, found, errors),
+        RawValue::Block(call, items) => block(call, items, &name, attributes, found, errors),
         RawValue::Dims(..) | RawValue::Bool(_) => errors.at(span, "expected a layer, e.g. `dense(64)` or `relu`"),
     }
 }
 
 /// Declares the layers of a block: `residual` records its range (and adds its projection);
 /// `repeat` declares its layers once per copy, reporting mistakes in them once.
-fn block(call: &RawCall, items: &[RawItem], name: &str, frozen: bool, found: &mut Found, errors: &mut Errors) {
+fn block(call: &RawCall, items: &[RawItem], name: &str, outer: Attributes, found: &mut Found, errors: &mut Errors) {
     let Some(kind) = resolve(BLOCKS, "block", call, errors) else { return };
     let inner = |found: &mut Found, prefix: &str, errors: &mut Errors| {
         for (position, item) in items.iter().enumerate() {
-            let inner_frozen = frozen_attribute(item, false, errors);
-            declare(item, frozen || inner_frozen, prefix, position, found, errors);
+            let inner = attributes(item, false, errors);
+            declare(item, inner.within(outer), prefix, position, found, errors);
         }
     };
     match kind {
@@ -277,7 +343,8 @@ fn block(call: &RawCall, items: &[RawItem], name: &str, frozen: bool, found: &mu
             let projection = kind.map(|kind| {
                 let layer = Layer {
                     name: format!("{name}.project"),
-                    frozen,
+                    frozen: outer.frozen,
+                    lr_scale: outer.lr_scale.map_or(1.0, |(s, _)| s),
                     kind,
                     span: call.span,
                     input_shape: vec![],
@@ -324,10 +391,10 @@ pub fn check(raw: RawNetwork) -> syn::Result<Network> {
     let mut found = Found::default();
     for item in &raw.items {
         let setting_of = item.key.as_ref().and_then(|k| Setting::ALL.into_iter().find(|s| k == s.key()));
-        let frozen = frozen_attribute(item, setting_of.is_some(), &mut errors);
+        let attributes = attributes(item, setting_of.is_some(), &mut errors);
         match setting_of {
             Some(s) => setting(s, item, &mut found, &mut errors),
-            None => layer(item, frozen, &mut found, &mut errors),
+            None => layer(item, attributes, &mut found, &mut errors),
         }
     }
     let name_span = raw.name.span();

@@ -20,6 +20,8 @@ pub struct ParamDecl {
     pub kind: ParamKind,
     /// Its layer is `#[frozen]`.
     pub frozen: bool,
+    /// Its layer's learning-rate factor.
+    pub lr_scale: f64,
 }
 
 impl ParamDecl {
@@ -52,6 +54,7 @@ impl Network {
                     init,
                     kind,
                     frozen: layer.frozen,
+                    lr_scale: layer.lr_scale,
                 })
             };
             // Features, or channels of an image: what per-unit parameters are per.

@@ -237,6 +237,23 @@ pub enum InitHint {
 }
 
 impl LayerKind {
+    /// Whether the layer has parameters the optimizer trains (weights, biases, slopes,
+    /// batch-norm scale and shift).
+    pub fn has_learnable_params(&self) -> bool {
+        match self {
+            LayerKind::Dense { .. }
+            | LayerKind::BatchNorm { .. }
+            | LayerKind::Prelu { .. }
+            | LayerKind::Conv2d { .. } => true,
+            LayerKind::Dropout { .. }
+            | LayerKind::Activation(_)
+            | LayerKind::MaxPool2d { .. }
+            | LayerKind::AvgPool2d { .. }
+            | LayerKind::GlobalAvgPool
+            | LayerKind::Flatten => false,
+        }
+    }
+
     /// The DSL name.
     pub fn name(&self) -> &'static str {
         match self {
