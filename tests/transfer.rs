@@ -344,3 +344,74 @@ fn an_optimizer_file_with_impossible_state_is_refused() {
         assert_eq!((common::snapshot(&net), net.optimizer_state(name).unwrap().to_owned()), before);
     }
 }
+
+network! {
+    struct FrozenAtCompileTime {
+        input: [6],
+        #[frozen] fc1: dense(8), #[frozen] bn1: batch_norm, act1: relu,
+        drop: dropout(0.2),
+        head: dense(3),
+        loss: softmax_cross_entropy, optimizer: adam(lr = 0.01),
+        dtype: f64,
+    }
+}
+
+network! {
+    struct FrozenAtRunTime {
+        input: [6],
+        fc1: dense(8), bn1: batch_norm, act1: relu,
+        drop: dropout(0.2),
+        head: dense(3),
+        loss: softmax_cross_entropy, optimizer: adam(lr = 0.01),
+        dtype: f64,
+    }
+}
+
+#[test]
+fn a_batch_norm_frozen_at_run_time_trains_exactly_like_a_frozen_one() {
+    let source = trained_source();
+    let (mut compiled, mut runtime) = (FrozenAtCompileTime::new(5), FrozenAtRunTime::new(5));
+    for net in [&mut compiled as &mut dyn LoadPartial, &mut runtime] {
+        net.load_base(&source);
+    }
+    runtime.set_trainable("fc1", false).unwrap();
+    runtime.set_trainable("bn1", false).unwrap();
+    let (x, labels) = batch(16, 3, 8);
+    for _ in 0..5 {
+        let a = compiled.train_step(x.view(), &labels).unwrap();
+        let b = runtime.train_step(x.view(), &labels).unwrap();
+        assert_eq!(a.loss.to_bits(), b.loss.to_bits());
+    }
+    for name in compiled.param_names() {
+        let (a, b) = (compiled.param(name).unwrap().to_owned(), runtime.param(name).unwrap());
+        assert!(same(&a, b), "{name}");
+    }
+    // Evaluation mode: no running-statistic update while frozen.
+    assert_eq!(runtime.param("bn1.running_mean").unwrap(), source.param("bn1.running_mean").unwrap());
+    assert_eq!(runtime.param("bn1.num_batches_tracked").unwrap(), source.param("bn1.num_batches_tracked").unwrap());
+    // Unfreezing restores training mode: batch statistics, and the running ones move again.
+    runtime.set_trainable("bn1", true).unwrap();
+    runtime.train_step(x.view(), &labels).unwrap();
+    assert_ne!(runtime.param("bn1.running_mean").unwrap(), source.param("bn1.running_mean").unwrap());
+    let counted = runtime.param("bn1.num_batches_tracked").unwrap()[[]];
+    assert_eq!(counted, source.param("bn1.num_batches_tracked").unwrap()[[]] + 1.0);
+}
+
+/// Loads `Source`'s base into either network type.
+trait LoadPartial {
+    fn load_base(&mut self, source: &Source);
+}
+
+impl LoadPartial for FrozenAtCompileTime {
+    fn load_base(&mut self, source: &Source) {
+        let report = self.copy_params_from(source, &NameMap::new()).unwrap();
+        assert_eq!(report.loaded.len(), 7, "{report}");
+    }
+}
+
+impl LoadPartial for FrozenAtRunTime {
+    fn load_base(&mut self, source: &Source) {
+        let report = self.copy_params_from(source, &NameMap::new()).unwrap();
+        assert_eq!(report.loaded.len(), 7, "{report}");
+    }
+}

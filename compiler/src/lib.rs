@@ -34,6 +34,9 @@ pub struct Compiled {
     pub forward: Graph,
     /// The training graph.
     pub train: Graph,
+    /// The training graph the step runs while a batch norm is frozen at run time (for
+    /// networks with a batch norm that trains; see [`ir::Mode::FineTuning`]).
+    pub fine_tune: Option<Graph>,
 }
 
 /// Parses, checks, lowers and runs every pass, without generating code.
@@ -44,7 +47,17 @@ pub fn compile(tokens: TokenStream) -> syn::Result<Compiled> {
     passes::run(&mut forward, &passes::inference_pipeline(&options), |_, _| {})?;
     let mut train = lower::lower(&network, Mode::Training)?;
     passes::run(&mut train, &passes::training_pipeline(&options), |_, _| {})?;
-    Ok(Compiled { network, forward, train })
+    let trains_batch_norm =
+        network.layers.iter().any(|l| matches!(l.kind, vocab::LayerKind::BatchNorm { .. }) && !l.frozen);
+    let fine_tune = match trains_batch_norm {
+        true => {
+            let mut graph = lower::lower(&network, Mode::FineTuning)?;
+            passes::run(&mut graph, &passes::training_pipeline(&options), |_, _| {})?;
+            Some(graph)
+        }
+        false => None,
+    };
+    Ok(Compiled { network, forward, train, fine_tune })
 }
 
 /// The pass options a declaration asks for.
@@ -55,7 +68,7 @@ pub fn pass_options(network: &Network) -> passes::Options {
 /// The whole compiler: macro input to generated code.
 pub fn try_expand(tokens: TokenStream) -> syn::Result<TokenStream> {
     let compiled = compile(tokens)?;
-    Ok(codegen::generate(&compiled.network, &compiled.forward, &compiled.train))
+    Ok(codegen::generate(&compiled.network, &compiled.forward, &compiled.train, compiled.fine_tune.as_ref()))
 }
 
 /// [`try_expand`], with errors turned into `compile_error!` plus a stub of the struct, so the

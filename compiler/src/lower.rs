@@ -53,7 +53,7 @@ impl LayerBuilder<'_> {
 
     /// Batch norm with the batch's statistics, and the running-statistic updates. Statistics
     /// are per feature, over the batch (and the pixels, for images: PyTorch `BatchNorm2d`).
-    fn batch_norm_train(&mut self, x: NodeId, momentum: f64, eps: f64) -> syn::Result<NodeId> {
+    fn batch_norm_train(&mut self, x: NodeId, momentum: f64, eps: f64, selectable: bool) -> syn::Result<NodeId> {
         let (gamma, beta) = (self.param("weight"), self.param("bias"));
         let (running_mean, running_var) = (self.param("running_mean"), self.param("running_var"));
         let counter = self.param("num_batches_tracked");
@@ -65,12 +65,16 @@ impl LayerBuilder<'_> {
         let mean = self.op(Op::Binary(Binary::Mul), &[sum, per_example])?;
         self.label(mean, "mean");
         let centered = self.op(Op::Binary(Binary::Sub), &[x, mean])?;
-        self.label(centered, "centered");
         let squares = self.op(Op::Binary(Binary::Mul), &[centered, centered])?;
         let square_sum = self.op(sum_op, &[squares])?;
         let var = self.op(Op::Binary(Binary::Mul), &[square_sum, per_example])?;
         self.label(var, "var");
-        let inv_std = self.op(Op::Unary(Unary::Rsqrt { eps: Real(eps) }), &[var])?;
+        let (centered, inv_std_of) = match selectable {
+            false => (centered, var),
+            true => self.select_statistics(x, [mean, var], [running_mean, running_var])?,
+        };
+        self.label(centered, "centered");
+        let inv_std = self.op(Op::Unary(Unary::Rsqrt { eps: Real(eps) }), &[inv_std_of])?;
         self.label(inv_std, "inv_std");
         let normalized = self.op(Op::Binary(Binary::Mul), &[centered, inv_std])?;
         self.label(normalized, "normalized");
@@ -86,6 +90,34 @@ impl LayerBuilder<'_> {
             self.label(update, &format!("{what}.update"));
         }
         Ok(y)
+    }
+
+    /// The centered input and the variance a batch norm uses when it may be frozen at run
+    /// time (`set_trainable(layer, false)`): then it normalizes with its running statistics,
+    /// like a `#[frozen]` one. The statistics used are batch·t + running·(1 − t) with t the
+    /// layer's training flag, 1 or 0, which selects either exactly, and whose gradient reaches
+    /// the batch statistics only while the layer trains.
+    fn select_statistics(
+        &mut self,
+        x: NodeId,
+        [mean, var]: [NodeId; 2],
+        [running_mean, running_var]: [NodeId; 2],
+    ) -> syn::Result<(NodeId, NodeId)> {
+        let training = self.op(Op::LayerTraining { layer: self.layer.name.clone() }, &[])?;
+        let (minus_one, one) = (self.constant(Const::number(-1.0))?, self.constant(Const::number(1.0))?);
+        let negated = self.op(Op::Binary(Binary::Mul), &[training, minus_one])?;
+        let frozen = self.op(Op::Binary(Binary::Add), &[negated, one])?;
+        let mut select = |batch: NodeId, running: NodeId, label: &str| -> syn::Result<NodeId> {
+            let from_batch = self.op(Op::Binary(Binary::Mul), &[batch, training])?;
+            let from_running = self.op(Op::Binary(Binary::Mul), &[running, frozen])?;
+            let used = self.op(Op::Binary(Binary::Add), &[from_batch, from_running])?;
+            self.label(used, label);
+            Ok(used)
+        };
+        let used_mean = select(mean, running_mean, "used_mean")?;
+        let used_var = select(var, running_var, "used_var")?;
+        let centered = self.op(Op::Binary(Binary::Sub), &[x, used_mean])?;
+        Ok((centered, used_var))
     }
 
     /// Batch norm with the running statistics (evaluation, or a frozen layer).
@@ -129,10 +161,12 @@ impl LayerBuilder<'_> {
                 self.op(Op::Binary(Binary::Prelu), &[x, slope])
             }
             LayerKind::BatchNorm { momentum, eps } => match mode {
-                Mode::Training if !self.layer.frozen => self.batch_norm_train(x, momentum, eps),
-                Mode::Training | Mode::Inference => self.batch_norm_eval(x, eps),
+                Mode::Training | Mode::FineTuning if !self.layer.frozen => {
+                    self.batch_norm_train(x, momentum, eps, mode == Mode::FineTuning)
+                }
+                Mode::Training | Mode::FineTuning | Mode::Inference => self.batch_norm_eval(x, eps),
             },
-            LayerKind::Dropout { p } if mode == Mode::Training && p > 0.0 => {
+            LayerKind::Dropout { p } if mode.is_training() && p > 0.0 => {
                 let shape = self.graph.shape(x).clone();
                 let mask = self.graph.add_leaf(
                     Op::DropoutMask { p: Real(p) },
@@ -252,6 +286,7 @@ pub fn lower(net: &Network, mode: Mode) -> syn::Result<Graph> {
     let suffix = match mode {
         Mode::Inference => "forward",
         Mode::Training => "train",
+        Mode::FineTuning => "fine_tune",
     };
     let mut graph = Graph::new(format!("{}.{suffix}", net.name), net.dtype, mode);
     let params = net.params();

@@ -55,6 +55,11 @@ pub struct ParamStore<T> {
     values: Vec<Vec<T>>,
     trainable: Vec<bool>,
     lr_scales: Vec<f64>,
+    /// Per parameter, 1 while its layer trains and 0 once it is frozen at run time (what a
+    /// batch norm's compiled training graph reads to pick its statistics).
+    training: Vec<T>,
+    /// Whether a layer compiled to train batch statistics is frozen at run time.
+    freezes_statistics: bool,
 }
 
 impl<T: Float> ParamStore<T> {
@@ -67,7 +72,16 @@ impl<T: Float> ParamStore<T> {
             .collect();
         let trainable = specs.iter().map(|s| s.differentiable).collect();
         let lr_scales = specs.iter().map(|s| s.lr_scale).collect();
-        Self { specs, values, trainable, lr_scales }
+        let mut store = Self {
+            specs,
+            values,
+            trainable,
+            lr_scales,
+            training: vec![T::one(); specs.len()],
+            freezes_statistics: false,
+        };
+        store.refresh_training();
+        store
     }
 
     /// The spec table.
@@ -124,6 +138,47 @@ impl<T: Float> ParamStore<T> {
     pub(crate) fn replace_flags(&mut self, trainable: Vec<bool>, lr_scales: Vec<f64>) {
         self.trainable = trainable;
         self.lr_scales = lr_scales;
+        self.refresh_training();
+    }
+
+    /// A layer trains while any of its learnable parameters is trainable (a layer without
+    /// any, or a `#[frozen]` one, is compiled in its one mode and never reads the flag).
+    fn refresh_training(&mut self) {
+        for i in 0..self.specs.len() {
+            let layer = self.specs[i].layer;
+            let mut learnable = (0..self.specs.len())
+                .filter(|&j| self.specs[j].layer == layer && self.specs[j].kind == ParamKind::Learnable)
+                .peekable();
+            let training = learnable.peek().is_none() || learnable.any(|j| self.trainable[j]);
+            self.training[i] = if training { T::one() } else { T::zero() };
+        }
+        self.freezes_statistics = (0..self.specs.len()).any(|i| {
+            let layer = self.specs[i].layer;
+            self.specs[i].kind == ParamKind::Buffer
+                && self.training[i] == T::zero()
+                && self.specs.iter().any(|s| s.layer == layer && s.differentiable)
+        });
+    }
+
+    /// Whether a batch norm that the network trains is frozen at run time, so a step must
+    /// run the graph that lets it use its running statistics.
+    #[inline]
+    pub fn freezes_statistics(&self) -> bool {
+        self.freezes_statistics
+    }
+
+    /// The training flag of parameter `index`'s layer as a one-element slice: 1 while the
+    /// layer trains, 0 once `set_trainable(layer, false)` froze it.
+    #[inline]
+    pub fn training_flag(&self, index: usize) -> &[T] {
+        std::slice::from_ref(&self.training[index])
+    }
+
+    /// Whether parameter `index`'s layer trains (a frozen batch norm keeps its running
+    /// statistics).
+    #[inline]
+    pub fn is_training(&self, index: usize) -> bool {
+        self.training[index] == T::one()
     }
 
     /// The learnable parameters of `layer`, or an error naming the layers that have some.
@@ -201,6 +256,7 @@ impl<T: Float> ParamStore<T> {
         for i in indices {
             self.trainable[i] = trainable;
         }
+        self.refresh_training();
         Ok(())
     }
 }

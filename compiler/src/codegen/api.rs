@@ -119,7 +119,7 @@ pub struct GraphTexts {
 }
 
 /// The struct, its inherent methods and its `Model` impl.
-pub fn api(net: &Network, texts: &GraphTexts) -> TokenStream {
+pub fn api(net: &Network, texts: &GraphTexts, fine_tune: bool) -> TokenStream {
     let (name, vis, docs) = (&net.name, &net.vis, &net.docs);
     let module = module_name(net);
     let t = float_type(net.dtype);
@@ -127,6 +127,83 @@ pub fn api(net: &Network, texts: &GraphTexts) -> TokenStream {
     let lr = float(net.optimizer.lr, DType::F64);
     let (ir, train_ir, dot) = (&texts.ir, &texts.train_ir, &texts.dot);
     let result = quote!(::gradc::Result);
+    // The bodies of the methods that run a compiled training graph, on `graph` with `buffers`.
+    let bodies = |graph: TokenStream, buffers: TokenStream| {
+        [
+            quote! {
+                if self.#buffers.batch != batch {
+                    self.#buffers.resize(batch);
+                }
+                #module::#graph::loss_and_grads(&self.params, &mut self.#buffers, x, labels, targets, &mut self.state.rng)
+            },
+            quote! {
+                if self.#buffers.batch == 0 {
+                    return ::core::option::Option::None;
+                }
+                #module::#graph::gradient(&self.#buffers, index)
+            },
+            quote!(#module::#graph::gradients_finite(&self.#buffers)),
+            quote!(#module::#graph::update(&mut self.params, &mut self.optimizer, &self.#buffers, self.state.lr);),
+        ]
+    };
+    let [run, gradient, finite, update] = bodies(quote!(train), quote!(train_buffers));
+    let (graph_methods, fine_tune_fields, fine_tune_init) = if fine_tune {
+        // Two compiled training graphs: `train`, and `fine_tune` while a batch norm is frozen
+        // at run time. A step runs one; its gradients and update read the one that ran.
+        let [tuned_run, tuned_gradient, tuned_finite, tuned_update] =
+            bodies(quote!(fine_tune), quote!(fine_tune_buffers));
+        let methods = quote! {
+            fn run_loss_and_grads(&mut self, batch: usize, x: &[#t], labels: &[usize], targets: &[#t]) -> f64 {
+                self.fine_tuning = self.params.freezes_statistics();
+                if self.fine_tuning { #tuned_run } else { #run }
+            }
+
+            fn workspace_bytes(&self) -> usize {
+                self.train_buffers.bytes() + self.fine_tune_buffers.bytes()
+            }
+
+            fn gradient(&self, index: usize) -> ::core::option::Option<&[#t]> {
+                if self.fine_tuning { #tuned_gradient } else { #gradient }
+            }
+
+            fn gradients_finite(&self) -> bool {
+                if self.fine_tuning { #tuned_finite } else { #finite }
+            }
+
+            fn run_update(&mut self) {
+                if self.fine_tuning { #tuned_update } else { #update }
+            }
+        };
+        let fields = quote! {
+            fine_tune_buffers: #module::fine_tune::TrainBuffers,
+            /// Whether the last step ran the `fine_tune` graph.
+            fine_tuning: bool,
+        };
+        (methods, fields, quote!(fine_tune_buffers: ::core::default::Default::default(), fine_tuning: false,))
+    } else {
+        let methods = quote! {
+            fn run_loss_and_grads(&mut self, batch: usize, x: &[#t], labels: &[usize], targets: &[#t]) -> f64 {
+                #run
+            }
+
+            fn workspace_bytes(&self) -> usize {
+                self.train_buffers.bytes()
+            }
+
+            fn gradient(&self, index: usize) -> ::core::option::Option<&[#t]> {
+                #gradient
+            }
+
+            fn gradients_finite(&self) -> bool {
+                #finite
+            }
+
+            fn run_update(&mut self) {
+                #update
+            }
+        };
+        (methods, quote!(), quote!())
+    };
     let state_names = net.optimizer.rule.state_names();
     let nd = quote!(::gradc::ndarray);
     quote! {
@@ -137,6 +214,7 @@ pub fn api(net: &Network, texts: &GraphTexts) -> TokenStream {
             optimizer: #rt::OptimizerState<#t>,
             state: #rt::TrainState,
             train_buffers: #module::train::TrainBuffers,
+            #fine_tune_fields
         }
 
         #[allow(dead_code, reason = "every network gets the whole API; a program need not call all of it")]
@@ -155,6 +233,7 @@ pub fn api(net: &Network, texts: &GraphTexts) -> TokenStream {
                     optimizer: #rt::OptimizerState::new(&#module::PARAMS, &[#(#state_names),*]),
                     state: #rt::TrainState::new(#lr, seed),
                     train_buffers: ::core::default::Default::default(),
+                    #fine_tune_init
                 }
             }
 
@@ -312,35 +391,11 @@ pub fn api(net: &Network, texts: &GraphTexts) -> TokenStream {
                 &mut self.state
             }
 
-            fn gradient(&self, index: usize) -> ::core::option::Option<&[#t]> {
-                if self.train_buffers.batch == 0 {
-                    return ::core::option::Option::None;
-                }
-                #module::train::gradient(&self.train_buffers, index)
-            }
-
             fn run_forward(&self, batch: usize, x: &[#t]) -> ::std::vec::Vec<#t> {
                 #module::forward::forward(&self.params, x, batch)
             }
 
-            fn run_loss_and_grads(&mut self, batch: usize, x: &[#t], labels: &[usize], targets: &[#t]) -> f64 {
-                if self.train_buffers.batch != batch {
-                    self.train_buffers.resize(batch);
-                }
-                #module::train::loss_and_grads(&self.params, &mut self.train_buffers, x, labels, targets, &mut self.state.rng)
-            }
-
-            fn workspace_bytes(&self) -> usize {
-                self.train_buffers.bytes()
-            }
-
-            fn gradients_finite(&self) -> bool {
-                #module::train::gradients_finite(&self.train_buffers)
-            }
-
-            fn run_update(&mut self) {
-                #module::train::update(&mut self.params, &mut self.optimizer, &self.train_buffers, self.state.lr);
-            }
+            #graph_methods
         }
     }
 }

@@ -255,6 +255,10 @@ pub fn fused_kernel(
                     let index = super::names::param_const(name);
                     (format_ident!("param_{}", snake(name)), quote!(params.value(#index)))
                 }
+                Op::LayerTraining { layer } => {
+                    let index = super::kernel::training_flag_param(layer);
+                    (format_ident!("training_{}", snake(layer)), quote!(params.training_flag(#index)))
+                }
                 _ => {
                     let field = ident(names.buffer(o));
                     (field.clone(), quote!(&buffers.#field))

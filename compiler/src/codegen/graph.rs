@@ -20,7 +20,7 @@ pub fn graph_module(graph: &Graph) -> TokenStream {
     let buffers = buffer_struct(graph, &names, &lines, &emitted.stored, &emitted.scratch);
     let run = match graph.mode {
         Mode::Inference => forward_function(graph, &names, &emitted),
-        Mode::Training => training_functions(graph, &names, &emitted),
+        Mode::Training | Mode::FineTuning => training_functions(graph, &names, &emitted),
     };
     let kernels = &emitted.kernels;
     quote! {
@@ -137,7 +137,7 @@ fn buffer_struct(
         }));
     let name = match graph.mode {
         Mode::Inference => ident("ForwardBuffers"),
-        Mode::Training => ident("TrainBuffers"),
+        Mode::Training | Mode::FineTuning => ident("TrainBuffers"),
     };
     let doc = format!(" Buffers of `{}` for one batch size.", graph.name);
     // Float fields, then index fields: one sum of capacities per element type.

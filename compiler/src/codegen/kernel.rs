@@ -179,7 +179,13 @@ fn operand_names(op: &Op) -> &'static [&'static str] {
         Op::Broadcast { .. } | Op::First { .. } | Op::SumSquares | Op::SumAbs => &["x"],
         Op::ScaleRows => &["w", "scale"],
         Op::ClipScale { .. } => &[],
-        Op::Input | Op::Labels | Op::Targets | Op::Param { .. } | Op::Const(_) | Op::DropoutMask { .. } => &[],
+        Op::Input
+        | Op::Labels
+        | Op::Targets
+        | Op::Param { .. }
+        | Op::Const(_)
+        | Op::DropoutMask { .. }
+        | Op::LayerTraining { .. } => &[],
     }
 }
 
@@ -193,11 +199,21 @@ fn argument(graph: &Graph, operand: NodeId, names: &Names) -> TokenStream {
             let index = param_const(name);
             quote!(params.value(#index))
         }
+        Op::LayerTraining { layer } => {
+            let index = training_flag_param(layer);
+            quote!(params.training_flag(#index))
+        }
         _ => {
             let field = ident(names.buffer(operand));
             quote!(&buffers.#field)
         }
     }
+}
+
+/// The parameter whose run-time training flag is `layer`'s (a batch norm's running mean,
+/// which every batch norm has).
+pub(super) fn training_flag_param(layer: &str) -> proc_macro2::Ident {
+    param_const(&format!("{layer}.running_mean"))
 }
 
 /// The runtime kernel computing `op` from its operands' slices into `out`, for the ops whose
@@ -242,7 +258,8 @@ fn runtime_kernel(op: &Op) -> Option<TokenStream> {
         | Op::Labels
         | Op::Targets
         | Op::Param { .. }
-        | Op::Const(_) => return None,
+        | Op::Const(_)
+        | Op::LayerTraining { .. } => return None,
     })
 }
 
@@ -472,7 +489,7 @@ pub fn kernel(graph: &Graph, n: NodeId, name: &str, doc: &str, names: &Names) ->
             let x = slice(0);
             quote!(out.copy_from_slice(#x);)
         }
-        Op::Input | Op::Labels | Op::Targets | Op::Param { .. } | Op::Const(_) => {
+        Op::Input | Op::Labels | Op::Targets | Op::Param { .. } | Op::Const(_) | Op::LayerTraining { .. } => {
             unreachable!("leaves have no kernel")
         }
     };
@@ -510,7 +527,10 @@ pub fn kernel(graph: &Graph, n: NodeId, name: &str, doc: &str, names: &Names) ->
             DType::F32 => quote!((lr * params.lr_scale(#param)) as f32),
             DType::F64 => quote!(lr * params.lr_scale(#param)),
         };
-        let call = if node.op.is_optimizer_update() {
+        let call = if matches!(node.op, Op::RunningUpdate { .. } | Op::CountBatch) {
+            // A batch norm frozen at run time keeps its running statistics.
+            quote!(if params.is_training(#param) { #invoke })
+        } else if node.op.is_optimizer_update() {
             quote! {
                 if params.is_trainable(#param) {
                     let lr = #scaled_lr;

@@ -68,7 +68,7 @@ pub fn infer(op: &Op, inputs: &[&Shape], own: Option<&Shape>) -> Result<Shape, S
         Op::Input | Op::Labels | Op::Targets | Op::Param { .. } | Op::DropoutMask { .. } => {
             own.cloned().ok_or_else(|| format!("leaf `{}` needs a shape", op.mnemonic()))
         }
-        Op::Const(_) => Ok(Shape::scalar()),
+        Op::Const(_) | Op::LayerTraining { .. } => Ok(Shape::scalar()),
         Op::MatMul { transpose_a, transpose_b } => {
             let (m, k1) = matrix(inputs[0], *transpose_a).ok_or("matmul: first operand is not a matrix")?;
             let (k2, n) = matrix(inputs[1], *transpose_b).ok_or("matmul: second operand is not a matrix")?;

@@ -52,6 +52,18 @@ pub enum Mode {
     Inference,
     /// `train_step`: forward, loss, gradients and updates.
     Training,
+    /// `train_step` while a batch norm is frozen at run time (`set_trainable(layer, false)`):
+    /// as `Training`, but each batch norm picks batch or running statistics by its layer's
+    /// training flag. Compiled only for networks with a batch norm that can train, and run
+    /// only while one is frozen, so ordinary training keeps its simpler graph.
+    FineTuning,
+}
+
+impl Mode {
+    /// Whether the graph trains (computes a loss, gradients and updates).
+    pub fn is_training(self) -> bool {
+        matches!(self, Mode::Training | Mode::FineTuning)
+    }
 }
 
 /// The float type of a graph.

@@ -105,6 +105,9 @@ pub enum Op {
     /// A fresh inverted-dropout mask `[B, n]`: 0 with probability p, else 1/(1−p). Drawn
     /// from the network's seeded generator each run, in schedule order.
     DropoutMask { p: Real },
+    /// `[]`: 1 while `layer` trains, 0 once `set_trainable(layer, false)` froze it at run
+    /// time (a frozen batch norm then normalizes with its running statistics).
+    LayerTraining { layer: String },
 
     // ---- linear algebra
     /// `op(a)·op(b)`, `op` transposing where flagged.
@@ -195,7 +198,13 @@ impl Op {
     /// The number of operands the op takes.
     pub fn arity(&self) -> usize {
         match self {
-            Op::Input | Op::Labels | Op::Targets | Op::Param { .. } | Op::Const(_) | Op::DropoutMask { .. } => 0,
+            Op::Input
+            | Op::Labels
+            | Op::Targets
+            | Op::Param { .. }
+            | Op::Const(_)
+            | Op::DropoutMask { .. }
+            | Op::LayerTraining { .. } => 0,
             Op::ClipScale { count, .. } => *count,
             Op::Update { clipped: true, .. } => 3,
             Op::Sum { .. }
@@ -255,7 +264,10 @@ impl Op {
     /// Whether the value is supplied from outside the graph's buffers (data, parameters,
     /// constants) rather than computed by a kernel.
     pub fn is_supplied(&self) -> bool {
-        matches!(self, Op::Input | Op::Labels | Op::Targets | Op::Param { .. } | Op::Const(_))
+        matches!(
+            self,
+            Op::Input | Op::Labels | Op::Targets | Op::Param { .. } | Op::Const(_) | Op::LayerTraining { .. }
+        )
     }
 
     /// Whether the op is a GEMM-backed product whose result can head a fused group (the
@@ -295,7 +307,7 @@ impl Op {
     /// Whether gradients flow into a node with this op (leaves that are data or constants
     /// do not take one).
     pub fn takes_gradient(&self) -> bool {
-        !matches!(self, Op::Labels | Op::Targets | Op::Const(_) | Op::DropoutMask { .. })
+        !matches!(self, Op::Labels | Op::Targets | Op::Const(_) | Op::DropoutMask { .. } | Op::LayerTraining { .. })
     }
 
     /// The mnemonic printed in IR text (without operands).
@@ -315,6 +327,7 @@ impl Op {
             }
             Op::Const(c) => format!("const {c}"),
             Op::DropoutMask { p } => format!("dropout_mask[{p}]"),
+            Op::LayerTraining { layer } => format!("training {layer}"),
             Op::Broadcast { axes, .. } => format!("broadcast[{axes}]"),
             Op::First { axes } => format!("first[{axes}]"),
             Op::ScaleRows => "scale_rows".into(),
@@ -378,6 +391,7 @@ impl Op {
             Op::Unary(Unary::ActGrad(a)) => format!("{}_grad", a.function()),
             Op::OneHot { .. } => "one_hot".into(),
             Op::DropoutMask { .. } => "dropout_mask".into(),
+            Op::LayerTraining { .. } => "training".into(),
             Op::Unary(Unary::Rsqrt { .. }) => "rsqrt".into(),
             Op::RunningUpdate { .. } => "running_update".into(),
             Op::Conv2d(_) => "conv2d".into(),

@@ -9,7 +9,7 @@
 //! Not done here: any simplification (the rules are textbook, not clever) and second-order
 //! derivatives (the gradient ops themselves have no rules; asking for one is an error).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::Pass;
 use crate::ir::{Activation, Binary, Broadcast, Const, Graph, NodeId, Op, Output, Phase, Unary, broadcast};
@@ -28,6 +28,15 @@ impl Pass for Autodiff {
             .ok_or_else(|| syn::Error::new(proc_macro2::Span::call_site(), "gradc: autodiff needs a loss output"))?;
         let relevant = graph.ancestors([loss]);
         let order: Vec<NodeId> = graph.topological_order().into_iter().filter(|n| relevant.contains(n)).collect();
+        // Only values that depend on a differentiable parameter take gradients (activity
+        // analysis): the rest (constants, run-time flags, the running statistics and what is
+        // computed from them alone) are constants as far as the loss's gradient goes.
+        let mut varying: BTreeSet<NodeId> = BTreeSet::new();
+        for &n in &order {
+            if graph.op(n).is_differentiable_param() || graph.operands(n).iter().any(|o| varying.contains(o)) {
+                varying.insert(n);
+            }
+        }
         let mut pending: BTreeMap<NodeId, Vec<NodeId>> = BTreeMap::new();
         let seed = graph.add_like(loss, Phase::Gradient, Op::Const(Const::number(1.0)), &[])?;
         pending.insert(loss, vec![seed]);
@@ -58,7 +67,7 @@ impl Pass for Autodiff {
             let operands = graph.operands(node);
             for (position, grad) in vjp(graph, node, &operands, g)? {
                 let operand = operands[position];
-                if graph.op(operand).takes_gradient() {
+                if graph.op(operand).takes_gradient() && varying.contains(&operand) {
                     if graph.shape(grad) != graph.shape(operand) {
                         return Err(syn::Error::new(
                             graph.node(node).span,

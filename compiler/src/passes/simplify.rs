@@ -270,6 +270,9 @@ fn is_zero(graph: &Graph, n: NodeId) -> bool {
     if const_of(graph, n).is_some_and(|c| c.number_value() == 0.0) {
         return true;
     }
+    if matches!(graph.op(n), Op::Unary(Unary::Neg)) {
+        return is_zero(graph, graph.operands(n)[0]);
+    }
     binary(graph, n, Binary::Mul).is_some_and(|(a, b)| is_zero(graph, a) || is_zero(graph, b))
 }
 
