@@ -140,12 +140,31 @@ fn a_non_finite_gradient_is_reported_as_such() {
 }
 
 #[test]
+fn a_failed_step_leaves_the_failed_attempts_gradients_readable() {
+    // What a failed step leaves is documented: parameters, optimizer state, learning rate, step
+    // count and generator as they were, and `grad` showing the failed attempt's gradients (to
+    // find where a non-finite value came from).
+    let x = Array2::from_elem((2, 3), 1e30f32);
+    let mut net = trained();
+    net.set_param("fc.weight", (ArrayD::ones(IxDyn(&[4, 3])) * 1e10f32).view()).unwrap();
+    let good = net.grad("out.weight").unwrap().to_owned();
+    assert_unchanged(&mut net, |n| n.train_step(x.view(), &[0, 1]).map(drop));
+    let after = net.grad("fc.weight").unwrap().to_owned();
+    assert!(after.iter().any(|g| !g.is_finite()), "{after}");
+    assert_ne!(net.grad("out.weight").unwrap(), good);
+}
+
+#[test]
 fn bad_learning_rate() {
     let mut net = trained();
-    for lr in [f64::NAN, f64::INFINITY, -0.1] {
+    for lr in [f64::NAN, f64::INFINITY, -0.1, 1e39] {
         let msg = assert_unchanged(&mut net, |n| n.set_lr(lr));
         assert!(msg.contains("learning rate"), "{msg}");
     }
+    // Finite in f64 but not in the f32 network, also through a layer's scale.
+    net.set_lr(1e38).unwrap();
+    let msg = assert_unchanged(&mut net, |n| n.set_lr_scale("fc", 10.0));
+    assert!(msg.contains("float type"), "{msg}");
     net.set_lr(0.25).unwrap();
     assert_eq!(net.lr(), 0.25);
 }

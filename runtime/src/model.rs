@@ -282,6 +282,8 @@ pub trait Model {
     /// Sets the factor on the learning rate for `layer`'s parameters (PyTorch's parameter
     /// groups): they train at `lr × scale`, and schedules that change `lr` carry through.
     fn set_lr_scale(&mut self, layer: &str, scale: f64) -> Result<()> {
+        let largest = self.params().lr_scales().iter().copied().fold(scale, f64::max);
+        check_rate::<Self::Scalar>(self.lr() * largest, "learning rate × lr_scale")?;
         self.params_mut().set_layer_lr_scale(layer, scale)
     }
 
@@ -311,6 +313,8 @@ pub trait Model {
                 why: "must be finite and non-negative",
             });
         }
+        let largest = self.params().lr_scales().iter().copied().fold(1.0, f64::max);
+        check_rate::<Self::Scalar>(lr * largest, "learning rate")?;
         self.state_mut().lr = lr;
         Ok(())
     }
@@ -318,5 +322,15 @@ pub trait Model {
     /// A table of the layers: output shapes, parameter counts, whether they train.
     fn summary(&self) -> String {
         crate::summary::render(Self::info(), self.params())
+    }
+}
+
+/// A learning rate (times a layer's scale) must be finite in the network's float type too:
+/// 1e39 is a fine f64 but infinite in f32.
+fn check_rate<T: Float>(rate: f64, what: &'static str) -> Result<()> {
+    if T::from_f64(rate).is_finite() {
+        Ok(())
+    } else {
+        Err(Error::InvalidValue { what, value: rate, why: "must be finite in the network's float type" })
     }
 }

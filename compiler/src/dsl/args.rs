@@ -127,9 +127,11 @@ fn convert(arg: &Arg, raw: &RawArgValue, errors: &mut Errors) -> Option<Value> {
         (ArgType::Number(_), other) => {
             fail(other.span(), format!("`{name}` takes a number, found {}", other.describe()))
         }
-        (ArgType::Count { min }, RawArgValue::Number { value, integer: true, span, .. }) if *value >= 0.0 => {
+        (ArgType::Count { min }, RawArgValue::Number { value, integer: true, span, text }) if *value >= 0.0 => {
             let count = *value as usize;
             match count >= *min {
+                // Sizes beyond 1e9 are a typo, and their products would overflow.
+                true if *value > 1e9 => fail(*span, format!("`{name}` must be at most 1000000000, found {text}")),
                 true => Some(Value::Count(count)),
                 false => fail(*span, format!("`{name}` must be at least {min}, found {count}")),
             }

@@ -411,9 +411,11 @@ pub fn check(raw: RawNetwork) -> syn::Result<Network> {
     let (input_shape, input_span) = found.input.expect("checked above");
     let mut layers = resolve_default_inits(found.layers);
     let mut errors = Errors::default();
+    let dtype = found.dtype.unwrap_or(DType::F32);
+    super::limits::check_numbers(&raw.items, dtype, &mut errors);
     infer_shapes(&input_shape, &mut layers, &found.residuals, &mut errors);
     errors.finish()?;
-    Ok(Network {
+    let network = Network {
         docs,
         vis: raw.vis,
         name: raw.name,
@@ -423,10 +425,14 @@ pub fn check(raw: RawNetwork) -> syn::Result<Network> {
         residuals: found.residuals,
         loss: found.loss.expect("checked above"),
         optimizer: found.optimizer.expect("checked above"),
-        dtype: found.dtype.unwrap_or(DType::F32),
+        dtype,
         fusion: found.fusion.unwrap_or(true),
         regularize: found.regularize,
-    })
+    };
+    let mut errors = Errors::default();
+    super::limits::check_sizes(&network.layers, &network.params(), &mut errors);
+    errors.finish()?;
+    Ok(network)
 }
 
 /// The span of an attribute's path (its first segment).

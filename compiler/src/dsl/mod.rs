@@ -6,6 +6,7 @@ mod args;
 pub mod ast;
 mod check;
 mod errors;
+mod limits;
 mod params;
 mod parse;
 mod shapes;
