@@ -101,7 +101,17 @@ fn stub(tokens: TokenStream) -> TokenStream {
                 // Skip attributes (doc comments) on the struct.
                 iter.next();
             }
-            _ => header.extend([tree.clone()]),
+            // Keep the visibility (`pub`, `pub(crate)`); anything else before `struct` is the
+            // mistake being reported and would make the stub unparsable.
+            proc_macro2::TokenTree::Ident(i) if i == "pub" => {
+                header.extend([tree.clone()]);
+                if let Some(proc_macro2::TokenTree::Group(g)) = iter.peek()
+                    && g.delimiter() == proc_macro2::Delimiter::Parenthesis
+                {
+                    header.extend(iter.next());
+                }
+            }
+            _ => {}
         }
     }
     TokenStream::new()

@@ -159,3 +159,21 @@ fn a_max_pool_gradient_reads_the_forward_pool_that_saved_its_maxima() {
     let error = verify(&train, "sabotage").unwrap_err();
     assert!(error.contains("does not read the forward pool"), "{error}");
 }
+
+#[test]
+fn deep_nesting_is_a_spanned_error_not_a_stack_overflow() {
+    let deep_init = format!(
+        "struct N {{ input: [3], a: dense(4, init = {}0.1{}), loss: mse, optimizer: sgd(lr = 0.1) }}",
+        "normal(".repeat(10_000),
+        ")".repeat(10_000)
+    );
+    let deep_blocks = format!(
+        "struct N {{ input: [3], {} relu {}, loss: mse, optimizer: sgd(lr = 0.1) }}",
+        "residual { ".repeat(2_000),
+        "}".repeat(2_000)
+    );
+    for src in [deep_init, deep_blocks] {
+        let error = dsl::parse(src.parse().unwrap()).err().expect("too deep").to_string();
+        assert!(error.contains("nested more than 64 levels deep"), "{error}");
+    }
+}

@@ -70,7 +70,11 @@ pub fn read_checked(path: &Path) -> Result<Vec<u8>> {
     }
     let mut bytes = header.to_vec();
     bytes.reserve_exact((len - 8) as usize);
-    file.read_to_end(&mut bytes).map_err(io)?;
+    // Read only what the file held when opened: a file that keeps growing cannot exhaust memory.
+    file.take(len - 8).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 != len {
+        return Err(weights_error(path, "the file changed while it was read"));
+    }
     Ok(bytes)
 }
 

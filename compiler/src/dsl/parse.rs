@@ -152,6 +152,7 @@ impl Parse for RawItem {
         } else if lookahead.peek(Ident) {
             let call: RawCall = input.parse()?;
             if input.peek(syn::token::Brace) {
+                let _nested = Nested::enter(call.span)?;
                 let content;
                 braced!(content in input);
                 let items = Punctuated::<RawItem, Token![,]>::parse_terminated(&content)?.into_iter().collect();
@@ -166,8 +167,40 @@ impl Parse for RawItem {
     }
 }
 
+/// How deep calls, tuples and blocks may nest: far beyond any real network, far below what
+/// would exhaust the compiler's stack.
+const MAX_NESTING: usize = 64;
+
+thread_local! {
+    static NESTING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// One level deeper while alive; an error at `span` past [`MAX_NESTING`].
+struct Nested;
+
+impl Nested {
+    fn enter(span: Span) -> syn::Result<Nested> {
+        let depth = NESTING.with(|d| {
+            d.set(d.get() + 1);
+            d.get()
+        });
+        let guard = Nested;
+        if depth > MAX_NESTING {
+            return Err(syn::Error::new(span, format!("nested more than {MAX_NESTING} levels deep")));
+        }
+        Ok(guard)
+    }
+}
+
+impl Drop for Nested {
+    fn drop(&mut self) {
+        NESTING.with(|d| d.set(d.get() - 1));
+    }
+}
+
 impl Parse for RawCall {
     fn parse(input: ParseStream) -> syn::Result<Self> {
+        let _nested = Nested::enter(input.span())?;
         let name: Ident = input.parse()?;
         let mut span = name.span();
         let args = if input.peek(syn::token::Paren) {
@@ -220,6 +253,7 @@ impl Parse for RawArgValue {
         } else if minus.is_some() {
             Err(lookahead.error())
         } else if lookahead.peek(syn::token::Paren) {
+            let _nested = Nested::enter(input.span())?;
             let content;
             let paren = parenthesized!(content in input);
             let items = Punctuated::<RawArgValue, Token![,]>::parse_terminated(&content)?.into_iter().collect();
