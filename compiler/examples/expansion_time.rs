@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run -p gradc-compiler --example expansion_time            # as cargo build runs the macro
-//! cargo run -p gradc-compiler --example expansion_time --release
+//! cargo run -p gradc-compiler --example expansion_time --release -- --deep   # + 1,000 and 10,000
 //! ```
 
 use std::time::{Duration, Instant};
@@ -21,13 +21,16 @@ fn declaration(depth: usize) -> String {
 }
 
 fn main() {
-    for depth in [5, 20, 50] {
+    // `--deep` adds 1,000 and 10,000 layers (each timed once).
+    let deep = std::env::args().any(|a| a == "--deep");
+    let depths: &[usize] = if deep { &[5, 20, 50, 1_000, 10_000] } else { &[5, 20, 50] };
+    for &depth in depths {
         let src = declaration(depth);
         let tokens: proc_macro2::TokenStream = src.parse().unwrap();
         let mut best = Duration::MAX;
         let mut size = 0;
         let mut nodes = 0;
-        for _ in 0..5 {
+        for _ in 0..if depth > 100 { 1 } else { 5 } {
             let start = Instant::now();
             let out = gradc_compiler::try_expand(tokens.clone()).unwrap();
             best = best.min(start.elapsed());

@@ -22,13 +22,13 @@ use crate::vocab::{Activation, LayerKind, Loss};
 struct LayerBuilder<'a> {
     graph: &'a mut Graph,
     layer: &'a Layer,
-    params: &'a [ParamDecl],
+    params: &'a BTreeMap<String, ParamDecl>,
 }
 
 impl LayerBuilder<'_> {
     fn param(&mut self, suffix: &str) -> NodeId {
         let full = format!("{}.{suffix}", self.layer.name);
-        let decl = self.params.iter().find(|p| p.name == full).expect("params() declares every parameter");
+        let decl = &self.params[&full];
         let op = Op::Param { name: full, kind: decl.kind, frozen: decl.frozen };
         self.graph.add_leaf(op, Shape::fixed(&decl.shape), Some(self.layer.name.clone()), self.layer.span)
     }
@@ -289,7 +289,7 @@ pub fn lower(net: &Network, mode: Mode) -> syn::Result<Graph> {
         Mode::FineTuning => "fine_tune",
     };
     let mut graph = Graph::new(format!("{}.{suffix}", net.name), net.dtype, mode);
-    let params = net.params();
+    let params: BTreeMap<String, ParamDecl> = net.params().into_iter().map(|p| (p.name.clone(), p)).collect();
     let mut x = graph.add_leaf(Op::Input, Shape::batch_of(&net.input_shape), Some("input".into()), net.input_span);
     // Residual blocks: the input of each open block, to add back at its end.
     let mut skips: BTreeMap<usize, NodeId> = BTreeMap::new();

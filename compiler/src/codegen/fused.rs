@@ -20,15 +20,12 @@ use crate::ir::{Dim, Graph, NodeId, Op};
 
 /// Whether the members' values must be written to a buffer: read outside the group, or
 /// named as a graph output, or the GEMM head.
-pub fn stored_members(graph: &Graph, members: &[NodeId]) -> BTreeSet<NodeId> {
+pub fn stored_members(graph: &Graph, members: &[NodeId], names: &Names) -> BTreeSet<NodeId> {
     let set: BTreeSet<NodeId> = members.iter().copied().collect();
-    let outputs: BTreeSet<NodeId> = graph.outputs().map(|(_, n)| n).collect();
     members
         .iter()
         .copied()
-        .filter(|&m| {
-            graph.op(m).is_product() || outputs.contains(&m) || graph.users(m).iter().any(|u| !set.contains(u))
-        })
+        .filter(|&m| graph.op(m).is_product() || names.is_output(m) || graph.users(m).iter().any(|u| !set.contains(u)))
         .collect()
 }
 
@@ -183,7 +180,7 @@ pub fn fused_kernel(
     let t = float_type(graph.dtype);
     let k = quote!(::gradc::__private::kernels);
     let set: BTreeSet<NodeId> = members.iter().copied().collect();
-    let stored = stored_members(graph, members);
+    let stored = stored_members(graph, members, names);
     let head = members.iter().copied().find(|&m| graph.op(m).is_product());
     // Features (columns, or channels) and pixels per channel of the group's iteration space.
     let spaces: Vec<(usize, Option<usize>)> = members

@@ -57,7 +57,7 @@ fn emit_kernels(graph: &Graph, names: &Names, lines: &BTreeMap<NodeId, String>) 
     let order = graph.order();
     let mut unstored: BTreeSet<NodeId> = BTreeSet::new();
     for members in graph.groups().values() {
-        let stored = stored_members(graph, members);
+        let stored = stored_members(graph, members, names);
         unstored.extend(members.iter().filter(|m| !stored.contains(m)));
     }
     let mut emitted = Emitted {
@@ -70,6 +70,13 @@ fn emit_kernels(graph: &Graph, names: &Names, lines: &BTreeMap<NodeId, String>) 
         uses_rng: false,
         scratch: vec![],
     };
+    // Each group's members in schedule order, gathered once.
+    let mut group_members: BTreeMap<u32, Vec<NodeId>> = BTreeMap::new();
+    for &n in &order {
+        if let Some(g) = graph.node(n).group {
+            group_members.entry(g).or_default().push(n);
+        }
+    }
     let mut emitted_groups = BTreeSet::new();
     let mut kernel_names: BTreeSet<String> = names.all_buffers().cloned().collect();
     for &n in &order {
@@ -79,9 +86,9 @@ fn emit_kernels(graph: &Graph, names: &Names, lines: &BTreeMap<NodeId, String>) 
         let k = match graph.node(n).group {
             Some(g) if !emitted_groups.insert(g) => None,
             Some(g) => {
-                let members: Vec<NodeId> = order.iter().copied().filter(|m| graph.node(*m).group == Some(g)).collect();
-                let kernel_name = group_name(graph, &members, &mut kernel_names);
-                Some(fused_kernel(graph, &members, &kernel_name, lines, names))
+                let members = &group_members[&g];
+                let kernel_name = group_name(graph, members, &mut kernel_names);
+                Some(fused_kernel(graph, members, &kernel_name, lines, names))
             }
             None => Some(kernel(graph, n, names.buffer(n), &lines[&n], names)),
         };

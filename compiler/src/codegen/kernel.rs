@@ -317,10 +317,7 @@ pub fn kernel(graph: &Graph, n: NodeId, name: &str, doc: &str, names: &Names) ->
             argument(graph, o, names)
         };
         // The clip norm counts only gradients of parameters that are trainable now.
-        let grad_of = graph.outputs().find_map(|(out, g)| match out {
-            crate::ir::Output::Grad(name) if g == o => Some(param_const(name)),
-            _ => None,
-        });
+        let grad_of = names.gradient_of(o).map(param_const);
         args.push(match (&node.op, grad_of) {
             (Op::ClipScale { .. }, Some(index)) => quote!(if params.is_trainable(#index) { #arg } else { &[] }),
             _ => arg,

@@ -68,6 +68,10 @@ fn is_reserved(name: &str) -> bool {
 pub struct Names {
     buffers: BTreeMap<NodeId, String>,
     number: BTreeMap<NodeId, usize>,
+    /// The graph's outputs, and the parameter each gradient output is of (looked up per node
+    /// by codegen, so kept here rather than recomputed).
+    outputs: BTreeSet<NodeId>,
+    gradient_of: BTreeMap<NodeId, String>,
 }
 
 impl Names {
@@ -95,7 +99,25 @@ impl Names {
             taken.insert(name.clone());
             buffers.insert(n, name);
         }
-        Names { buffers, number }
+        let outputs = graph.outputs().map(|(_, n)| n).collect();
+        let gradient_of = graph
+            .outputs()
+            .filter_map(|(out, n)| match out {
+                crate::ir::Output::Grad(name) => Some((n, name.clone())),
+                _ => None,
+            })
+            .collect();
+        Names { buffers, number, outputs, gradient_of }
+    }
+
+    /// Whether `n` is one of the graph's outputs.
+    pub fn is_output(&self, n: NodeId) -> bool {
+        self.outputs.contains(&n)
+    }
+
+    /// The parameter whose gradient `n` is, if it is a gradient output.
+    pub fn gradient_of(&self, n: NodeId) -> Option<&str> {
+        self.gradient_of.get(&n).map(String::as_str)
     }
 
     /// The buffer (and kernel) name of `n`.

@@ -138,20 +138,27 @@ pub struct Graph {
     inner: StableDiGraph<Node, u8, u32>,
     outputs: BTreeMap<Output, NodeId>,
     schedule: Option<Vec<NodeId>>,
+    /// Parameter nodes by name, so looking one up does not scan the graph.
+    params: BTreeMap<String, NodeId>,
 }
 
 impl Graph {
     /// An empty graph.
     pub fn new(name: impl Into<String>, dtype: DType, mode: Mode) -> Self {
         let (inner, outputs, schedule) = (StableDiGraph::default(), BTreeMap::new(), None);
-        Graph { name: name.into(), dtype, mode, inner, outputs, schedule }
+        Graph { name: name.into(), dtype, mode, inner, outputs, schedule, params: BTreeMap::new() }
     }
 
     /// Adds a leaf (input, labels, targets, parameter) of the given shape.
     pub fn add_leaf(&mut self, op: Op, shape: Shape, layer: Option<String>, span: Span) -> NodeId {
         debug_assert!(op.is_leaf());
         self.schedule = None;
-        self.inner.add_node(Node { op, shape, layer, label: None, phase: Phase::Forward, span, group: None })
+        let name = if let Op::Param { name, .. } = &op { Some(name.clone()) } else { None };
+        let id = self.inner.add_node(Node { op, shape, layer, label: None, phase: Phase::Forward, span, group: None });
+        if let Some(name) = name {
+            self.params.insert(name, id);
+        }
+        id
     }
 
     /// Adds `op` over `operands`, inferring its shape; fails (at `span`) if the shapes do not fit.
@@ -298,6 +305,12 @@ impl Graph {
 
     /// Removes node `id` and its edges.
     pub fn remove(&mut self, id: NodeId) {
+        if let Some(Node { op: Op::Param { name, .. }, .. }) = self.inner.node_weight(id)
+            && self.params.get(name) == Some(&id)
+        {
+            let name = name.clone();
+            self.params.remove(&name);
+        }
         self.inner.remove_node(id);
         self.schedule = None;
     }
@@ -389,6 +402,6 @@ impl Graph {
 
     /// The parameter node called `name`.
     pub fn param(&self, name: &str) -> Option<NodeId> {
-        self.node_ids().into_iter().find(|&n| matches!(self.op(n), Op::Param { name: p, .. } if p == name))
+        self.params.get(name).copied()
     }
 }
