@@ -177,3 +177,13 @@ fn deep_nesting_is_a_spanned_error_not_a_stack_overflow() {
         assert!(error.contains("nested more than 64 levels deep"), "{error}");
     }
 }
+
+#[test]
+fn a_product_reading_a_fused_value_does_not_head_its_group() {
+    // Found by the property test: the projection's matmul reads the prelu output, which is in
+    // the same elementwise group; as the group's head it would run before its own input.
+    let src = "struct N { input: [4], l0: prelu, residual { residual(project = dense) { gelu } }, \
+               out: dense(3), loss: mse, optimizer: sgd(lr = 0.01) }";
+    let code = gradc_compiler::try_expand(src.parse().unwrap()).unwrap();
+    syn::parse2::<syn::File>(code).unwrap();
+}

@@ -114,6 +114,8 @@ impl Pass for FuseElementwise {
                 .filter(|&o| {
                     !set.contains(&o)
                         && graph.op(o).is_product()
+                        // The head runs before the group's passes, so it cannot read a member.
+                        && graph.operands(o).iter().all(|x| !set.contains(x))
                         && graph.node(o).phase == phase
                         && graph.shape(o).0.first() == Some(&Dim::Batch)
                 })
