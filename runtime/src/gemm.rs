@@ -13,10 +13,12 @@ use std::cell::RefCell;
 
 use crate::Float;
 
-/// Rows of C per register tile.
-const MR: usize = 8;
-/// Columns of C per register tile (two AVX-512 registers of f32).
-const NR: usize = 32;
+/// The register tile (rows × columns of C) of each kernel: AVX-512 holds 8 rows of two
+/// 16-lane registers (16 accumulators of 32 registers); AVX2 has 16 registers, so 6 rows of two
+/// vectors (12 accumulators, 2 for B, 1 broadcast), the shape BLIS uses there.
+const WIDE: (usize, usize) = (8, 32);
+/// Largest MR × NR of any kernel (the portable one's scratch tile).
+const MAX_TILE: usize = 8 * 32;
 /// Depth of a packed panel.
 const KC: usize = 256;
 /// Rows of A per packed block.
@@ -99,25 +101,48 @@ pub(crate) unsafe fn gemm<T: Float>(m: usize, k: usize, n: usize, a: View<T>, b:
 }
 
 unsafe fn blocked<T: Float>(ws: &mut Workspace<T>, m: usize, k: usize, n: usize, a: View<T>, b: View<T>, c: *mut T) {
-    let a_len = MC.min(m.next_multiple_of(MR)) * KC.min(k);
-    let b_len = NC.min(n.next_multiple_of(NR)) * KC.min(k);
+    let kernel = kernel();
+    let is_f32 = TypeId::of::<T>() == TypeId::of::<f32>();
+    // SAFETY (every arm): forwarded; each tile shape is the one its kernel computes.
+    match kernel {
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2Fma if is_f32 => unsafe { blocked_tiles::<T, 6, 16>(ws, kernel, m, k, n, a, b, c) },
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2Fma => unsafe { blocked_tiles::<T, 6, 8>(ws, kernel, m, k, n, a, b, c) },
+        _ => unsafe { blocked_tiles::<T, { WIDE.0 }, { WIDE.1 }>(ws, kernel, m, k, n, a, b, c) },
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn blocked_tiles<T: Float, const MR: usize, const NR: usize>(
+    ws: &mut Workspace<T>,
+    kernel: Kernel,
+    m: usize,
+    k: usize,
+    n: usize,
+    a: View<T>,
+    b: View<T>,
+    c: *mut T,
+) {
+    // A block's last panel is padded to a whole tile, and MC need not be a multiple of MR.
+    let a_len = MC.min(m).next_multiple_of(MR) * KC.min(k);
+    let b_len = NC.min(n).next_multiple_of(NR) * KC.min(k);
     if ws.a.len() < a_len {
         ws.a.resize(a_len, T::zero());
     }
     if ws.b.len() < b_len {
         ws.b.resize(b_len, T::zero());
     }
-    let kernel = kernel();
     for jc in (0..n).step_by(NC) {
         let nc = NC.min(n - jc);
         for pc in (0..k).step_by(KC) {
             let kc = KC.min(k - pc);
             // SAFETY: the block lies inside B and the buffer was sized above.
-            unsafe { pack_b(&mut ws.b, b, pc, jc, kc, nc) };
+            unsafe { pack_b::<T, NR>(&mut ws.b, b, pc, jc, kc, nc) };
             for ic in (0..m).step_by(MC) {
                 let mc = MC.min(m - ic);
                 // SAFETY: as above, for A.
-                unsafe { pack_a(&mut ws.a, a, ic, pc, mc, kc) };
+                unsafe { pack_a::<T, MR>(&mut ws.a, a, ic, pc, mc, kc) };
                 for jr in (0..nc).step_by(NR) {
                     let bp = &ws.b[jr * kc..(jr + NR) * kc];
                     for ir in (0..mc).step_by(MR) {
@@ -131,7 +156,7 @@ unsafe fn blocked<T: Float>(ws: &mut Workspace<T>, m: usize, k: usize, n: usize,
                             overwrite: pc == 0,
                         };
                         // SAFETY: the tile's rows × cols corner is inside C.
-                        unsafe { tile_kernel(kernel, kc, ap, bp, tile) };
+                        unsafe { tile_kernel::<T, MR, NR>(kernel, kc, ap, bp, tile) };
                     }
                 }
             }
@@ -140,10 +165,9 @@ unsafe fn blocked<T: Float>(ws: &mut Workspace<T>, m: usize, k: usize, n: usize,
 }
 
 /// Packs `op(A)[i0.., p0..]` (mc × kc) into micro-panels of MR rows: element (i, p) of a
-/// Packs `op(A)[i0.., p0..]` (mc × kc) into micro-panels of MR rows: element (i, p) of a
 /// panel at `p·MR + i`, rows past the matrix zero. Reads along whichever axis of A is
 /// contiguous; full panels take a path without the per-element bounds test.
-unsafe fn pack_a<T: Float>(buf: &mut [T], a: View<T>, i0: usize, p0: usize, mc: usize, kc: usize) {
+unsafe fn pack_a<T: Float, const MR: usize>(buf: &mut [T], a: View<T>, i0: usize, p0: usize, mc: usize, kc: usize) {
     for (panel, ir) in (0..mc).step_by(MR).enumerate() {
         let out = &mut buf[panel * MR * kc..(panel + 1) * MR * kc];
         let rows = MR.min(mc - ir);
@@ -184,7 +208,7 @@ unsafe fn pack_a<T: Float>(buf: &mut [T], a: View<T>, i0: usize, p0: usize, mc: 
 /// Packs `op(B)[p0.., j0..]` (kc × nc) into micro-panels of NR columns: element (p, j) of a
 /// panel at `p·NR + j`, columns past the matrix zero. Reads along whichever axis of B is
 /// contiguous; full panels take a path without the per-element bounds test.
-unsafe fn pack_b<T: Float>(buf: &mut [T], b: View<T>, p0: usize, j0: usize, kc: usize, nc: usize) {
+unsafe fn pack_b<T: Float, const NR: usize>(buf: &mut [T], b: View<T>, p0: usize, j0: usize, kc: usize, nc: usize) {
     for (panel, jr) in (0..nc).step_by(NR).enumerate() {
         let out = &mut buf[panel * NR * kc..(panel + 1) * NR * kc];
         let cols = NR.min(nc - jr);
@@ -240,14 +264,14 @@ struct Tile<T> {
 }
 
 impl<T: Float> Tile<T> {
-    /// Writes the MR × NR results `acc` (row-major) into the tile's corner of C.
+    /// Writes the results `acc` (row-major, `nr` per row) into the tile's corner of C.
     #[inline(always)]
-    unsafe fn store(self, acc: &[T; MR * NR]) {
+    unsafe fn store(self, acc: &[T], nr: usize) {
         for i in 0..self.rows {
             for j in 0..self.cols {
                 // SAFETY: i < rows and j < cols stay inside the tile.
                 let cij = unsafe { &mut *self.c.add(i * self.ldc + j) };
-                let v = acc[i * NR + j];
+                let v = acc[i * nr + j];
                 *cij = if self.overwrite { v } else { *cij + v };
             }
         }
@@ -255,7 +279,13 @@ impl<T: Float> Tile<T> {
 }
 
 #[inline(always)]
-unsafe fn tile_kernel<T: Float>(kernel: Kernel, kc: usize, ap: &[T], bp: &[T], tile: Tile<T>) {
+unsafe fn tile_kernel<T: Float, const MR: usize, const NR: usize>(
+    kernel: Kernel,
+    kc: usize,
+    ap: &[T],
+    bp: &[T],
+    tile: Tile<T>,
+) {
     #[cfg(target_arch = "x86_64")]
     {
         let f32_tile =
@@ -267,23 +297,23 @@ unsafe fn tile_kernel<T: Float>(kernel: Kernel, kc: usize, ap: &[T], bp: &[T], t
         // SAFETY (every arm): T is the kernel's element type, so the panels and C have it, and
         // the CPU has the kernel's features (checked by `kernel()`).
         match kernel {
-            Kernel::Avx512 if is_f32 => {
+            Kernel::Avx512 if is_f32 && (MR, NR) == WIDE => {
                 return unsafe { tile_f32_avx512(kc, ap.as_ptr().cast(), bp.as_ptr().cast(), f32_tile(tile)) };
             }
-            Kernel::Avx512 if is_f64 => {
+            Kernel::Avx512 if is_f64 && (MR, NR) == WIDE => {
                 return unsafe { tile_f64_avx512(kc, ap.as_ptr().cast(), bp.as_ptr().cast(), f64_tile(tile)) };
             }
-            Kernel::Avx2Fma if is_f32 => {
+            Kernel::Avx2Fma if is_f32 && (MR, NR) == (6, 16) => {
                 return unsafe { tile_f32_avx2(kc, ap.as_ptr().cast(), bp.as_ptr().cast(), f32_tile(tile)) };
             }
-            Kernel::Avx2Fma if is_f64 => {
+            Kernel::Avx2Fma if is_f64 && (MR, NR) == (6, 8) => {
                 return unsafe { tile_f64_avx2(kc, ap.as_ptr().cast(), bp.as_ptr().cast(), f64_tile(tile)) };
             }
             _ => {}
         }
     }
     let _ = kernel;
-    let mut acc = [T::zero(); MR * NR];
+    let mut acc = [T::zero(); MAX_TILE];
     for (a, b) in ap.chunks_exact(MR).zip(bp.chunks_exact(NR)).take(kc) {
         for i in 0..MR {
             for j in 0..NR {
@@ -292,19 +322,21 @@ unsafe fn tile_kernel<T: Float>(kernel: Kernel, kc: usize, ap: &[T], bp: &[T], t
         }
     }
     // SAFETY: forwarded.
-    unsafe { tile.store(&acc) }
+    unsafe { tile.store(&acc, NR) }
 }
 
 /// Vector tile kernels: `$rows` rows at a time (the whole tile in `MR / $rows` groups),
 /// each row `NR / $lanes` registers of `$lanes` lanes. Generated per element type and
 /// instruction set; the shapes keep the accumulators within the register file.
 macro_rules! tile_kernel {
-    ($name:ident, $t:ty, $feature:literal, $rows:expr, $lanes:expr,
+    ($name:ident, $t:ty, $feature:literal, $mr:expr, $nr:expr, $rows:expr, $lanes:expr,
      $zero:ident, $load:ident, $store:ident, $set1:ident, $fmadd:ident, $add:ident) => {
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = $feature)]
         unsafe fn $name(kc: usize, ap: *const $t, bp: *const $t, tile: Tile<$t>) {
             use std::arch::x86_64::*;
+            const MR: usize = $mr;
+            const NR: usize = $nr;
             const ROWS: usize = $rows;
             const VECTORS: usize = NR / $lanes;
             let mut out = [0.0 as $t; MR * NR];
@@ -349,7 +381,7 @@ macro_rules! tile_kernel {
                 }
             }
             // SAFETY: forwarded.
-            unsafe { tile.store(&out) }
+            unsafe { tile.store(&out, NR) }
         }
     };
 }
@@ -358,6 +390,8 @@ tile_kernel!(
     tile_f32_avx512,
     f32,
     "avx512f",
+    8,
+    32,
     8,
     16,
     _mm512_setzero_ps,
@@ -371,6 +405,8 @@ tile_kernel!(
     tile_f64_avx512,
     f64,
     "avx512f",
+    8,
+    32,
     4,
     8,
     _mm512_setzero_pd,
@@ -384,7 +420,9 @@ tile_kernel!(
     tile_f32_avx2,
     f32,
     "avx2,fma",
-    2,
+    6,
+    16,
+    6,
     8,
     _mm256_setzero_ps,
     _mm256_loadu_ps,
@@ -397,7 +435,9 @@ tile_kernel!(
     tile_f64_avx2,
     f64,
     "avx2,fma",
-    1,
+    6,
+    8,
+    6,
     4,
     _mm256_setzero_pd,
     _mm256_loadu_pd,
