@@ -14,18 +14,20 @@ use gradc::data::{self, Dataset};
 use gradc::network;
 use rand::SeedableRng;
 
+// A convolution right before a batch norm has no bias (`bias = false`), as in ResNets: the
+// batch norm subtracts the mean, so a bias would cancel.
 network! {
     /// Classifies 8x8 digit images with two convolution blocks and global average pooling.
     pub struct DigitCnn {
         input: [1, 8, 8],
-        conv1: conv2d(16, 3, padding = 1),  // [16, 8, 8]
+        conv1: conv2d(16, 3, padding = 1, bias = false),  // [16, 8, 8]
         bn1: batch_norm,                    // BatchNorm2d: statistics per channel
         act1: relu,
-        conv2: conv2d(32, 3, padding = 1),  // [32, 8, 8]
+        conv2: conv2d(32, 3, padding = 1, bias = false),  // [32, 8, 8]
         bn2: batch_norm,
         act2: relu,
         pool: max_pool2d(2),                // [32, 4, 4]
-        conv3: conv2d(64, 3, padding = 1),  // [64, 4, 4]
+        conv3: conv2d(64, 3, padding = 1, bias = false),  // [64, 4, 4]
         bn3: batch_norm,
         act3: relu,
         gap: global_avg_pool,               // [64]

@@ -75,6 +75,14 @@ both_dtypes!(Cnn32, Cnn32Plain, Cnn64, Cnn64Plain, {
     loss: softmax_cross_entropy, optimizer: adam(lr = 0.01), regularize: l2(1e-3),
 });
 
+both_dtypes!(ConvBias32, ConvBias32Plain, ConvBias64, ConvBias64Plain, {
+    input: [2, 6, 6],
+    conv1: conv2d(4, 3, padding = 1), bn1: batch_norm, act1: relu, pool: max_pool2d(2),
+    conv2: conv2d(5, 3, padding = 1), bn2: batch_norm, act2: relu,
+    gap: global_avg_pool, out: dense(3),
+    loss: softmax_cross_entropy, optimizer: sgd(lr = 0.05),
+});
+
 /// The shared tensor-scale relative error (tests/common), on f64 copies.
 fn relative<T: Float>(a: &[T], b: &[T]) -> f64 {
     let f64s = |v: &[T]| {
@@ -182,4 +190,10 @@ fn convolutional_and_residual_network() {
 fn the_fused_graphs_really_are_fused() {
     assert!(DeepBn32::TRAIN_IR.contains("[fused"));
     assert!(!DeepBn32Plain::TRAIN_IR.contains("[fused"));
+}
+
+#[test]
+fn a_conv_bias_before_batch_norm_is_dropped_without_changing_the_results() {
+    compare(ConvBias32::new(6), ConvBias32Plain::new(6), 1e-5);
+    compare(ConvBias64::new(6), ConvBias64Plain::new(6), 1e-10);
 }
