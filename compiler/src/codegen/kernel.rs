@@ -516,9 +516,10 @@ pub fn kernel(graph: &Graph, n: NodeId, name: &str, doc: &str, names: &Names) ->
             }
         };
         let invoke = quote!(#fn_name(#batch_arg params.value_mut(#param), #(#rest_args,)* #lr_arg););
-        // Optimizer updates skip parameters the user made non-trainable, count their own steps (Adam's bias correction restarts for a parameter that starts
-        // training late, as PyTorch's per-parameter `step`), and scale the learning rate by
-        // the parameter's layer scale, in f64 as PyTorch's parameter groups do.
+        // Optimizer updates skip parameters the user made non-trainable, count their own
+        // steps (Adam's bias correction restarts for a parameter that starts training late, as
+        // PyTorch's per-parameter `step`), and scale the learning rate by the parameter's
+        // layer scale, in f64 as PyTorch's parameter groups do.
         let scaled_lr = match dtype {
             DType::F32 => quote!((lr * params.lr_scale(#param)) as f32),
             DType::F64 => quote!(lr * params.lr_scale(#param)),
