@@ -144,20 +144,23 @@ impl<T: Float> ParamStore<T> {
     /// A layer trains while any of its learnable parameters is trainable (a layer without
     /// any, or a `#[frozen]` one, is compiled in its one mode and never reads the flag).
     fn refresh_training(&mut self) {
-        for i in 0..self.specs.len() {
-            let layer = self.specs[i].layer;
-            let mut learnable = (0..self.specs.len())
-                .filter(|&j| self.specs[j].layer == layer && self.specs[j].kind == ParamKind::Learnable)
-                .peekable();
-            let training = learnable.peek().is_none() || learnable.any(|j| self.trainable[j]);
-            self.training[i] = if training { T::one() } else { T::zero() };
+        // Per layer, in one pass over the specs: (has learnable, any trainable, any differentiable).
+        let mut layers: std::collections::HashMap<&str, (bool, bool, bool)> = std::collections::HashMap::new();
+        for (spec, &trainable) in self.specs.iter().zip(&self.trainable) {
+            let entry = layers.entry(spec.layer).or_default();
+            if spec.kind == ParamKind::Learnable {
+                entry.0 = true;
+                entry.1 |= trainable;
+            }
+            entry.2 |= spec.differentiable;
         }
-        self.freezes_statistics = (0..self.specs.len()).any(|i| {
-            let layer = self.specs[i].layer;
-            self.specs[i].kind == ParamKind::Buffer
-                && self.training[i] == T::zero()
-                && self.specs.iter().any(|s| s.layer == layer && s.differentiable)
-        });
+        self.freezes_statistics = false;
+        for (i, spec) in self.specs.iter().enumerate() {
+            let (learnable, trainable, differentiable) = layers[spec.layer];
+            let training = !learnable || trainable;
+            self.training[i] = if training { T::one() } else { T::zero() };
+            self.freezes_statistics |= spec.kind == ParamKind::Buffer && !training && differentiable;
+        }
     }
 
     /// Whether a batch norm that the network trains is frozen at run time, so a step must
