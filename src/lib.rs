@@ -41,7 +41,7 @@ pub use ndarray;
 #[doc(hidden)]
 pub mod __private {
     pub use gradc_runtime::{
-        Init, LayerInfo, LossKind, NetworkInfo, OptimizerState, ParamKind, ParamSpec, ParamStore, Rng, TrainState,
-        conv, kernels, optim, scalar,
+        Init, LayerInfo, LossKind, NetworkInfo, OptimizerState, ParamKind, ParamSpec, ParamStore, Rng, Staged,
+        TrainState, UpdateStaging, conv, kernels, optim, scalar,
     };
 }

@@ -44,6 +44,12 @@ pub enum Error {
         "the gradient of `{param}` is not finite (the loss is {loss}); the parameters were left unchanged (try a smaller learning rate or clip_norm)"
     )]
     NonFiniteGradient { param: &'static str, loss: f64 },
+    /// Loss and gradients are finite but the update would make a parameter, its optimizer
+    /// state or a running statistic NaN or infinite; no update was made.
+    #[error(
+        "the update of `{param}` would make it or its optimizer state non-finite (the loss is {loss}); the parameters were left unchanged (try a smaller learning rate)"
+    )]
+    NonFiniteUpdate { param: &'static str, loss: f64 },
     /// No parameter, gradient or layer of that name.
     #[error("no {what} named `{name}`; known names: {known}")]
     UnknownName { what: &'static str, name: String, known: String },

@@ -272,11 +272,22 @@ pub fn dropout_mask<T: Float>(rng: &mut crate::Rng, p: T, out: &mut [T]) {
 }
 
 /// `running ← (1 − m)·running + m·correction·stat` (batch norm's running statistics;
-/// `correction` is B/(B−1) for the unbiased variance, else 1).
-pub fn running_update<T: Float>(running: &mut [T], stat: &[T], momentum: T, correction: T) {
-    for (r, &s) in running.iter_mut().zip(stat) {
-        *r = (T::one() - momentum) * *r + momentum * correction * s;
+/// `correction` is B/(B−1) for the unbiased variance, else 1), written to the staged buffer;
+/// whether the new values are finite.
+pub fn running_update<T: Float>(staged: crate::Staged<'_, T>, stat: &[T], momentum: T, correction: T) -> bool {
+    let crate::Staged { old, new, .. } = staged;
+    let mut finite = true;
+    for ((n, &r), &s) in new.iter_mut().zip(old).zip(stat) {
+        *n = (T::one() - momentum) * r + momentum * correction * s;
+        finite &= n.is_finite();
     }
+    finite
+}
+
+/// `num_batches_tracked += 1`, written to the staged buffer.
+pub fn count_batch<T: Float>(staged: crate::Staged<'_, T>) -> bool {
+    staged.new[0] = staged.old[0] + T::one();
+    true
 }
 
 /// The clip factor `min(1, c / (‖g‖ + 1e-6))`, ‖g‖ the L2 norm of all `grads` together

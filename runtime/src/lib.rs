@@ -28,6 +28,7 @@ mod optimizer;
 mod params;
 pub mod scalar;
 pub mod schedule;
+mod staging;
 mod summary;
 mod targets;
 mod transfer;
@@ -39,6 +40,7 @@ pub use init::Init;
 pub use model::{LayerInfo, Model, NetworkInfo, StepStats, TrainState};
 pub use optimizer::OptimizerState;
 pub use params::{ParamKind, ParamSpec, ParamStore};
+pub use staging::{Staged, UpdateStaging};
 /// The random generator of a network (dropout masks): ChaCha8, seeded from `new(seed)`.
 pub type Rng = rand_chacha::ChaCha8Rng;
 pub use targets::{LossKind, TargetData, Targets, check_input, check_targets};

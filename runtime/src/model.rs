@@ -116,10 +116,10 @@ pub trait Model {
     /// Bytes held by the training step's buffers (every intermediate value and gradient) at
     /// the last batch size.
     fn workspace_bytes(&self) -> usize;
-    /// Whether every gradient of the last backward pass is finite.
-    fn gradients_finite(&self) -> bool;
-    /// Applies the compiled optimizer update with the gradients of the last backward pass.
-    fn run_update(&mut self);
+    /// Applies the compiled updates (optimizer, running statistics) with the gradients of the
+    /// last backward pass, all or nothing: if a new value would not be finite, nothing changes
+    /// and the index of the parameter whose update failed is returned.
+    fn run_update(&mut self) -> std::result::Result<(), usize>;
 
     // ---- provided
 
@@ -167,15 +167,24 @@ pub trait Model {
     ) -> Result<StepStats> {
         let rng = self.state().rng.clone();
         let stats = self.loss_and_grads(x, targets)?;
-        if !self.gradients_finite() {
+        // The updates check their own results as they write them (a non-finite gradient makes
+        // a non-finite update), so no separate pass over the gradients is needed.
+        if let Err(failed) = self.run_update() {
             self.state_mut().rng = rng;
+            // The slow search for the cause runs only on this error path.
+            // The failed parameter's own gradient first, then any trained one (a clip factor
+            // spreads one non-finite gradient to every update).
             let params = Self::info().params;
-            let param = (0..params.len())
-                .find(|&i| self.gradient(i).is_some_and(|g| !crate::kernels::all_finite(g)))
-                .map_or("?", |i| params[i].name);
-            return Err(Error::NonFiniteGradient { param, loss: stats.loss });
+            let loss = stats.loss;
+            let non_finite = |i: usize| {
+                self.params().is_trainable(i) && self.gradient(i).is_some_and(|g| !crate::kernels::all_finite(g))
+            };
+            let cause = std::iter::once(failed).chain(0..params.len()).find(|&i| non_finite(i));
+            return Err(match cause {
+                Some(i) => Error::NonFiniteGradient { param: params[i].name, loss },
+                None => Error::NonFiniteUpdate { param: params[failed].name, loss },
+            });
         }
-        self.run_update();
         self.state_mut().steps += 1;
         Ok(stats)
     }

@@ -1,24 +1,30 @@
 //! The optimizers' update rules, one type per DSL optimizer (DESIGN §2).
 //!
 //! Generated code builds the rule from its constants and calls
-//! `update(param, grad, scale, state, lr, step)` once per trainable parameter: `scale` is the
-//! clip factor (1 without `clip_norm`), `state` the parameter's state tensors in the order of
-//! [`OptimizerState::names`](crate::OptimizerState::names), `step` its step count from 1.
+//! `update(staged, grad, scale, lr)` once per trainable parameter: `staged` holds the
+//! parameter's current values and state tensors (in the order of
+//! [`OptimizerState::names`](crate::OptimizerState::names)) and the buffers the new ones go
+//! to, `scale` is the clip factor (1 without `clip_norm`). Every rule returns whether all it
+//! wrote is finite; the step commits the new buffers only if every update says so.
 
-use crate::Float;
+use crate::{Float, Staged};
 
 /// Plain SGD: `θ ← θ − η·(s·g)`.
 #[derive(Clone, Copy, Debug)]
 pub struct Sgd {}
 
 impl Sgd {
-    /// Applies one step to `param`.
+    /// Applies one step to `staged`; whether the new values are finite.
     #[inline]
-    pub fn update<T: Float>(self, param: &mut [T], grad: &[T], scale: T, _state: &mut [Vec<T>], lr: T, _step: u64) {
-        assert_eq!(param.len(), grad.len(), "sgd sizes");
-        for (p, &g) in param.iter_mut().zip(grad) {
-            *p -= lr * (scale * g);
+    pub fn update<T: Float>(self, staged: Staged<'_, T>, grad: &[T], scale: T, lr: T) -> bool {
+        let Staged { old, new, .. } = staged;
+        assert!(old.len() == grad.len() && new.len() == grad.len(), "sgd sizes");
+        let mut finite = true;
+        for ((n, &p), &g) in new.iter_mut().zip(old).zip(grad) {
+            *n = p - lr * (scale * g);
+            finite &= n.is_finite();
         }
+        finite
     }
 }
 
@@ -30,10 +36,10 @@ pub struct Momentum<T> {
 }
 
 impl<T: Float> Momentum<T> {
-    /// Applies one step to `param`.
+    /// Applies one step to `staged`; whether the new values are finite.
     #[inline]
-    pub fn update(self, param: &mut [T], grad: &[T], scale: T, state: &mut [Vec<T>], lr: T, _step: u64) {
-        momentum(param, grad, scale, state, lr, self.beta, false);
+    pub fn update(self, staged: Staged<'_, T>, grad: &[T], scale: T, lr: T) -> bool {
+        momentum(staged, grad, scale, lr, self.beta, false)
     }
 }
 
@@ -46,20 +52,25 @@ pub struct Nesterov<T> {
 }
 
 impl<T: Float> Nesterov<T> {
-    /// Applies one step to `param`.
+    /// Applies one step to `staged`; whether the new values are finite.
     #[inline]
-    pub fn update(self, param: &mut [T], grad: &[T], scale: T, state: &mut [Vec<T>], lr: T, _step: u64) {
-        momentum(param, grad, scale, state, lr, self.beta, true);
+    pub fn update(self, staged: Staged<'_, T>, grad: &[T], scale: T, lr: T) -> bool {
+        momentum(staged, grad, scale, lr, self.beta, true)
     }
 }
 
-fn momentum<T: Float>(param: &mut [T], grad: &[T], scale: T, state: &mut [Vec<T>], lr: T, beta: T, nesterov: bool) {
-    let [buffer] = state else { panic!("momentum keeps one state tensor") };
-    for ((p, &g), b) in param.iter_mut().zip(grad).zip(buffer.iter_mut()) {
+fn momentum<T: Float>(staged: Staged<'_, T>, grad: &[T], scale: T, lr: T, beta: T, nesterov: bool) -> bool {
+    let Staged { old, new, state: [buffer], new_state: [new_buffer], .. } = staged else {
+        panic!("momentum keeps one state tensor")
+    };
+    let mut finite = true;
+    for (((n, &p), &g), (nb, &b)) in new.iter_mut().zip(old).zip(grad).zip(new_buffer.iter_mut().zip(buffer)) {
         let g = scale * g;
-        *b = beta * *b + g;
-        *p -= lr * if nesterov { g + beta * *b } else { *b };
+        *nb = beta * b + g;
+        *n = p - lr * if nesterov { g + beta * *nb } else { *nb };
+        finite &= n.is_finite() & nb.is_finite();
     }
+    finite
 }
 
 /// `s ← βs + (1−β)g²; θ ← θ − ηg/√(s+ε)`, or `ηg/(√s+ε)` when not `eps_inside` (which with
@@ -75,17 +86,24 @@ pub struct RmsProp<T> {
 }
 
 impl<T: Float> RmsProp<T> {
-    /// Applies one step to `param`.
+    /// Applies one step to `staged`; whether the new values are finite.
     #[inline]
-    pub fn update(self, param: &mut [T], grad: &[T], scale: T, state: &mut [Vec<T>], lr: T, _step: u64) {
-        let [square_avg] = state else { panic!("rmsprop keeps one state tensor") };
+    pub fn update(self, staged: Staged<'_, T>, grad: &[T], scale: T, lr: T) -> bool {
+        let Staged { old, new, state: [square_avg], new_state: [new_square_avg], .. } = staged else {
+            panic!("rmsprop keeps one state tensor")
+        };
         let RmsProp { beta, eps, eps_inside } = self;
-        for ((p, &g), s) in param.iter_mut().zip(grad).zip(square_avg.iter_mut()) {
+        let mut finite = true;
+        for (((n, &p), &g), (ns, &s)) in
+            new.iter_mut().zip(old).zip(grad).zip(new_square_avg.iter_mut().zip(square_avg))
+        {
             let g = scale * g;
-            *s = beta * *s + (T::one() - beta) * g * g;
-            let denominator = if eps_inside { (*s + eps).sqrt() } else { s.sqrt() + eps };
-            *p -= lr * g / denominator;
+            *ns = beta * s + (T::one() - beta) * g * g;
+            let denominator = if eps_inside { (*ns + eps).sqrt() } else { ns.sqrt() + eps };
+            *n = p - lr * g / denominator;
+            finite &= n.is_finite() & ns.is_finite();
         }
+        finite
     }
 }
 
@@ -102,12 +120,11 @@ pub struct Adam<T> {
 }
 
 impl<T: Float> Adam<T> {
-    /// Applies one step to `param`.
+    /// Applies one step to `staged`; whether the new values are finite.
     #[inline]
-    pub fn update(self, param: &mut [T], grad: &[T], scale: T, state: &mut [Vec<T>], lr: T, step: u64) {
+    pub fn update(self, staged: Staged<'_, T>, grad: &[T], scale: T, lr: T) -> bool {
         let weight_decay = T::zero();
-        AdamW { beta1: self.beta1, beta2: self.beta2, eps: self.eps, weight_decay }
-            .update(param, grad, scale, state, lr, step);
+        AdamW { beta1: self.beta1, beta2: self.beta2, eps: self.eps, weight_decay }.update(staged, grad, scale, lr)
     }
 }
 
@@ -126,10 +143,13 @@ pub struct AdamW<T> {
 }
 
 impl<T: Float> AdamW<T> {
-    /// Applies one step to `param`.
+    /// Applies one step to `staged`; whether the new values are finite.
     #[inline]
-    pub fn update(self, param: &mut [T], grad: &[T], scale: T, state: &mut [Vec<T>], lr: T, step: u64) {
-        let [exp_avg, exp_avg_sq] = state else { panic!("adam keeps two state tensors") };
+    pub fn update(self, staged: Staged<'_, T>, grad: &[T], scale: T, lr: T) -> bool {
+        let Staged { old, new, state: [exp_avg, exp_avg_sq], new_state: [new_exp_avg, new_exp_avg_sq], step } = staged
+        else {
+            panic!("adam keeps two state tensors")
+        };
         let AdamW { beta1, beta2, eps, weight_decay } = self;
         let t = step.min(i32::MAX as u64) as i32;
         let correction1 = T::one() - beta1.powi(t);
@@ -137,12 +157,16 @@ impl<T: Float> AdamW<T> {
         // PyTorch's arrangement: θ ← θ − (η/c₁)·m / (√v/√c₂ + ε).
         let step_size = lr / correction1;
         let root2 = correction2.sqrt();
-        for (((p, &g), m), v) in param.iter_mut().zip(grad).zip(exp_avg.iter_mut()).zip(exp_avg_sq.iter_mut()) {
+        let mut finite = true;
+        let moments = new_exp_avg.iter_mut().zip(exp_avg).zip(new_exp_avg_sq.iter_mut().zip(exp_avg_sq));
+        for (((n, &p), &g), ((nm, &m), (nv, &v))) in new.iter_mut().zip(old).zip(grad).zip(moments) {
             let g = scale * g;
-            *p -= lr * weight_decay * *p;
-            *m = beta1 * *m + (T::one() - beta1) * g;
-            *v = beta2 * *v + (T::one() - beta2) * g * g;
-            *p -= step_size * *m / (v.sqrt() / root2 + eps);
+            let p = p - lr * weight_decay * p;
+            *nm = beta1 * m + (T::one() - beta1) * g;
+            *nv = beta2 * v + (T::one() - beta2) * g * g;
+            *n = p - step_size * *nm / (nv.sqrt() / root2 + eps);
+            finite &= n.is_finite() & nm.is_finite() & nv.is_finite();
         }
+        finite
     }
 }

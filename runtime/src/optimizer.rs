@@ -43,12 +43,12 @@ impl<T: Float> OptimizerState<T> {
         }
     }
 
-    /// Counts one more update of parameter `index`: its state tensors and its new step
-    /// count (1 for its first update).
+    /// Makes `new_state` parameter `index`'s state, after one more update of it; the old
+    /// state goes to `new_state` (to be overwritten by the next update).
     #[inline]
-    pub fn advance(&mut self, index: usize) -> (&mut [Vec<T>], u64) {
+    pub(crate) fn commit_update(&mut self, index: usize, new_state: &mut Vec<Vec<T>>) {
+        std::mem::swap(&mut self.slots[index], new_state);
         self.steps[index] += 1;
-        (&mut self.slots[index], self.steps[index])
     }
 
     /// The updates applied to parameter `index` so far.

@@ -101,6 +101,13 @@ impl<T: Float> ParamStore<T> {
         &mut self.values[index]
     }
 
+    /// Makes `new` parameter `index`'s values; the old values go to `new`.
+    #[inline]
+    pub(crate) fn swap_value(&mut self, index: usize, new: &mut Vec<T>) {
+        debug_assert_eq!(new.len(), self.values[index].len());
+        std::mem::swap(&mut self.values[index], new);
+    }
+
     /// All values, in spec order.
     pub fn values(&self) -> &[Vec<T>] {
         &self.values

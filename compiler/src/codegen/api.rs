@@ -142,16 +142,23 @@ pub fn api(net: &Network, texts: &GraphTexts, fine_tune: bool) -> TokenStream {
                 }
                 #module::#graph::gradient(&self.#buffers, index)
             },
-            quote!(#module::#graph::gradients_finite(&self.#buffers)),
-            quote!(#module::#graph::update(&mut self.params, &mut self.optimizer, &self.#buffers, self.state.lr);),
+            quote! {
+                let result = #module::#graph::update(
+                    &self.params, &self.optimizer, &mut self.staging, &self.#buffers, self.state.lr,
+                );
+                match result {
+                    ::core::result::Result::Ok(()) => self.staging.commit(&mut self.params, &mut self.optimizer),
+                    ::core::result::Result::Err(_) => self.staging.discard(),
+                }
+                result
+            },
         ]
     };
-    let [run, gradient, finite, update] = bodies(quote!(train), quote!(train_buffers));
+    let [run, gradient, update] = bodies(quote!(train), quote!(train_buffers));
     let (graph_methods, fine_tune_fields, fine_tune_init) = if fine_tune {
         // Two compiled training graphs: `train`, and `fine_tune` while a batch norm is frozen
         // at run time. A step runs one; its gradients and update read the one that ran.
-        let [tuned_run, tuned_gradient, tuned_finite, tuned_update] =
-            bodies(quote!(fine_tune), quote!(fine_tune_buffers));
+        let [tuned_run, tuned_gradient, tuned_update] = bodies(quote!(fine_tune), quote!(fine_tune_buffers));
         let methods = quote! {
             fn run_loss_and_grads(&mut self, batch: usize, x: &[#t], labels: &[usize], targets: &[#t]) -> f64 {
                 self.fine_tuning = self.params.freezes_statistics();
@@ -166,11 +173,7 @@ pub fn api(net: &Network, texts: &GraphTexts, fine_tune: bool) -> TokenStream {
                 if self.fine_tuning { #tuned_gradient } else { #gradient }
             }
 
-            fn gradients_finite(&self) -> bool {
-                if self.fine_tuning { #tuned_finite } else { #finite }
-            }
-
-            fn run_update(&mut self) {
+            fn run_update(&mut self) -> ::core::result::Result<(), usize> {
                 if self.fine_tuning { #tuned_update } else { #update }
             }
         };
@@ -194,11 +197,7 @@ pub fn api(net: &Network, texts: &GraphTexts, fine_tune: bool) -> TokenStream {
                 #gradient
             }
 
-            fn gradients_finite(&self) -> bool {
-                #finite
-            }
-
-            fn run_update(&mut self) {
+            fn run_update(&mut self) -> ::core::result::Result<(), usize> {
                 #update
             }
         };
@@ -213,6 +212,8 @@ pub fn api(net: &Network, texts: &GraphTexts, fine_tune: bool) -> TokenStream {
             params: #rt::ParamStore<#t>,
             optimizer: #rt::OptimizerState<#t>,
             state: #rt::TrainState,
+            /// Where updates write until every one of them is known to be finite.
+            staging: #rt::UpdateStaging<#t>,
             train_buffers: #module::train::TrainBuffers,
             #fine_tune_fields
         }
@@ -232,6 +233,7 @@ pub fn api(net: &Network, texts: &GraphTexts, fine_tune: bool) -> TokenStream {
                     params: #rt::ParamStore::new(&#module::PARAMS, seed),
                     optimizer: #rt::OptimizerState::new(&#module::PARAMS, &[#(#state_names),*]),
                     state: #rt::TrainState::new(#lr, seed),
+                    staging: #rt::UpdateStaging::new(#module::PARAMS.len()),
                     train_buffers: ::core::default::Default::default(),
                     #fine_tune_init
                 }

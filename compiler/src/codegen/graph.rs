@@ -218,7 +218,7 @@ fn underscore_unless(used: bool, name: &str) -> Ident {
     ident(&if used { name.to_string() } else { format!("_{name}") })
 }
 
-/// `loss_and_grads`, `update`, `gradient` and `gradients_finite` of the training graph.
+/// `loss_and_grads`, `update` and `gradient` of the training graph.
 fn training_functions(graph: &Graph, names: &Names, emitted: &Emitted) -> TokenStream {
     let t = float_type(graph.dtype);
     let order = graph.order();
@@ -259,16 +259,6 @@ fn training_functions(graph: &Graph, names: &Names, emitted: &Emitted) -> TokenS
         }),
         false => quote!(match index { #(#arms)* _ => None }),
     };
-    let finite = match grads.is_empty() {
-        true => quote!({
-            let _ = buffers;
-            true
-        }),
-        false => {
-            let checks = grads.iter().map(|(_, f)| quote!(::gradc::__private::kernels::all_finite(&buffers.#f)));
-            quote!(#(#checks)&&*)
-        }
-    };
     let loss_value = match graph.dtype {
         DType::F32 => quote!(f64::from(buffers.#loss[0])),
         DType::F64 => quote!(buffers.#loss[0]),
@@ -280,6 +270,7 @@ fn training_functions(graph: &Graph, names: &Names, emitted: &Emitted) -> TokenS
     let side_effects: Vec<NodeId> = order.iter().copied().filter(|&n| graph.op(n).has_side_effect()).collect();
     let optimizes = side_effects.iter().any(|&n| graph.op(n).is_optimizer_update());
     let params_arg = underscore_unless(!side_effects.is_empty(), "params");
+    let staging_arg = underscore_unless(!side_effects.is_empty(), "staging");
     let (state_arg, lr_arg) = (underscore_unless(optimizes, "state"), underscore_unless(optimizes, "lr"));
     let reads_buffers = emitted.update_uses_batch || side_effects.iter().any(|&n| graph.op(n).arity() > 1);
     let buffers_arg = underscore_unless(reads_buffers, "buffers");
@@ -307,13 +298,15 @@ fn training_functions(graph: &Graph, names: &Names, emitted: &Emitted) -> TokenS
 
         #[doc = #update_doc]
         pub fn update(
-            #params_arg: &mut ::gradc::__private::ParamStore<#t>,
-            #state_arg: &mut ::gradc::__private::OptimizerState<#t>,
+            #params_arg: &::gradc::__private::ParamStore<#t>,
+            #state_arg: &::gradc::__private::OptimizerState<#t>,
+            #staging_arg: &mut ::gradc::__private::UpdateStaging<#t>,
             #buffers_arg: &TrainBuffers,
             #lr_arg: f64,
-        ) {
+        ) -> ::core::result::Result<(), usize> {
             #update_batch
             #(#updates)*
+            ::core::result::Result::Ok(())
         }
 
         #(#zero_statics)*
@@ -321,11 +314,6 @@ fn training_functions(graph: &Graph, names: &Names, emitted: &Emitted) -> TokenS
         /// The gradient buffer of parameter `index`, if it has one.
         pub fn gradient(buffers: &TrainBuffers, index: usize) -> Option<&[#t]> {
             #gradient
-        }
-
-        /// Whether every gradient is finite (checked before an update).
-        pub fn gradients_finite(buffers: &TrainBuffers) -> bool {
-            #finite
         }
     }
 }

@@ -434,12 +434,12 @@ pub fn kernel(graph: &Graph, n: NodeId, name: &str, doc: &str, names: &Names) ->
                         quote!((batch * #p))
                     }
                 };
-                quote!(#k::running_update(param, #stat, #m, #n as #t / (#n - 1) as #t);)
+                quote!(#k::running_update(staged, #stat, #m, #n as #t / (#n - 1) as #t))
             } else {
-                quote!(#k::running_update(param, #stat, #m, 1.0);)
+                quote!(#k::running_update(staged, #stat, #m, 1.0))
             }
         }
-        Op::CountBatch => quote!(param[0] += 1.0;),
+        Op::CountBatch => quote!(#k::count_batch(staged)),
         Op::Update { rule, clipped } => {
             let grad = slice(1);
             let scale = if *clipped {
@@ -449,7 +449,7 @@ pub fn kernel(graph: &Graph, n: NodeId, name: &str, doc: &str, names: &Names) ->
                 quote!(1.0)
             };
             let rule = update_rule(*rule, dtype);
-            quote!(#rule.update(param, #grad, #scale, state, lr, step);)
+            quote!(#rule.update(staged, #grad, #scale, lr))
         }
         Op::ClipScale { max_norm, .. } => {
             let max_norm = float(max_norm.0, dtype);
@@ -496,26 +496,29 @@ pub fn kernel(graph: &Graph, n: NodeId, name: &str, doc: &str, names: &Names) ->
     let batch_param = uses_batch.then(|| quote!(batch: usize,));
     let batch_arg = uses_batch.then(|| quote!(batch,));
     if node.op.has_side_effect() {
-        // A side effect writes its first operand, a parameter, in place.
+        // A side effect writes its first operand, a parameter: into the staged buffer, saying
+        // whether what it wrote is finite (the step commits only if every update is).
         let param = match graph.op(operands[0]) {
             Op::Param { name, .. } => param_const(name),
             _ => unreachable!("verified: side effects write parameters"),
         };
         let (rest_params, rest_args) = (&params[1..], &args[1..]);
-        let (lr_param, lr_arg) = match &node.op {
-            Op::Update { .. } => {
-                (quote!(state: &mut [::std::vec::Vec<#t>], lr: #t, step: u64,), quote!(state, lr, step,))
-            }
-            _ => (quote!(), quote!()),
+        let (lr_param, lr_arg, staged) = match &node.op {
+            Op::Update { .. } => (quote!(lr: #t,), quote!(lr,), quote!(staging.optimized(params, state, #param))),
+            _ => (quote!(), quote!(), quote!(staging.statistic(params, #param))),
         };
         let item = quote! {
             #[doc = #doc]
             #[inline]
-            fn #fn_name(#batch_param param: &mut [#t], #(#rest_params,)* #lr_param) {
+            fn #fn_name(#batch_param staged: ::gradc::__private::Staged<'_, #t>, #(#rest_params,)* #lr_param) -> bool {
                 #body
             }
         };
-        let invoke = quote!(#fn_name(#batch_arg params.value_mut(#param), #(#rest_args,)* #lr_arg););
+        let invoke = quote! {
+            if !#fn_name(#batch_arg #staged, #(#rest_args,)* #lr_arg) {
+                return ::core::result::Result::Err(#param);
+            }
+        };
         // Optimizer updates skip parameters the user made non-trainable, count their own
         // steps (Adam's bias correction restarts for a parameter that starts training late, as
         // PyTorch's per-parameter `step`), and scale the learning rate by the parameter's
@@ -531,7 +534,6 @@ pub fn kernel(graph: &Graph, n: NodeId, name: &str, doc: &str, names: &Names) ->
             quote! {
                 if params.is_trainable(#param) {
                     let lr = #scaled_lr;
-                    let (state, step) = state.advance(#param);
                     #invoke
                 }
             }
