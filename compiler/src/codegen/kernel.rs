@@ -577,9 +577,12 @@ pub fn kernel(graph: &Graph, n: NodeId, name: &str, doc: &str, names: &Names) ->
         }
         None => (quote!(), quote!()),
     };
+    // A clip factor reads every gradient: one argument each.
+    let many = (params.len() > 5).then(|| quote!(#[allow(clippy::too_many_arguments)]));
     let item = quote! {
         #[doc = #doc]
         #[inline]
+        #many
         fn #fn_name(#batch_param #(#params,)* out: &mut [#t], #scratch_param) {
             #body
         }
