@@ -15,7 +15,7 @@ mod topo;
 mod verify;
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
 use petgraph::Direction;
 use petgraph::stable_graph::{NodeIndex, StableDiGraph};
@@ -331,11 +331,26 @@ impl Graph {
     }
 
     /// A topological order that prefers lower ids: deterministic, and close to creation order.
+    /// (Kahn's algorithm as [`kahn`] with the priority `Reverse(id)`, on the graph's own
+    /// adjacency: every pass and the verifier ask for it, so it avoids building edge sets.)
     pub fn topological_order(&self) -> Vec<NodeId> {
-        let units: BTreeSet<NodeId> = self.inner.node_indices().collect();
-        let edges: BTreeSet<(NodeId, NodeId)> =
-            (&self.inner).edge_references().map(|e| (e.source(), e.target())).collect();
-        kahn(&units, &edges, Reverse)
+        let mut waiting = vec![0usize; petgraph::visit::NodeIndexable::node_bound(&self.inner)];
+        for e in self.inner.edge_references() {
+            waiting[e.target().index()] += 1;
+        }
+        let mut ready: BinaryHeap<Reverse<NodeId>> =
+            self.inner.node_indices().filter(|n| waiting[n.index()] == 0).map(Reverse).collect();
+        let mut order = Vec::with_capacity(self.inner.node_count());
+        while let Some(Reverse(n)) = ready.pop() {
+            order.push(n);
+            for user in self.inner.neighbors_directed(n, Direction::Outgoing) {
+                waiting[user.index()] -= 1;
+                if waiting[user.index()] == 0 {
+                    ready.push(Reverse(user));
+                }
+            }
+        }
+        order
     }
 
     /// The execution order fixed by the schedule pass, if it ran since the last change.
