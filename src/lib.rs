@@ -31,6 +31,7 @@
 //! ```
 
 pub use gradc_macros::network;
+pub use gradc_runtime::threads::{set_threads, threads};
 pub use gradc_runtime::{
     Error, Float, Init, LayerInfo, LoadReport, LossKind, Mismatch, Model, NameMap, NetworkInfo, OptimizerState,
     ParamKind, ParamSpec, Result, StepStats, Targets, data, init, kernels, scalar, schedule, weights,

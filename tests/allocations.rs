@@ -79,6 +79,9 @@ fn allocations_per_step<M: Model<Scalar = f32>>(mut net: M, step: impl Fn(&mut M
 
 #[test]
 fn warm_training_steps_allocate_nothing() {
+    // Two threads: the large products are split across the worker pool, which must not
+    // allocate either.
+    gradc::set_threads(2);
     let x = Array2::<f32>::from_shape_fn((128, 784), |(r, c)| ((r * 7 + c) % 13) as f32 / 13.0);
     let labels: Vec<usize> = (0..128).map(|r| r % 10).collect();
     let n = allocations_per_step(MlpBn::new(1), |net| {

@@ -82,8 +82,79 @@ fn kernel() -> Kernel {
 /// The views must describe valid matrices of the given sizes; `c` must hold `m·n` elements
 /// and overlap neither.
 pub(crate) unsafe fn gemm<T: Float>(m: usize, k: usize, n: usize, a: View<T>, b: View<T>, c: *mut T) {
+    let parts = parts(m, k, n);
+    if parts <= 1 {
+        // SAFETY: forwarded.
+        return unsafe { gemm_on_this_thread(m, k, n, a, b, c, n) };
+    }
+    // Stripes of C, whole register tiles wide: each element is computed by one thread, in
+    // the same order as on one thread, so the split never changes a result.
+    let by_columns = n >= m;
+    let (extent, align) = if by_columns { (n, 32) } else { (m, 24) };
+    let stripe = extent.div_ceil(parts).next_multiple_of(align);
+    let split = Split { m, k, n, a, b, c, by_columns, stripe };
+    // SAFETY: forwarded; the parts write disjoint stripes of C.
+    crate::threads::run_parts(extent.div_ceil(stripe), &|part| unsafe { split.stripe(part) });
+}
+
+/// One product split into stripes of C, shared by the threads that compute them.
+struct Split<T> {
+    m: usize,
+    k: usize,
+    n: usize,
+    a: View<T>,
+    b: View<T>,
+    c: *mut T,
+    by_columns: bool,
+    stripe: usize,
+}
+
+// SAFETY: A and B are only read, and every part writes its own stripe of C.
+unsafe impl<T> Sync for Split<T> {}
+
+impl<T: Float> Split<T> {
+    /// Computes stripe `part` of C.
+    ///
+    /// # Safety
+    /// As [`gemm`]; no two threads compute the same part.
+    unsafe fn stripe(&self, part: usize) {
+        let Split { m, k, n, a, b, c, by_columns, stripe } = *self;
+        let start = part * stripe;
+        let extent = if by_columns { n } else { m };
+        if start >= extent {
+            return;
+        }
+        let len = stripe.min(extent - start);
+        // SAFETY: the views and the stripe stay inside A, B and C.
+        unsafe {
+            if by_columns {
+                let b = View { ptr: b.ptr.offset(start as isize * b.cs), ..b };
+                gemm_on_this_thread(m, k, len, a, b, c.add(start), n);
+            } else {
+                let a = View { ptr: a.ptr.offset(start as isize * a.rs), ..a };
+                gemm_on_this_thread(len, k, n, a, b, c.add(start * n), n);
+            }
+        }
+    }
+}
+
+/// Products below this many multiply-adds run on one thread: waking the workers costs more.
+const PARALLEL_MIN_MADDS: usize = 1 << 20;
+
+/// How many stripes to split a product into.
+fn parts(m: usize, k: usize, n: usize) -> usize {
+    let madds = m.saturating_mul(k).saturating_mul(n);
+    if madds < PARALLEL_MIN_MADDS {
+        return 1;
+    }
+    crate::threads::threads().min(madds / (PARALLEL_MIN_MADDS / 2)).max(1)
+}
+
+/// [`gemm`] on the calling thread, C with row stride `ldc`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_on_this_thread<T: Float>(m: usize, k: usize, n: usize, a: View<T>, b: View<T>, c: *mut T, ldc: usize) {
     // Two monomorphic thread-locals behind one generic entry point: T is f32 or f64.
-    let run = |ws: &mut Workspace<T>| unsafe { blocked(ws, m, k, n, a, b, c) };
+    let run = |ws: &mut Workspace<T>| unsafe { blocked(ws, m, k, n, a, b, c, ldc) };
     if TypeId::of::<T>() == TypeId::of::<f32>() {
         WORKSPACE_F32.with(|w| {
             let mut w = w.borrow_mut();
@@ -100,16 +171,26 @@ pub(crate) unsafe fn gemm<T: Float>(m: usize, k: usize, n: usize, a: View<T>, b:
     }
 }
 
-unsafe fn blocked<T: Float>(ws: &mut Workspace<T>, m: usize, k: usize, n: usize, a: View<T>, b: View<T>, c: *mut T) {
+#[allow(clippy::too_many_arguments)]
+unsafe fn blocked<T: Float>(
+    ws: &mut Workspace<T>,
+    m: usize,
+    k: usize,
+    n: usize,
+    a: View<T>,
+    b: View<T>,
+    c: *mut T,
+    ldc: usize,
+) {
     let kernel = kernel();
     let is_f32 = TypeId::of::<T>() == TypeId::of::<f32>();
     // SAFETY (every arm): forwarded; each tile shape is the one its kernel computes.
     match kernel {
         #[cfg(target_arch = "x86_64")]
-        Kernel::Avx2Fma if is_f32 => unsafe { blocked_tiles::<T, 6, 16>(ws, kernel, m, k, n, a, b, c) },
+        Kernel::Avx2Fma if is_f32 => unsafe { blocked_tiles::<T, 6, 16>(ws, kernel, m, k, n, a, b, c, ldc) },
         #[cfg(target_arch = "x86_64")]
-        Kernel::Avx2Fma => unsafe { blocked_tiles::<T, 6, 8>(ws, kernel, m, k, n, a, b, c) },
-        _ => unsafe { blocked_tiles::<T, { WIDE.0 }, { WIDE.1 }>(ws, kernel, m, k, n, a, b, c) },
+        Kernel::Avx2Fma => unsafe { blocked_tiles::<T, 6, 8>(ws, kernel, m, k, n, a, b, c, ldc) },
+        _ => unsafe { blocked_tiles::<T, { WIDE.0 }, { WIDE.1 }>(ws, kernel, m, k, n, a, b, c, ldc) },
     }
 }
 
@@ -123,6 +204,7 @@ unsafe fn blocked_tiles<T: Float, const MR: usize, const NR: usize>(
     a: View<T>,
     b: View<T>,
     c: *mut T,
+    ldc: usize,
 ) {
     // A block's last panel is padded to a whole tile, and MC need not be a multiple of MR.
     let a_len = MC.min(m).next_multiple_of(MR) * KC.min(k);
@@ -149,8 +231,8 @@ unsafe fn blocked_tiles<T: Float, const MR: usize, const NR: usize>(
                         let ap = &ws.a[ir * kc..(ir + MR) * kc];
                         let tile = Tile {
                             // SAFETY: the tile starts inside C.
-                            c: unsafe { c.add((ic + ir) * n + jc + jr) },
-                            ldc: n,
+                            c: unsafe { c.add((ic + ir) * ldc + jc + jr) },
+                            ldc,
                             rows: MR.min(mc - ir),
                             cols: NR.min(nc - jr),
                             overwrite: pc == 0,

@@ -31,6 +31,7 @@ pub mod schedule;
 mod staging;
 mod summary;
 mod targets;
+pub mod threads;
 mod transfer;
 pub mod weights;
 

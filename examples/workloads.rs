@@ -1,0 +1,210 @@
+//! The four workloads of the JAX comparison, as steps per second on 1 and 2 threads, with
+//! each step's GEMM floor (its multiply-adds at this GEMM's rate on a large square product)
+//! and the allocations of a warm step.
+//!
+//! ```text
+//! cargo run --release --example workloads
+//! ```
+//!
+//! W1 mlp: 784 → dense 512 → relu → dense 256 → relu → dense 10, batch 128, Adam.
+//! W2 mlp-bn: W1 with dense → batch_norm → relu, Adam.
+//! W3 deep-narrow: 64 → 20 × (dense 64 → batch_norm → relu) → dense 10, batch 256, Adam.
+//! W4 wide: 1024 → dense 2048 → relu → dense 2048 → relu → dense 10, batch 256, momentum 0.9.
+//! He-normal weights, zero biases (the DSL's defaults, written out).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use gradc::ndarray::Array2;
+use gradc::{Model, network};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator, counting.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+network! {
+    struct W1 {
+        input: [784],
+        fc1: dense(512, init = he_normal), act1: relu,
+        fc2: dense(256, init = he_normal), act2: relu,
+        out: dense(10, init = he_normal),
+        loss: softmax_cross_entropy, optimizer: adam(lr = 1e-3),
+    }
+}
+
+network! {
+    struct W2 {
+        input: [784],
+        fc1: dense(512, init = he_normal), bn1: batch_norm, act1: relu,
+        fc2: dense(256, init = he_normal), bn2: batch_norm, act2: relu,
+        out: dense(10, init = he_normal),
+        loss: softmax_cross_entropy, optimizer: adam(lr = 1e-3),
+    }
+}
+
+network! {
+    struct W3 {
+        input: [64],
+        body: repeat(20) { dense(64, init = he_normal), batch_norm, relu },
+        out: dense(10, init = he_normal),
+        loss: softmax_cross_entropy, optimizer: adam(lr = 1e-3),
+    }
+}
+
+network! {
+    struct W4 {
+        input: [1024],
+        fc1: dense(2048, init = he_normal), act1: relu,
+        fc2: dense(2048, init = he_normal), act2: relu,
+        out: dense(10, init = he_normal),
+        loss: softmax_cross_entropy, optimizer: momentum(lr = 0.01, beta = 0.9),
+    }
+}
+
+/// One workload: its network, batch and the widths of its dense layers.
+struct Workload {
+    name: &'static str,
+    batch: usize,
+    widths: Vec<usize>,
+    step: Box<dyn FnMut()>,
+}
+
+/// A deterministic batch and its labels.
+fn data(batch: usize, width: usize) -> (Array2<f32>, Vec<usize>) {
+    let x = Array2::from_shape_fn((batch, width), |(r, c)| ((r * 31 + c * 7) % 97) as f32 / 97.0 - 0.5);
+    (x, (0..batch).map(|r| r % 10).collect())
+}
+
+fn workload<M: Model<Scalar = f32> + 'static>(
+    name: &'static str,
+    mut net: M,
+    batch: usize,
+    widths: Vec<usize>,
+) -> Workload {
+    let (x, labels) = data(batch, widths[0]);
+    let step = Box::new(move || {
+        net.train_step(x.view(), &labels).expect("the workloads train");
+    });
+    Workload { name, batch, widths, step }
+}
+
+/// Multiply-adds of one training step's products: forward, weight gradients, and input
+/// gradients for every layer but the first.
+fn step_madds(batch: usize, widths: &[usize]) -> f64 {
+    let layers: Vec<f64> = widths.windows(2).map(|w| (batch * w[0] * w[1]) as f64).collect();
+    3.0 * layers.iter().sum::<f64>() - layers[0]
+}
+
+/// This GEMM's rate on a large square product, GFLOP/s on one thread.
+fn gemm_rate() -> f64 {
+    let n = 1024;
+    let a = Array2::<f32>::from_shape_fn((n, n), |(r, c)| ((r + c) % 7) as f32);
+    let mut c = Array2::<f32>::zeros((n, n));
+    let mut best = f64::INFINITY;
+    for _ in 0..5 {
+        let start = Instant::now();
+        gradc::kernels::matmul(
+            n,
+            n,
+            n,
+            a.as_slice().unwrap(),
+            false,
+            a.as_slice().unwrap(),
+            false,
+            c.as_slice_mut().unwrap(),
+        );
+        best = best.min(start.elapsed().as_secs_f64());
+    }
+    2.0 * (n * n * n) as f64 / best / 1e9
+}
+
+/// Median seconds per step over `rounds` rounds of `steps` steps.
+fn time(step: &mut dyn FnMut(), rounds: usize, steps: usize) -> f64 {
+    let mut times: Vec<f64> = (0..rounds)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..steps {
+                step();
+            }
+            start.elapsed().as_secs_f64() / steps as f64
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[rounds / 2]
+}
+
+fn main() {
+    gradc::set_threads(1);
+    let rate = gemm_rate();
+    let mut workloads = vec![
+        workload("W1 mlp 784-512-256-10, b128, adam", W1::new(1), 128, vec![784, 512, 256, 10]),
+        workload("W2 mlp-bn, b128, adam", W2::new(1), 128, vec![784, 512, 256, 10]),
+        workload(
+            "W3 deep-narrow 20x64+bn, b256, adam",
+            W3::new(1),
+            256,
+            std::iter::once(64).chain(std::iter::repeat_n(64, 20)).chain([10]).collect(),
+        ),
+        workload("W4 wide 1024-2048-2048-10, b256, momentum", W4::new(1), 256, vec![1024, 2048, 2048, 10]),
+    ];
+    println!("GEMM on one thread, 1024^3 f32: {rate:.1} GFLOP/s (the floor below is at this rate)");
+    println!();
+    println!(
+        "{:<44} {:>10} {:>10} {:>7} {:>11} {:>9}",
+        "workload (train_step, f32)", "1 thread", "2 threads", "2t/1t", "GEMM floor", "allocs"
+    );
+    for w in &mut workloads {
+        // Warm up on both settings, then interleave them.
+        let (mut one, mut two) = (Vec::new(), Vec::new());
+        let steps = if w.batch * w.widths[1] >= 256 * 2048 { 3 } else { 20 };
+        for threads in [1, 2] {
+            gradc::set_threads(threads);
+            for _ in 0..3 {
+                (w.step)();
+            }
+        }
+        for _ in 0..5 {
+            gradc::set_threads(1);
+            one.push(time(&mut w.step, 1, steps));
+            gradc::set_threads(2);
+            two.push(time(&mut w.step, 1, steps));
+        }
+        one.sort_by(f64::total_cmp);
+        two.sort_by(f64::total_cmp);
+        let (one, two) = (one[2], two[2]);
+        let floor = 2.0 * step_madds(w.batch, &w.widths) / (rate * 1e9);
+        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        (w.step)();
+        let allocs = ALLOCATIONS.load(Ordering::Relaxed) - before;
+        println!(
+            "{:<44} {:>6.1} /s {:>6.1} /s {:>6.2}x {:>10.0}% {:>9}",
+            w.name,
+            1.0 / one,
+            1.0 / two,
+            one / two,
+            100.0 * floor / one,
+            allocs
+        );
+    }
+    println!();
+    println!("GEMM floor: the step's multiply-adds at the rate above, as a share of the 1-thread step time.");
+}
