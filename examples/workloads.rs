@@ -11,6 +11,9 @@
 //! W3 deep-narrow: 64 → 20 × (dense 64 → batch_norm → relu) → dense 10, batch 256, Adam.
 //! W4 wide: 1024 → dense 2048 → relu → dense 2048 → relu → dense 10, batch 256, momentum 0.9.
 //! He-normal weights, zero biases (the DSL's defaults, written out).
+//!
+//! With `GRADC_SAVE_WORKLOADS=dir` it also writes each network's initial weights there and
+//! prints its first-step loss, for `tools/time_workloads_jax.py`.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -94,13 +97,21 @@ fn data(batch: usize, width: usize) -> (Array2<f32>, Vec<usize>) {
     (x, (0..batch).map(|r| r % 10).collect())
 }
 
-fn workload<M: Model<Scalar = f32> + 'static>(
+fn workload<M: Model<Scalar = f32> + Clone + 'static>(
     name: &'static str,
     mut net: M,
     batch: usize,
     widths: Vec<usize>,
 ) -> Workload {
     let (x, labels) = data(batch, widths[0]);
+    // For the JAX comparison (tools/time_workloads_jax.py): the initial weights, and the
+    // first step's loss, which JAX must reproduce from them.
+    if let Some(dir) = std::env::var_os("GRADC_SAVE_WORKLOADS") {
+        let tag = name.split_whitespace().next().expect("a name");
+        net.save(std::path::Path::new(&dir).join(format!("{tag}.safetensors"))).expect("writable directory");
+        let loss = net.clone().train_step(x.view(), &labels).expect("the workloads train").loss;
+        println!("{tag} first-step loss {loss:.7}");
+    }
     let step = Box::new(move || {
         net.train_step(x.view(), &labels).expect("the workloads train");
     });
@@ -172,6 +183,9 @@ fn main() {
         "{:<44} {:>10} {:>10} {:>7} {:>11} {:>9}",
         "workload (train_step, f32)", "1 thread", "2 threads", "2t/1t", "GEMM floor", "allocs"
     );
+    // `cargo run --release --example workloads -- W2` times only the workloads named so.
+    let only: Vec<String> = std::env::args().skip(1).collect();
+    workloads.retain(|w| only.is_empty() || only.iter().any(|o| w.name.starts_with(o.as_str())));
     for w in &mut workloads {
         // Warm up on both settings, then interleave them.
         let (mut one, mut two) = (Vec::new(), Vec::new());

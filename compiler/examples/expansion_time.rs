@@ -31,7 +31,26 @@ fn w3_written_out() -> String {
     format!("struct W3 {{ {} }}", items.join(", "))
 }
 
+/// `blocks` residual blocks of dense → batch_norm → relu (found slow by the `dsl` fuzz target:
+/// each block's gradient sum used to take one more sweep of simplify).
+fn residual(blocks: usize) -> String {
+    format!(
+        "struct Residual {{ input: [8], stem: dense(8), \
+         blocks: repeat({blocks}) {{ residual {{ fc: dense(8), bn: batch_norm, act: relu }} }}, \
+         out: dense(2), loss: mse, optimizer: adam(lr = 0.001) }}"
+    )
+}
+
 fn main() {
+    for blocks in [75, 300] {
+        let tokens: proc_macro2::TokenStream = residual(blocks).parse().unwrap();
+        let start = Instant::now();
+        gradc_compiler::try_expand(tokens).unwrap();
+        println!(
+            "{blocks} residual blocks (dense, batch_norm, relu): expansion {:>7.2} ms",
+            start.elapsed().as_secs_f64() * 1e3
+        );
+    }
     let tokens: proc_macro2::TokenStream = w3_written_out().parse().unwrap();
     let best = (0..5)
         .map(|_| {

@@ -28,6 +28,7 @@ mod optimizer;
 mod params;
 pub mod scalar;
 pub mod schedule;
+pub mod simd;
 mod staging;
 mod summary;
 mod targets;

@@ -19,12 +19,14 @@ impl Sgd {
     pub fn update<T: Float>(self, staged: Staged<'_, T>, grad: &[T], scale: T, lr: T) -> bool {
         let Staged { old, new, .. } = staged;
         assert!(old.len() == grad.len() && new.len() == grad.len(), "sgd sizes");
-        let mut finite = true;
-        for ((n, &p), &g) in new.iter_mut().zip(old).zip(grad) {
-            *n = p - lr * (scale * g);
-            finite &= n.is_finite();
-        }
-        finite
+        crate::simd::wide(|| {
+            let mut finite = true;
+            for ((n, &p), &g) in new.iter_mut().zip(old).zip(grad) {
+                *n = p - lr * (scale * g);
+                finite &= n.is_finite();
+            }
+            finite
+        })
     }
 }
 
@@ -63,14 +65,16 @@ fn momentum<T: Float>(staged: Staged<'_, T>, grad: &[T], scale: T, lr: T, beta: 
     let Staged { old, new, state: [buffer], new_state: [new_buffer], .. } = staged else {
         panic!("momentum keeps one state tensor")
     };
-    let mut finite = true;
-    for (((n, &p), &g), (nb, &b)) in new.iter_mut().zip(old).zip(grad).zip(new_buffer.iter_mut().zip(buffer)) {
-        let g = scale * g;
-        *nb = beta * b + g;
-        *n = p - lr * if nesterov { g + beta * *nb } else { *nb };
-        finite &= n.is_finite() & nb.is_finite();
-    }
-    finite
+    crate::simd::wide(|| {
+        let mut finite = true;
+        for (((n, &p), &g), (nb, &b)) in new.iter_mut().zip(old).zip(grad).zip(new_buffer.iter_mut().zip(buffer)) {
+            let g = scale * g;
+            *nb = beta * b + g;
+            *n = p - lr * if nesterov { g + beta * *nb } else { *nb };
+            finite &= n.is_finite() & nb.is_finite();
+        }
+        finite
+    })
 }
 
 /// `s ← βs + (1−β)g²; θ ← θ − ηg/√(s+ε)`, or `ηg/(√s+ε)` when not `eps_inside` (which with
@@ -93,17 +97,19 @@ impl<T: Float> RmsProp<T> {
             panic!("rmsprop keeps one state tensor")
         };
         let RmsProp { beta, eps, eps_inside } = self;
-        let mut finite = true;
-        for (((n, &p), &g), (ns, &s)) in
-            new.iter_mut().zip(old).zip(grad).zip(new_square_avg.iter_mut().zip(square_avg))
-        {
-            let g = scale * g;
-            *ns = beta * s + (T::one() - beta) * g * g;
-            let denominator = if eps_inside { (*ns + eps).sqrt() } else { ns.sqrt() + eps };
-            *n = p - lr * g / denominator;
-            finite &= n.is_finite() & ns.is_finite();
-        }
-        finite
+        crate::simd::wide(|| {
+            let mut finite = true;
+            for (((n, &p), &g), (ns, &s)) in
+                new.iter_mut().zip(old).zip(grad).zip(new_square_avg.iter_mut().zip(square_avg))
+            {
+                let g = scale * g;
+                *ns = beta * s + (T::one() - beta) * g * g;
+                let denominator = if eps_inside { (*ns + eps).sqrt() } else { ns.sqrt() + eps };
+                *n = p - lr * g / denominator;
+                finite &= n.is_finite() & ns.is_finite();
+            }
+            finite
+        })
     }
 }
 
@@ -157,16 +163,18 @@ impl<T: Float> AdamW<T> {
         // PyTorch's arrangement: θ ← θ − (η/c₁)·m / (√v/√c₂ + ε).
         let step_size = lr / correction1;
         let root2 = correction2.sqrt();
-        let mut finite = true;
-        let moments = new_exp_avg.iter_mut().zip(exp_avg).zip(new_exp_avg_sq.iter_mut().zip(exp_avg_sq));
-        for (((n, &p), &g), ((nm, &m), (nv, &v))) in new.iter_mut().zip(old).zip(grad).zip(moments) {
-            let g = scale * g;
-            let p = p - lr * weight_decay * p;
-            *nm = beta1 * m + (T::one() - beta1) * g;
-            *nv = beta2 * v + (T::one() - beta2) * g * g;
-            *n = p - step_size * *nm / (nv.sqrt() / root2 + eps);
-            finite &= n.is_finite() & nm.is_finite() & nv.is_finite();
-        }
-        finite
+        crate::simd::wide(|| {
+            let mut finite = true;
+            let moments = new_exp_avg.iter_mut().zip(exp_avg).zip(new_exp_avg_sq.iter_mut().zip(exp_avg_sq));
+            for (((n, &p), &g), ((nm, &m), (nv, &v))) in new.iter_mut().zip(old).zip(grad).zip(moments) {
+                let g = scale * g;
+                let p = p - lr * weight_decay * p;
+                *nm = beta1 * m + (T::one() - beta1) * g;
+                *nv = beta2 * v + (T::one() - beta2) * g * g;
+                *n = p - step_size * *nm / (nv.sqrt() / root2 + eps);
+                finite &= n.is_finite() & nm.is_finite() & nv.is_finite();
+            }
+            finite
+        })
     }
 }

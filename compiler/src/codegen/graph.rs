@@ -207,7 +207,10 @@ fn forward_function(graph: &Graph, names: &Names, emitted: &Emitted) -> TokenStr
         pub fn forward(params: &::gradc::__private::ParamStore<#t>, x: &[#t], batch: usize) -> ::std::vec::Vec<#t> {
             let mut buffers = ForwardBuffers::default();
             buffers.resize(batch);
-            #(#compute)*
+            // The kernels inlined here use AVX2 where the CPU has it (same results).
+            ::gradc::__private::simd::wide(|| {
+                #(#compute)*
+            });
             #result
         }
     }
@@ -292,7 +295,10 @@ fn training_functions(graph: &Graph, names: &Names, emitted: &Emitted) -> TokenS
             #rng_arg: &mut ::gradc::__private::Rng,
         ) -> f64 {
             #body_batch
-            #(#compute)*
+            // The kernels inlined here use AVX2 where the CPU has it (same results).
+            ::gradc::__private::simd::wide(|| {
+                #(#compute)*
+            });
             #loss_value
         }
 

@@ -216,10 +216,34 @@ fn sum_of_add(graph: &mut Graph, n: NodeId) -> syn::Result<Option<NodeId>> {
     if graph.shape(a) != graph.shape(b) {
         return Ok(None);
     }
+    let sa = distributed_sum(graph, n, &op, a, 0)?;
+    let sb = distributed_sum(graph, n, &op, b, 0)?;
     let phase = graph.node(n).phase;
-    let sa = graph.add_like(n, phase, op.clone(), &[a])?;
-    let sb = graph.add_like(n, phase, op, &[b])?;
     graph.add_like(n, phase, Op::Binary(Binary::Add), &[sa, sb]).map(Some)
+}
+
+/// How deep one application of [`sum_of_add`] follows a chain of additions (a residual
+/// network's gradient is one addition per block); the next sweep goes on from there.
+const SUM_OF_ADD_DEPTH: usize = 256;
+
+/// `op` (a sum) of `x`: a node that already computes it, or the sums of `x`'s terms added if
+/// `x` is an addition, or a new sum. Doing the whole chain at once, reusing the sums that
+/// exist (each block's gradient sum is also the next block's), keeps a residual network's
+/// rewrite linear instead of one sweep of the graph per block.
+fn distributed_sum(graph: &mut Graph, like: NodeId, op: &Op, x: NodeId, depth: usize) -> syn::Result<NodeId> {
+    if let Some(existing) = graph.users(x).into_iter().find(|&u| u != like && graph.op(u) == op) {
+        return Ok(existing);
+    }
+    let phase = graph.node(like).phase;
+    if depth < SUM_OF_ADD_DEPTH
+        && let Some((a, b)) = binary(graph, x, Binary::Add)
+        && graph.shape(a) == graph.shape(b)
+    {
+        let sa = distributed_sum(graph, like, op, a, depth + 1)?;
+        let sb = distributed_sum(graph, like, op, b, depth + 1)?;
+        return graph.add_like(like, phase, Op::Binary(Binary::Add), &[sa, sb]);
+    }
+    graph.add_like(like, phase, op.clone(), &[x])
 }
 
 /// Σ_axes (a · v) → (Σ_axes a) · v for a v repeated along the summed axes (a broadcast one,
