@@ -6,7 +6,7 @@
 //! ```
 
 use gradc::ndarray::array;
-use gradc::{Model, network};
+use gradc::network;
 
 network! {
     struct Small {
