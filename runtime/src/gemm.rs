@@ -139,7 +139,7 @@ impl<T: Float> Split<T> {
 }
 
 /// Products below this many multiply-adds run on one thread: waking the workers costs more.
-const PARALLEL_MIN_MADDS: usize = 1 << 20;
+const PARALLEL_MIN_MADDS: usize = 1 << 22;
 
 /// How many stripes to split a product into.
 fn parts(m: usize, k: usize, n: usize) -> usize {
