@@ -7,8 +7,6 @@
 //! cargo run --release --example cnn_small
 //! ```
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use gradc::ndarray::Array2;
@@ -19,27 +17,8 @@ mod networks;
 
 use networks::{CnnSmallFused, CnnSmallUnfused};
 
-/// Counts allocations, to show that a warm step makes none.
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+#[path = "../benches/common/counting_allocator.rs"]
+mod counting_allocator;
 
 const BATCH: usize = 64;
 /// Multiply-adds of one example's forward pass: conv1, conv2, fc, out.
@@ -57,12 +36,12 @@ fn main() {
     // Warm both, then count one step's allocations each.
     fused.train_step(x.view(), &labels).unwrap();
     plain.train_step(x.view(), &labels).unwrap();
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = counting_allocator::allocations();
     fused.train_step(x.view(), &labels).unwrap();
-    let fused_allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let fused_allocations = counting_allocator::allocations() - before;
+    let before = counting_allocator::allocations();
     plain.train_step(x.view(), &labels).unwrap();
-    let plain_allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    let plain_allocations = counting_allocator::allocations() - before;
     let (mut tf, mut tp) = (Vec::new(), Vec::new());
     for round in 0..25 {
         let start = Instant::now();

@@ -15,34 +15,13 @@
 //! With `GRADC_SAVE_WORKLOADS=dir` it also writes each network's initial weights there and
 //! prints its first-step loss, for `tools/time_workloads_jax.py`.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use gradc::ndarray::Array2;
 use gradc::{Model, network};
 
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards to the system allocator, counting.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+#[path = "../benches/common/counting_allocator.rs"]
+mod counting_allocator;
 
 network! {
     struct W1 {
@@ -206,9 +185,9 @@ fn main() {
         two.sort_by(f64::total_cmp);
         let (one, two) = (one[2], two[2]);
         let floor = 2.0 * step_madds(w.batch, &w.widths) / (rate * 1e9);
-        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        let before = counting_allocator::allocations();
         (w.step)();
-        let allocs = ALLOCATIONS.load(Ordering::Relaxed) - before;
+        let allocs = counting_allocator::allocations() - before;
         println!(
             "{:<44} {:>6.1} /s {:>6.1} /s {:>6.2}x {:>10.0}% {:>9}",
             w.name,
