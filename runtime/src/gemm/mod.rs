@@ -13,6 +13,8 @@ use std::cell::RefCell;
 
 use crate::Float;
 
+mod transpose;
+
 /// The register tile (rows × columns of C) of each kernel: AVX-512 holds 8 rows of two
 /// 16-lane registers (16 accumulators of 32 registers); AVX2 has 16 registers, so 6 rows of two
 /// vectors (12 accumulators, 2 for B, 1 broadcast), the shape BLIS uses there.
@@ -184,14 +186,44 @@ unsafe fn blocked<T: Float>(
 ) {
     let kernel = kernel();
     let is_f32 = TypeId::of::<T>() == TypeId::of::<f32>();
+    let nr = match kernel {
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2Fma if is_f32 => 16,
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2Fma => 8,
+        _ => WIDE.1,
+    };
+    // A narrow C (an output layer's n = 10) fills the wide tiles badly along its columns; its
+    // transpose Cᵀ = op(B)ᵀ·op(A)ᵀ puts the narrow side along the short rows of the tile.
+    // Each element still sums its products in the same order, so the result is unchanged.
+    let (m, n, a, b, out) = if n < m && n < 2 * nr && !n.is_multiple_of(nr) {
+        let transpose = |v: View<T>| View { ptr: v.ptr, rs: v.cs, cs: v.rs };
+        (n, m, transpose(b), transpose(a), Out { c, rs: 1, cs: ldc })
+    } else {
+        (m, n, a, b, Out { c, rs: ldc, cs: 1 })
+    };
+    // A few rows (a weight gradient of an output layer, m = 10) fit tiles of 5 better than 6.
+    let five_rows = m < 32 && m.next_multiple_of(5) < m.next_multiple_of(6);
     // SAFETY (every arm): forwarded; each tile shape is the one its kernel computes.
     match kernel {
         #[cfg(target_arch = "x86_64")]
-        Kernel::Avx2Fma if is_f32 => unsafe { blocked_tiles::<T, 6, 16>(ws, kernel, m, k, n, a, b, c, ldc) },
+        Kernel::Avx2Fma if is_f32 && five_rows => unsafe { blocked_tiles::<T, 5, 16>(ws, kernel, m, k, n, a, b, out) },
         #[cfg(target_arch = "x86_64")]
-        Kernel::Avx2Fma => unsafe { blocked_tiles::<T, 6, 8>(ws, kernel, m, k, n, a, b, c, ldc) },
-        _ => unsafe { blocked_tiles::<T, { WIDE.0 }, { WIDE.1 }>(ws, kernel, m, k, n, a, b, c, ldc) },
+        Kernel::Avx2Fma if is_f32 => unsafe { blocked_tiles::<T, 6, 16>(ws, kernel, m, k, n, a, b, out) },
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2Fma if five_rows => unsafe { blocked_tiles::<T, 5, 8>(ws, kernel, m, k, n, a, b, out) },
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2Fma => unsafe { blocked_tiles::<T, 6, 8>(ws, kernel, m, k, n, a, b, out) },
+        _ => unsafe { blocked_tiles::<T, { WIDE.0 }, { WIDE.1 }>(ws, kernel, m, k, n, a, b, out) },
     }
+}
+
+/// Where C is: element (i, j) at `c + i·rs + j·cs`.
+#[derive(Clone, Copy)]
+struct Out<T> {
+    c: *mut T,
+    rs: usize,
+    cs: usize,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -203,8 +235,7 @@ unsafe fn blocked_tiles<T: Float, const MR: usize, const NR: usize>(
     n: usize,
     a: View<T>,
     b: View<T>,
-    c: *mut T,
-    ldc: usize,
+    out: Out<T>,
 ) {
     // A block's last panel is padded to a whole tile, and MC need not be a multiple of MR.
     let a_len = MC.min(m).next_multiple_of(MR) * KC.min(k);
@@ -231,8 +262,9 @@ unsafe fn blocked_tiles<T: Float, const MR: usize, const NR: usize>(
                         let ap = &ws.a[ir * kc..(ir + MR) * kc];
                         let tile = Tile {
                             // SAFETY: the tile starts inside C.
-                            c: unsafe { c.add((ic + ir) * ldc + jc + jr) },
-                            ldc,
+                            c: unsafe { out.c.add((ic + ir) * out.rs + (jc + jr) * out.cs) },
+                            rs: out.rs,
+                            cs: out.cs,
                             rows: MR.min(mc - ir),
                             cols: NR.min(nc - jr),
                             overwrite: pc == 0,
@@ -253,6 +285,15 @@ unsafe fn pack_a<T: Float, const MR: usize>(buf: &mut [T], a: View<T>, i0: usize
     for (panel, ir) in (0..mc).step_by(MR).enumerate() {
         let out = &mut buf[panel * MR * kc..(panel + 1) * MR * kc];
         let rows = MR.min(mc - ir);
+        // SAFETY: rows i0 + ir.. of A hold columns p0..p0 + kc; the panel holds kc × MR.
+        let row_major = a.cs == 1
+            && unsafe {
+                let first = a.ptr.offset((i0 + ir) as isize * a.rs + p0 as isize);
+                transpose::panel(first, a.rs, rows, MR, kc, out.as_mut_ptr())
+            };
+        if row_major {
+            continue;
+        }
         if a.cs == 1 {
             for i in 0..MR {
                 if i >= rows {
@@ -276,6 +317,15 @@ unsafe fn pack_a<T: Float, const MR: usize>(buf: &mut [T], a: View<T>, i0: usize
                 let chunk: &mut [T; MR] = chunk.try_into().expect("MR elements");
                 *chunk = *column;
             }
+        } else if a.rs == 1 {
+            for (p, chunk) in out.chunks_exact_mut(MR).enumerate() {
+                // SAFETY: column p0 + p of A holds rows i0 + ir.. i0 + ir + rows, contiguous.
+                let column = unsafe {
+                    std::slice::from_raw_parts(a.ptr.offset((p0 + p) as isize * a.cs + (i0 + ir) as isize), rows)
+                };
+                chunk[..rows].copy_from_slice(column);
+                chunk[rows..].fill(T::zero());
+            }
         } else {
             for p in 0..kc {
                 for i in 0..MR {
@@ -294,6 +344,15 @@ unsafe fn pack_b<T: Float, const NR: usize>(buf: &mut [T], b: View<T>, p0: usize
     for (panel, jr) in (0..nc).step_by(NR).enumerate() {
         let out = &mut buf[panel * NR * kc..(panel + 1) * NR * kc];
         let cols = NR.min(nc - jr);
+        // SAFETY: columns j0 + jr.. of B hold rows p0..p0 + kc; the panel holds kc × NR.
+        let column_major = b.rs == 1
+            && unsafe {
+                let first = b.ptr.offset((j0 + jr) as isize * b.cs + p0 as isize);
+                transpose::panel(first, b.cs, cols, NR, kc, out.as_mut_ptr())
+            };
+        if column_major {
+            continue;
+        }
         if b.rs == 1 {
             for j in 0..NR {
                 if j >= cols {
@@ -339,7 +398,8 @@ unsafe fn pack_b<T: Float, const NR: usize>(buf: &mut [T], b: View<T>, p0: usize
 #[derive(Clone, Copy)]
 struct Tile<T> {
     c: *mut T,
-    ldc: usize,
+    rs: usize,
+    cs: usize,
     rows: usize,
     cols: usize,
     overwrite: bool,
@@ -352,7 +412,7 @@ impl<T: Float> Tile<T> {
         for i in 0..self.rows {
             for j in 0..self.cols {
                 // SAFETY: i < rows and j < cols stay inside the tile.
-                let cij = unsafe { &mut *self.c.add(i * self.ldc + j) };
+                let cij = unsafe { &mut *self.c.add(i * self.rs + j * self.cs) };
                 let v = acc[i * nr + j];
                 *cij = if self.overwrite { v } else { *cij + v };
             }
@@ -370,10 +430,22 @@ unsafe fn tile_kernel<T: Float, const MR: usize, const NR: usize>(
 ) {
     #[cfg(target_arch = "x86_64")]
     {
-        let f32_tile =
-            |t: Tile<T>| Tile { c: t.c.cast::<f32>(), ldc: t.ldc, rows: t.rows, cols: t.cols, overwrite: t.overwrite };
-        let f64_tile =
-            |t: Tile<T>| Tile { c: t.c.cast::<f64>(), ldc: t.ldc, rows: t.rows, cols: t.cols, overwrite: t.overwrite };
+        let f32_tile = |t: Tile<T>| Tile {
+            c: t.c.cast::<f32>(),
+            rs: t.rs,
+            cs: t.cs,
+            rows: t.rows,
+            cols: t.cols,
+            overwrite: t.overwrite,
+        };
+        let f64_tile = |t: Tile<T>| Tile {
+            c: t.c.cast::<f64>(),
+            rs: t.rs,
+            cs: t.cs,
+            rows: t.rows,
+            cols: t.cols,
+            overwrite: t.overwrite,
+        };
         let is_f32 = TypeId::of::<T>() == TypeId::of::<f32>();
         let is_f64 = TypeId::of::<T>() == TypeId::of::<f64>();
         // SAFETY (every arm): T is the kernel's element type, so the panels and C have it, and
@@ -390,6 +462,12 @@ unsafe fn tile_kernel<T: Float, const MR: usize, const NR: usize>(
             }
             Kernel::Avx2Fma if is_f64 && (MR, NR) == (6, 8) => {
                 return unsafe { tile_f64_avx2(kc, ap.as_ptr().cast(), bp.as_ptr().cast(), f64_tile(tile)) };
+            }
+            Kernel::Avx2Fma if is_f32 && (MR, NR) == (5, 16) => {
+                return unsafe { tile_f32_avx2_5(kc, ap.as_ptr().cast(), bp.as_ptr().cast(), f32_tile(tile)) };
+            }
+            Kernel::Avx2Fma if is_f64 && (MR, NR) == (5, 8) => {
+                return unsafe { tile_f64_avx2_5(kc, ap.as_ptr().cast(), bp.as_ptr().cast(), f64_tile(tile)) };
             }
             _ => {}
         }
@@ -422,10 +500,21 @@ macro_rules! tile_kernel {
             const ROWS: usize = $rows;
             const VECTORS: usize = NR / $lanes;
             let mut out = [0.0 as $t; MR * NR];
+            // Fetch the tile of C while the products run: with a deep k split into blocks, C
+            // is read and written once per block and would otherwise stall the stores.
+            for r in 0..if tile.cs == 1 { tile.rows } else { 0 } {
+                // SAFETY: prefetching is a hint; the addresses are the tile's rows in C.
+                unsafe {
+                    let row = tile.c.add(r * tile.rs);
+                    _mm_prefetch::<_MM_HINT_T0>(row.cast());
+                    _mm_prefetch::<_MM_HINT_T0>(row.add(tile.cols - 1).cast());
+                }
+            }
             for group in 0..MR / ROWS {
                 let mut acc = [[$zero(); VECTORS]; ROWS];
-                for p in 0..kc {
-                    // SAFETY: the packed panels hold kc × MR and kc × NR elements.
+                // One step of depth: a row of the B panel times a column of the A panel.
+                let step = |p: usize, acc: &mut [[_; VECTORS]; ROWS]| {
+                    // SAFETY: the packed panels hold kc × MR and kc × NR elements, p < kc.
                     unsafe {
                         let b = bp.add(p * NR);
                         let mut bs = [$zero(); VECTORS];
@@ -440,8 +529,22 @@ macro_rules! tile_kernel {
                             }
                         }
                     }
+                };
+                // Four steps per iteration: the loop's own instructions would otherwise take
+                // issue slots from the FMAs.
+                let mut p = 0;
+                while p + 4 <= kc {
+                    step(p, &mut acc);
+                    step(p + 1, &mut acc);
+                    step(p + 2, &mut acc);
+                    step(p + 3, &mut acc);
+                    p += 4;
                 }
-                let whole = tile.rows == MR && tile.cols == NR;
+                while p < kc {
+                    step(p, &mut acc);
+                    p += 1;
+                }
+                let whole = tile.rows == MR && tile.cols == NR && tile.cs == 1;
                 for (i, acc) in acc.iter().enumerate() {
                     let r = group * ROWS + i;
                     for (v, acc) in acc.iter().enumerate() {
@@ -449,7 +552,7 @@ macro_rules! tile_kernel {
                         // each row of `out` has NR lanes.
                         unsafe {
                             if whole {
-                                let cp = tile.c.add(r * tile.ldc + v * $lanes);
+                                let cp = tile.c.add(r * tile.rs + v * $lanes);
                                 let sum = if tile.overwrite { *acc } else { $add($load(cp), *acc) };
                                 $store(cp, sum);
                             } else {
@@ -520,6 +623,36 @@ tile_kernel!(
     6,
     8,
     6,
+    4,
+    _mm256_setzero_pd,
+    _mm256_loadu_pd,
+    _mm256_storeu_pd,
+    _mm256_set1_pd,
+    _mm256_fmadd_pd,
+    _mm256_add_pd
+);
+tile_kernel!(
+    tile_f32_avx2_5,
+    f32,
+    "avx2,fma",
+    5,
+    16,
+    5,
+    8,
+    _mm256_setzero_ps,
+    _mm256_loadu_ps,
+    _mm256_storeu_ps,
+    _mm256_set1_ps,
+    _mm256_fmadd_ps,
+    _mm256_add_ps
+);
+tile_kernel!(
+    tile_f64_avx2_5,
+    f64,
+    "avx2,fma",
+    5,
+    8,
+    5,
     4,
     _mm256_setzero_pd,
     _mm256_loadu_pd,

@@ -1,0 +1,162 @@
+//! Packing by register transposes: the operands whose packed order runs across their storage
+//! order (Wᵀ in a forward product, a row-major activation as A) are copied 8 × 8 (f32) or
+//! 4 × 4 (f64) blocks at a time instead of one element at a time. Reading 8 sources at once
+//! also keeps 8 memory streams in flight, which the one-column-at-a-time copy did not.
+
+/// `out[p·width + j] = src[j·stride + p]` for `p < len`, `j < count`, and zero for
+/// `count ≤ j < width`: `count` strided sources of `len` contiguous elements, written as
+/// rows of a packed panel `width` wide.
+///
+/// # Safety
+/// The CPU has AVX2; each source holds `len` elements; `out` holds `len · width`; `count ≤
+/// width`; `width` is a multiple of 8 or 6.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn panel_f32(src: *const f32, stride: isize, count: usize, width: usize, len: usize, out: *mut f32) {
+    use std::arch::x86_64::*;
+    let whole = len - len % 8;
+    for group in (0..width).step_by(8) {
+        let lanes = (width - group).min(8);
+        let source = |j: usize| (group + j < count).then(|| unsafe { src.offset((group + j) as isize * stride) });
+        let sources: [Option<*const f32>; 8] = std::array::from_fn(source);
+        for p in (0..whole).step_by(8) {
+            // SAFETY: p + 8 ≤ len elements of each source; the stores stay in row p + q.
+            unsafe {
+                let rows: [__m256; 8] =
+                    std::array::from_fn(|j| sources[j].map_or(_mm256_setzero_ps(), |s| _mm256_loadu_ps(s.add(p))));
+                let columns = transpose_8x8(rows);
+                for (q, column) in columns.iter().enumerate() {
+                    let to = out.add((p + q) * width + group);
+                    match lanes {
+                        8 => _mm256_storeu_ps(to, *column),
+                        _ => {
+                            _mm_storeu_ps(to, _mm256_castps256_ps128(*column));
+                            let high = _mm256_extractf128_ps::<1>(*column);
+                            _mm_storel_pd(to.add(4).cast(), _mm_castps_pd(high));
+                        }
+                    }
+                }
+            }
+        }
+        for p in whole..len {
+            for (j, s) in sources.iter().enumerate().take(lanes) {
+                // SAFETY: p < len; the element is inside row p of the panel.
+                unsafe { *out.add(p * width + group + j) = s.map_or(0.0, |s| *s.add(p)) };
+            }
+        }
+    }
+}
+
+/// The transpose of 8 rows of 8 lanes.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn transpose_8x8(r: [std::arch::x86_64::__m256; 8]) -> [std::arch::x86_64::__m256; 8] {
+    use std::arch::x86_64::*;
+    // Interleave pairs of rows, then pairs of pairs within each 128-bit half, then swap halves.
+    let t0 = _mm256_unpacklo_ps(r[0], r[1]);
+    let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    let t2 = _mm256_unpacklo_ps(r[2], r[3]);
+    let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    let t4 = _mm256_unpacklo_ps(r[4], r[5]);
+    let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    let t6 = _mm256_unpacklo_ps(r[6], r[7]);
+    let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+    let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+    let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+    let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+    let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+    let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+    let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+    let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+    [
+        _mm256_permute2f128_ps::<0x20>(u0, u4),
+        _mm256_permute2f128_ps::<0x20>(u1, u5),
+        _mm256_permute2f128_ps::<0x20>(u2, u6),
+        _mm256_permute2f128_ps::<0x20>(u3, u7),
+        _mm256_permute2f128_ps::<0x31>(u0, u4),
+        _mm256_permute2f128_ps::<0x31>(u1, u5),
+        _mm256_permute2f128_ps::<0x31>(u2, u6),
+        _mm256_permute2f128_ps::<0x31>(u3, u7),
+    ]
+}
+
+/// [`panel_f32`] for f64, 4 × 4 blocks: `width` a multiple of 4 or 2.
+///
+/// # Safety
+/// As [`panel_f32`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn panel_f64(src: *const f64, stride: isize, count: usize, width: usize, len: usize, out: *mut f64) {
+    use std::arch::x86_64::*;
+    let whole = len - len % 4;
+    for group in (0..width).step_by(4) {
+        let lanes = (width - group).min(4);
+        let source = |j: usize| (group + j < count).then(|| unsafe { src.offset((group + j) as isize * stride) });
+        let sources: [Option<*const f64>; 4] = std::array::from_fn(source);
+        for p in (0..whole).step_by(4) {
+            // SAFETY: p + 4 ≤ len elements of each source; the stores stay in row p + q.
+            unsafe {
+                let r: [__m256d; 4] =
+                    std::array::from_fn(|j| sources[j].map_or(_mm256_setzero_pd(), |s| _mm256_loadu_pd(s.add(p))));
+                let t0 = _mm256_unpacklo_pd(r[0], r[1]);
+                let t1 = _mm256_unpackhi_pd(r[0], r[1]);
+                let t2 = _mm256_unpacklo_pd(r[2], r[3]);
+                let t3 = _mm256_unpackhi_pd(r[2], r[3]);
+                let columns = [
+                    _mm256_permute2f128_pd::<0x20>(t0, t2),
+                    _mm256_permute2f128_pd::<0x20>(t1, t3),
+                    _mm256_permute2f128_pd::<0x31>(t0, t2),
+                    _mm256_permute2f128_pd::<0x31>(t1, t3),
+                ];
+                for (q, column) in columns.iter().enumerate() {
+                    let to = out.add((p + q) * width + group);
+                    match lanes {
+                        4 => _mm256_storeu_pd(to, *column),
+                        _ => _mm_storeu_pd(to, _mm256_castpd256_pd128(*column)),
+                    }
+                }
+            }
+        }
+        for p in whole..len {
+            for (j, s) in sources.iter().enumerate().take(lanes) {
+                // SAFETY: p < len; the element is inside row p of the panel.
+                unsafe { *out.add(p * width + group + j) = s.map_or(0.0, |s| *s.add(p)) };
+            }
+        }
+    }
+}
+
+/// Packs `count` strided sources into a panel `width` wide as [`panel_f32`] does, with
+/// register transposes where the CPU and the element type allow; returns `false`, having
+/// written nothing, where they do not.
+///
+/// # Safety
+/// As [`panel_f32`], except for the CPU requirement.
+pub(super) unsafe fn panel<T: crate::Float>(
+    src: *const T,
+    stride: isize,
+    count: usize,
+    width: usize,
+    len: usize,
+    out: *mut T,
+) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::any::TypeId;
+        if std::arch::is_x86_feature_detected!("avx2") {
+            if TypeId::of::<T>() == TypeId::of::<f32>() && (width.is_multiple_of(8) || width == 6) {
+                // SAFETY: T is f32 and the CPU has AVX2.
+                unsafe { panel_f32(src.cast(), stride, count, width, len, out.cast()) };
+                return true;
+            }
+            if TypeId::of::<T>() == TypeId::of::<f64>() && width.is_multiple_of(2) {
+                // SAFETY: T is f64 and the CPU has AVX2.
+                unsafe { panel_f64(src.cast(), stride, count, width, len, out.cast()) };
+                return true;
+            }
+        }
+    }
+    let _ = (src, stride, count, width, len, out);
+    false
+}
