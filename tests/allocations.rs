@@ -29,6 +29,10 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// Held by every test here: the counter is process-wide, and the test harness runs tests on
+/// parallel threads, so another test's allocations would otherwise be counted.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 network! {
     struct MlpBn {
         input: [784],
@@ -79,6 +83,7 @@ fn allocations_per_step<M: Model<Scalar = f32>>(mut net: M, step: impl Fn(&mut M
 
 #[test]
 fn warm_training_steps_allocate_nothing() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     // Two threads: the large products are split across the worker pool, which must not
     // allocate either.
     gradc::set_threads(2);
@@ -112,6 +117,7 @@ fn warm_training_steps_allocate_nothing() {
 
 #[test]
 fn workspace_size_and_the_share_of_weight_gradients() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let x = Array2::<f32>::zeros((128, 784));
     let labels: Vec<usize> = (0..128).map(|r| r % 10).collect();
     let mut net = MlpBn::new(1);

@@ -21,6 +21,9 @@ mod transpose;
 const WIDE: (usize, usize) = (8, 32);
 /// Largest MR × NR of any kernel (the portable one's scratch tile).
 const MAX_TILE: usize = 8 * 32;
+/// Largest MR and NR of any kernel.
+const MAX_TILE_ROWS: usize = 8;
+const MAX_TILE_COLUMNS: usize = 32;
 /// Depth of a packed panel.
 const KC: usize = 256;
 /// Rows of A per packed block.
@@ -237,9 +240,11 @@ unsafe fn blocked_tiles<T: Float, const MR: usize, const NR: usize>(
     b: View<T>,
     out: Out<T>,
 ) {
-    // A block's last panel is padded to a whole tile, and MC need not be a multiple of MR.
-    let a_len = MC.min(m).next_multiple_of(MR) * KC.min(k);
-    let b_len = NC.min(n).next_multiple_of(NR) * KC.min(k);
+    // Sized for the largest block of any product, once: which stripe of a split product a
+    // thread computes varies from step to step, and a warm step must not find a buffer short.
+    // (A block's last panel is padded to a whole tile; MC need not be a multiple of MR.)
+    let a_len = (MC + MAX_TILE_ROWS) * KC;
+    let b_len = (NC + MAX_TILE_COLUMNS) * KC;
     if ws.a.len() < a_len {
         ws.a.resize(a_len, T::zero());
     }

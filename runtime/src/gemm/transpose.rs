@@ -17,13 +17,22 @@ pub(super) unsafe fn panel_f32(src: *const f32, stride: isize, count: usize, wid
     let whole = len - len % 8;
     for group in (0..width).step_by(8) {
         let lanes = (width - group).min(8);
-        let source = |j: usize| (group + j < count).then(|| unsafe { src.offset((group + j) as isize * stride) });
-        let sources: [Option<*const f32>; 8] = std::array::from_fn(source);
+        // Plain loops, not `array::from_fn`: a generic helper would not inherit AVX2 and
+        // would stay an out-of-line call per block.
+        let mut sources: [Option<*const f32>; 8] = [None; 8];
+        for (j, s) in sources.iter_mut().enumerate().filter(|(j, _)| group + j < count) {
+            // SAFETY: source group + j exists.
+            *s = Some(unsafe { src.offset((group + j) as isize * stride) });
+        }
         for p in (0..whole).step_by(8) {
             // SAFETY: p + 8 ≤ len elements of each source; the stores stay in row p + q.
             unsafe {
-                let rows: [__m256; 8] =
-                    std::array::from_fn(|j| sources[j].map_or(_mm256_setzero_ps(), |s| _mm256_loadu_ps(s.add(p))));
+                let mut rows = [_mm256_setzero_ps(); 8];
+                for (row, s) in rows.iter_mut().zip(sources) {
+                    if let Some(s) = s {
+                        *row = _mm256_loadu_ps(s.add(p));
+                    }
+                }
                 let columns = transpose_8x8(rows);
                 for (q, column) in columns.iter().enumerate() {
                     let to = out.add((p + q) * width + group);
@@ -92,13 +101,20 @@ pub(super) unsafe fn panel_f64(src: *const f64, stride: isize, count: usize, wid
     let whole = len - len % 4;
     for group in (0..width).step_by(4) {
         let lanes = (width - group).min(4);
-        let source = |j: usize| (group + j < count).then(|| unsafe { src.offset((group + j) as isize * stride) });
-        let sources: [Option<*const f64>; 4] = std::array::from_fn(source);
+        let mut sources: [Option<*const f64>; 4] = [None; 4];
+        for (j, s) in sources.iter_mut().enumerate().filter(|(j, _)| group + j < count) {
+            // SAFETY: source group + j exists.
+            *s = Some(unsafe { src.offset((group + j) as isize * stride) });
+        }
         for p in (0..whole).step_by(4) {
             // SAFETY: p + 4 ≤ len elements of each source; the stores stay in row p + q.
             unsafe {
-                let r: [__m256d; 4] =
-                    std::array::from_fn(|j| sources[j].map_or(_mm256_setzero_pd(), |s| _mm256_loadu_pd(s.add(p))));
+                let mut r = [_mm256_setzero_pd(); 4];
+                for (row, s) in r.iter_mut().zip(sources) {
+                    if let Some(s) = s {
+                        *row = _mm256_loadu_pd(s.add(p));
+                    }
+                }
                 let t0 = _mm256_unpacklo_pd(r[0], r[1]);
                 let t1 = _mm256_unpackhi_pd(r[0], r[1]);
                 let t2 = _mm256_unpacklo_pd(r[2], r[3]);
