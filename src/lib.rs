@@ -43,6 +43,6 @@ pub use ndarray;
 pub mod __private {
     pub use gradc_runtime::{
         Init, LayerInfo, LossKind, NetworkInfo, OptimizerState, ParamKind, ParamSpec, ParamStore, Rng, Staged,
-        TrainState, UpdateStaging, conv, kernels, optim, scalar, simd,
+        TrainState, UpdateStaging, conv, kernels, optim, scalar, simd, split,
     };
 }

@@ -29,6 +29,7 @@ mod params;
 pub mod scalar;
 pub mod schedule;
 pub mod simd;
+pub mod split;
 mod staging;
 mod summary;
 mod targets;

@@ -18,6 +18,9 @@ use super::names::{Names, ident, snake};
 use super::scalar;
 use crate::ir::{Dim, Graph, NodeId, Op};
 
+/// Most written buffers a striped kernel has (`split::MAX_STRIPED_BUFFERS` in the runtime).
+const STRIPED_BUFFERS_MAX: usize = 16;
+
 /// Whether the members' values must be written to a buffer: read outside the group, or
 /// named as a graph output, or the GEMM head.
 pub fn stored_members(graph: &Graph, members: &[NodeId], names: &Names) -> BTreeSet<NodeId> {
@@ -56,6 +59,15 @@ struct Fused<'a> {
     external: BTreeMap<NodeId, Ident>,
     uses_batch: bool,
     uses_row_index: bool,
+    /// The row index `r` is used (striped writes need it without the flat index `i`).
+    uses_row: bool,
+    /// The passes run inside `split::columns`: written buffers are stripes of columns
+    /// `c0..`, indexed `c - c0`, a row's stripe bound as `<buffer>_row` per row.
+    striped: bool,
+    /// Members stored in a buffer (written through their stripe when `striped`).
+    stored: BTreeSet<NodeId>,
+    /// Buffers written per row in the current pass (striped): their row stripes to bind.
+    rows_written: BTreeSet<Ident>,
 }
 
 /// A binding cache for one loop body: row values computed so far.
@@ -79,6 +91,13 @@ impl Fused<'_> {
     /// `buffer` at the current element: `buffer[i]`, or in an image pass `plane[p]` of its
     /// channel plane.
     fn at(&mut self, buffer: &Ident, written: bool) -> TokenStream {
+        if self.striped && written {
+            // The row loop binds this row's stripe of the buffer.
+            self.uses_row = true;
+            let row = format_ident!("{}_row", buffer);
+            self.rows_written.insert(buffer.clone());
+            return quote!(#row[c - c0]);
+        }
         if self.pixels == 1 {
             let i = self.element();
             return quote!(#buffer[#i]);
@@ -115,10 +134,7 @@ impl Fused<'_> {
             };
         }
         match self.kind[&o] {
-            Kind::Column | Kind::RowSum => {
-                let (s, c) = (&self.storage[&o], self.column());
-                quote!(#s[#c])
-            }
+            Kind::Column | Kind::RowSum => self.column_slot(o),
             Kind::Head => unreachable!("handled above"),
             Kind::Row => {
                 if let Some(b) = body.bound.get(&o) {
@@ -134,6 +150,13 @@ impl Fused<'_> {
                 quote!(#name)
             }
         }
+    }
+
+    /// The storage of a per-column member at the current column: a column local `s[c]`, or
+    /// a stored buffer, which in a striped kernel is the stripe `s[c - c0]`.
+    fn column_slot(&self, m: NodeId) -> TokenStream {
+        let (s, c) = (&self.storage[&m], self.column());
+        if self.striped && self.stored.contains(&m) { quote!(#s[c - c0]) } else { quote!(#s[#c]) }
     }
 
     /// The expression of an elementwise member (or the first row, a column) from its
@@ -285,6 +308,10 @@ pub fn fused_kernel(
             storage.insert(m, local);
         }
     }
+    // Dense passes run on stripes of columns across the threads (images and single columns
+    // run on the calling thread).
+    let written: Vec<NodeId> = members.iter().copied().filter(|m| stored.contains(m) && Some(*m) != head).collect();
+    let striped = width > 1 && pixels == 1 && passes > 0 && written.len() <= STRIPED_BUFFERS_MAX;
     let mut fused = Fused {
         graph,
         names,
@@ -297,6 +324,10 @@ pub fn fused_kernel(
         external,
         uses_batch: false,
         uses_row_index: false,
+        uses_row: false,
+        striped,
+        stored: stored.clone(),
+        rows_written: BTreeSet::new(),
     };
 
     // The head product writes its buffer first; the passes read it as an external input.
@@ -343,8 +374,10 @@ pub fn fused_kernel(
         let (a, b) = (&fused.external[&ops[0]], &fused.external[&ops[1]]);
         body.push(quote!(#k::matmul(#m, #kk, #nn, #a, #transpose_a, #b, #transpose_b, #out);));
     }
+    let head_body = std::mem::take(&mut body);
     body.extend(locals);
     let n = usize_lit(width);
+    let column_range = if striped { quote!(cols.clone()) } else { quote!(0..#n) };
     for boundary in 0..=passes {
         // Per-column values that become available before this pass.
         let columns: Vec<NodeId> =
@@ -354,13 +387,13 @@ pub fn fused_kernel(
             let mut statements = Vec::new();
             for m in columns {
                 let expr = fused.elementwise(m, &mut inner);
-                let (s, c) = (&fused.storage[&m], fused.column());
-                statements.push(quote!(#s[#c] = #expr;));
+                let slot = fused.column_slot(m);
+                statements.push(quote!(#slot = #expr;));
             }
             let lets = inner.lets;
             body.push(match fused.single_column {
                 true => quote!({ #(#lets)* #(#statements)* }),
-                false => quote!(for c in 0..#n { #(#lets)* #(#statements)* }),
+                false => quote!(for c in #column_range { #(#lets)* #(#statements)* }),
             });
         }
         if boundary == passes {
@@ -379,8 +412,8 @@ pub fn fused_kernel(
                 }
                 Kind::RowSum if in_stage => {
                     let v = fused.value(graph.operands(m)[0], &mut inner);
-                    let (s, c) = (&fused.storage[&m], fused.column());
-                    statements.push(quote!(#s[#c] += #v;));
+                    let slot = fused.column_slot(m);
+                    statements.push(quote!(#slot += #v;));
                 }
                 _ => {}
             }
@@ -388,7 +421,15 @@ pub fn fused_kernel(
         fused.uses_batch = true;
         let lets = inner.lets;
         let reads_rows = std::mem::take(&mut fused.uses_row_index);
-        let row = if reads_rows { quote!(r) } else { quote!(_r) };
+        let uses_row = std::mem::take(&mut fused.uses_row) || reads_rows;
+        let row = if uses_row { quote!(r) } else { quote!(_r) };
+        let row_stripes: Vec<TokenStream> = std::mem::take(&mut fused.rows_written)
+            .into_iter()
+            .map(|buffer| {
+                let name = format_ident!("{}_row", buffer);
+                quote!(let #name = #buffer.row(r);)
+            })
+            .collect();
         body.push(match (fused.single_column, fused.pixels) {
             (true, _) => quote! {
                 for #row in 0..batch {
@@ -425,7 +466,8 @@ pub fn fused_kernel(
                 let index = if reads_rows { quote!(let i = r * #n + c;) } else { quote!() };
                 quote! {
                     for #row in 0..batch {
-                        for c in 0..#n {
+                        #(#row_stripes)*
+                        for c in #column_range {
                             #index
                             #(#lets)*
                             #(#statements)*
@@ -434,6 +476,36 @@ pub fn fused_kernel(
                 }
             }
         });
+    }
+    if striped {
+        // Columns are independent from here on (a row sum runs down its column): each
+        // thread takes a stripe of them, with its stripe of every written buffer.
+        let passes_body = std::mem::take(&mut body);
+        let buffers: Vec<&Ident> = written.iter().map(|m| &fused.storage[m]).collect();
+        let column_rows = written.iter().filter(|m| kind[*m] != Kind::Row).map(|m| {
+            let s = &fused.storage[m];
+            quote!(let #s = #s.row(0);)
+        });
+        let head_read = head.map(|h| {
+            let out = &fused.external[&h];
+            quote!(let #out = &*#out;)
+        });
+        // `c0` offsets the stripes of written buffers; a kernel that writes none skips it.
+        let uses_c0 = passes_body.iter().any(|t| t.to_string().contains("c0"));
+        let c0 = uses_c0.then(|| quote!(let c0 = cols.start;));
+        fused.uses_batch = true;
+        body = head_body;
+        body.push(quote! {
+            #head_read
+            ::gradc::__private::split::columns(batch, #n, &mut [#(#buffers),*], &|cols, stripes| {
+                let [#(#buffers),*] = stripes else { unreachable!("one stripe per written buffer") };
+                #c0
+                #(#column_rows)*
+                #(#passes_body)*
+            });
+        });
+    } else {
+        body = head_body.into_iter().chain(body).collect();
     }
     let docs = members.iter().map(|m| {
         let line = format!(" `{}`", lines[m]);
