@@ -68,6 +68,8 @@ struct Workload {
     batch: usize,
     widths: Vec<usize>,
     step: Box<dyn FnMut()>,
+    /// Seconds of the first `train_step` of a new network of this kind.
+    first_step: Box<dyn Fn() -> f64>,
 }
 
 /// A deterministic batch and its labels.
@@ -78,11 +80,21 @@ fn data(batch: usize, width: usize) -> (Array2<f32>, Vec<usize>) {
 
 fn workload<M: Model<Scalar = f32> + Clone + 'static>(
     name: &'static str,
-    mut net: M,
+    new: fn(u64) -> M,
     batch: usize,
     widths: Vec<usize>,
 ) -> Workload {
+    let mut net = new(1);
     let (x, labels) = data(batch, widths[0]);
+    let first_step = {
+        let (x, labels) = (x.clone(), labels.clone());
+        Box::new(move || {
+            let mut fresh = new(2);
+            let start = Instant::now();
+            fresh.train_step(x.view(), &labels).expect("the workloads train");
+            start.elapsed().as_secs_f64()
+        })
+    };
     // For the JAX comparison (tools/time_workloads_jax.py): the initial weights, and the
     // first step's loss, which JAX must reproduce from them.
     if let Some(dir) = std::env::var_os("GRADC_SAVE_WORKLOADS") {
@@ -94,7 +106,43 @@ fn workload<M: Model<Scalar = f32> + Clone + 'static>(
     let step = Box::new(move || {
         net.train_step(x.view(), &labels).expect("the workloads train");
     });
-    Workload { name, batch, widths, step }
+    Workload { name, batch, widths, step, first_step }
+}
+
+/// The products of one training step, `(m, k, n, a transposed, b transposed)`: per dense
+/// layer the forward `x·Wᵀ`, the weight gradient `dyᵀ·x` and, but for the first layer, the
+/// input gradient `dy·W`, as the generated code calls them.
+fn step_products(batch: usize, widths: &[usize]) -> Vec<(usize, usize, usize, bool, bool)> {
+    let mut products = Vec::new();
+    for (layer, w) in widths.windows(2).enumerate() {
+        let (inputs, outputs) = (w[0], w[1]);
+        products.push((batch, inputs, outputs, false, true));
+        products.push((outputs, batch, inputs, true, false));
+        if layer > 0 {
+            products.push((batch, outputs, inputs, false, false));
+        }
+    }
+    products
+}
+
+/// Median seconds of the step's products alone, run back to back as the step runs them.
+fn gemm_seconds(batch: usize, widths: &[usize], rounds: usize) -> f64 {
+    let products: Vec<_> = step_products(batch, widths)
+        .into_iter()
+        .map(|(m, k, n, ta, tb)| {
+            let a: Vec<f32> = (0..m * k).map(|i| (i % 17) as f32 * 0.01).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| (i % 13) as f32 * 0.01).collect();
+            (m, k, n, ta, tb, a, b, vec![0.0f32; m * n])
+        })
+        .collect();
+    let mut products = products;
+    let mut run = || {
+        for (m, k, n, ta, tb, a, b, c) in &mut products {
+            gradc::kernels::matmul(*m, *k, *n, a, *ta, b, *tb, c);
+        }
+    };
+    run();
+    time(&mut run, rounds, 3)
 }
 
 /// Multiply-adds of one training step's products: forward, weight gradients, and input
@@ -146,22 +194,31 @@ fn main() {
     gradc::set_threads(1);
     let rate = gemm_rate();
     let mut workloads = vec![
-        workload("W1 mlp 784-512-256-10, b128, adam", W1::new(1), 128, vec![784, 512, 256, 10]),
-        workload("W2 mlp-bn, b128, adam", W2::new(1), 128, vec![784, 512, 256, 10]),
+        workload("W1 mlp 784-512-256-10, b128, adam", W1::new, 128, vec![784, 512, 256, 10]),
+        workload("W2 mlp-bn, b128, adam", W2::new, 128, vec![784, 512, 256, 10]),
         workload(
             "W3 deep-narrow 20x64+bn, b256, adam",
-            W3::new(1),
+            W3::new,
             256,
             std::iter::once(64).chain(std::iter::repeat_n(64, 20)).chain([10]).collect(),
         ),
-        workload("W4 wide 1024-2048-2048-10, b256, momentum", W4::new(1), 256, vec![1024, 2048, 2048, 10]),
+        workload("W4 wide 1024-2048-2048-10, b256, momentum", W4::new, 256, vec![1024, 2048, 2048, 10]),
     ];
     println!("GEMM on one thread, 1024^3 f32: {rate:.1} GFLOP/s (the floor below is at this rate)");
     println!();
     println!(
-        "{:<44} {:>10} {:>10} {:>7} {:>11} {:>9}",
-        "workload (train_step, f32)", "1 thread", "2 threads", "2t/1t", "GEMM floor", "allocs"
+        "{:<44} {:>10} {:>10} {:>7} {:>11} {:>9} {:>9} {:>12} {:>7}",
+        "workload (train_step, f32)",
+        "1 thread",
+        "2 threads",
+        "2t/1t",
+        "GEMM floor",
+        "non-GEMM",
+        "non-GEMM",
+        "first step",
+        "allocs"
     );
+    println!("{:<44} {:>10} {:>10} {:>7} {:>11} {:>9} {:>9} {:>12} {:>7}", "", "", "", "", "", "1t", "2t", "extra ms", "");
     // `cargo run --release --example workloads -- W2` times only the workloads named so.
     let only: Vec<String> = std::env::args().skip(1).collect();
     workloads.retain(|w| only.is_empty() || only.iter().any(|o| w.name.starts_with(o.as_str())));
@@ -175,29 +232,42 @@ fn main() {
                 (w.step)();
             }
         }
+        let (mut gemm_one, mut gemm_two) = (Vec::new(), Vec::new());
         for _ in 0..5 {
             gradc::set_threads(1);
             one.push(time(&mut w.step, 1, steps));
+            gemm_one.push(gemm_seconds(w.batch, &w.widths, 1));
             gradc::set_threads(2);
             two.push(time(&mut w.step, 1, steps));
+            gemm_two.push(gemm_seconds(w.batch, &w.widths, 1));
         }
-        one.sort_by(f64::total_cmp);
-        two.sort_by(f64::total_cmp);
-        let (one, two) = (one[2], two[2]);
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let (one, two) = (median(&mut one), median(&mut two));
+        let (gemm_one, gemm_two) = (median(&mut gemm_one), median(&mut gemm_two));
+        // The first step of a new network (sizing its buffers) beyond a warm step, on 2 threads.
+        let first = (0..3).map(|_| (w.first_step)()).fold(f64::INFINITY, f64::min);
         let floor = 2.0 * step_madds(w.batch, &w.widths) / (rate * 1e9);
         let before = counting_allocator::allocations();
         (w.step)();
         let allocs = counting_allocator::allocations() - before;
         println!(
-            "{:<44} {:>6.1} /s {:>6.1} /s {:>6.2}x {:>10.0}% {:>9}",
+            "{:<44} {:>6.1} /s {:>6.1} /s {:>6.2}x {:>10.0}% {:>8.0}% {:>8.0}% {:>12.2} {:>7}",
             w.name,
             1.0 / one,
             1.0 / two,
             one / two,
             100.0 * floor / one,
+            100.0 * (1.0 - gemm_one / one).max(0.0),
+            100.0 * (1.0 - gemm_two / two).max(0.0),
+            (first - two) * 1e3,
             allocs
         );
     }
     println!();
     println!("GEMM floor: the step's multiply-adds at the rate above, as a share of the 1-thread step time.");
+    println!("non-GEMM: the share of the step not spent in its products (timed alone, same shapes and threads).");
+    println!("first step: the first train_step of a new network beyond a warm step (2 threads).");
 }
