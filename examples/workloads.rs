@@ -218,7 +218,10 @@ fn main() {
         "first step",
         "allocs"
     );
-    println!("{:<44} {:>10} {:>10} {:>7} {:>11} {:>9} {:>9} {:>12} {:>7}", "", "", "", "", "", "1t", "2t", "extra ms", "");
+    println!(
+        "{:<44} {:>10} {:>10} {:>7} {:>11} {:>9} {:>9} {:>12} {:>7}",
+        "", "", "", "", "", "1t", "2t", "extra ms", ""
+    );
     // `cargo run --release --example workloads -- W2` times only the workloads named so.
     let only: Vec<String> = std::env::args().skip(1).collect();
     workloads.retain(|w| only.is_empty() || only.iter().any(|o| w.name.starts_with(o.as_str())));
