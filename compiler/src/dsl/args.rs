@@ -16,8 +16,10 @@ pub fn resolve<T>(table: &[Spec<T>], what: &str, call: &RawCall, errors: &mut Er
     match vocab::find(table, &call.name.to_string()) {
         Some(spec) => build(spec, call, errors),
         None => {
-            let expected = vocab::names(table).join(", ");
-            errors.at(call.name.span(), format!("unknown {what} `{}`; expected one of: {expected}", call.name));
+            let names = vocab::names(table);
+            let hint = super::suggest::did_you_mean(&call.name.to_string(), names.iter().copied());
+            let expected = names.join(", ");
+            errors.at(call.name.span(), format!("unknown {what} `{}`{hint}; expected one of: {expected}", call.name));
             None
         }
     }
@@ -64,7 +66,8 @@ fn assign<'a, T>(spec: &Spec<T>, call: &'a RawCall, errors: &mut Errors) -> BTre
                     } else {
                         format!("expected one of: {}", params.join(", "))
                     };
-                    errors.at(key.span(), format!("unknown argument `{key}` for `{}`; {expected}", spec.name));
+                    let hint = super::suggest::did_you_mean(&key.to_string(), params.iter().copied());
+                    errors.at(key.span(), format!("unknown argument `{key}` for `{}`{hint}; {expected}", spec.name));
                     continue;
                 };
                 (name, key.span())

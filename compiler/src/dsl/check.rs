@@ -91,7 +91,8 @@ fn layer_kind(call: &RawCall, errors: &mut Errors) -> Option<LayerKind> {
         return build(spec, call, errors).map(LayerKind::Activation);
     }
     let expected: Vec<&str> = vocab::names(LAYERS).into_iter().chain(vocab::names(ACTIVATIONS)).collect();
-    errors.at(call.name.span(), format!("unknown layer `{name}`; expected one of: {}", expected.join(", ")));
+    let hint = super::suggest::did_you_mean(&name, expected.iter().copied());
+    errors.at(call.name.span(), format!("unknown layer `{name}`{hint}; expected one of: {}", expected.join(", ")));
     None
 }
 

@@ -10,6 +10,7 @@ mod limits;
 mod params;
 mod parse;
 mod shapes;
+mod suggest;
 
 pub use check::check;
 pub use params::{ParamDecl, ParamInit};

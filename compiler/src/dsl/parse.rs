@@ -160,6 +160,12 @@ impl Parse for RawItem {
             } else {
                 RawValue::Call(call)
             }
+        } else if let (Some(key), Ok(width)) = (&key, input.fork().parse::<LitInt>()) {
+            // `input: 4`: a shape is always a list, even of one dimension.
+            return Err(syn::Error::new(
+                width.span(),
+                format!("`{key}` takes a shape in square brackets: write `{key}: [{}]`", width.base10_digits()),
+            ));
         } else {
             return Err(lookahead.error());
         };
@@ -262,6 +268,12 @@ impl Parse for RawArgValue {
             Ok(RawArgValue::Bool(input.parse()?))
         } else if lookahead.peek(Ident) {
             Ok(RawArgValue::Call(input.parse()?))
+        } else if let Ok(text) = input.fork().parse::<syn::LitStr>() {
+            // `lr = "1e-3"`: numbers are written bare.
+            Err(syn::Error::new(
+                text.span(),
+                format!("arguments are not strings: write the value without quotes, e.g. `{}`", text.value()),
+            ))
         } else {
             Err(lookahead.error())
         }

@@ -1,0 +1,12 @@
+use gradc::network;
+
+network! {
+    struct Net {
+        input: [4],
+        fc1: dense(3),
+        loss: mse,
+        optimizer: sgd(lr = "1e-3"),
+    }
+}
+
+fn main() {}
