@@ -7,6 +7,9 @@
 //! cargo run --release --example cnn_small
 //! ```
 
+#[path = "common/cli.rs"]
+mod cli;
+
 use std::time::Instant;
 
 use gradc::ndarray::Array2;
@@ -30,6 +33,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
+    cli::start(include_str!("cnn_small.rs"));
     let x = Array2::from_shape_fn((BATCH, 28 * 28), |(r, c)| ((r * 31 + c * 17) % 97) as f32 / 97.0 - 0.5);
     let labels: Vec<usize> = (0..BATCH).map(|r| r % 10).collect();
     let (mut fused, mut plain) = (CnnSmallFused::new(1), CnnSmallUnfused::new(1));

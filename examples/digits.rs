@@ -8,6 +8,9 @@
 //! Look at the code the macro generated with `cargo expand --example digits`, and at the
 //! compiled training graph with `DigitNet::TRAIN_IR` (printed with `--ir`).
 
+#[path = "common/cli.rs"]
+mod cli;
+
 use std::time::Instant;
 
 use gradc::data::{self, Dataset};
@@ -37,6 +40,7 @@ const BATCH: usize = 32;
 const SEED: u64 = 42;
 
 fn main() -> Result<(), gradc::Error> {
+    cli::start(include_str!("digits.rs"));
     if std::env::args().any(|a| a == "--ir") {
         println!("{}", DigitNet::TRAIN_IR);
         return Ok(());

@@ -8,6 +8,9 @@
 //! The images are the digits' rows of 64 pixels read in NCHW order (one channel, 8 rows of
 //! 8), which is how gradc takes images: one row per example.
 
+#[path = "common/cli.rs"]
+mod cli;
+
 use std::time::Instant;
 
 use gradc::data::{self, Dataset};
@@ -43,6 +46,7 @@ const BATCH: usize = 32;
 const SEED: u64 = 42;
 
 fn main() -> Result<(), gradc::Error> {
+    cli::start(include_str!("digits_cnn.rs"));
     if std::env::args().any(|a| a == "--ir") {
         println!("{}", DigitCnn::TRAIN_IR);
         return Ok(());

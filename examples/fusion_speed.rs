@@ -7,6 +7,9 @@
 //! cargo run --release --example fusion_speed
 //! ```
 
+#[path = "common/cli.rs"]
+mod cli;
+
 use std::time::Instant;
 
 use gradc::Model;
@@ -49,6 +52,7 @@ fn race<A: Model<Scalar = f32>, B: Model<Scalar = f32>>(mut a: A, mut b: B, rows
 }
 
 fn main() {
+    cli::start(include_str!("fusion_speed.rs"));
     println!("{:<44} {:>16} {:>16} {:>8}", "network (train_step, f32)", "fused", "fusion: false", "speed-up");
     for (name, (fused, plain)) in [
         ("mlp-bn 784-512-256-10, batch 128", race(MlpBnFused::new(1), MlpBnUnfused::new(1), 128)),

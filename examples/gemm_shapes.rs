@@ -6,6 +6,9 @@
 //! cargo run --release --example gemm_shapes
 //! ```
 
+#[path = "common/cli.rs"]
+mod cli;
+
 use std::time::Instant;
 
 use gradc::__private::kernels::matmul;
@@ -32,6 +35,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
+    cli::start(include_str!("gemm_shapes.rs"));
     println!("{:<22} {:>6} {:>7} {:>7} {:>4} {:>9} {:>9}", "shape", "m", "k", "n", "op", "ms", "GFLOP/s");
     for &(what, m, k, n, ta, tb) in SHAPES {
         let a: Vec<f32> = (0..m * k).map(|i| ((i * 7) % 13) as f32 / 13.0 - 0.5).collect();

@@ -5,6 +5,9 @@
 //! cargo run --release --example optimizers
 //! ```
 
+#[path = "common/cli.rs"]
+mod cli;
+
 use gradc::data::{self, Dataset};
 use gradc::{Model, network};
 use rand::SeedableRng;
@@ -68,6 +71,7 @@ fn run<M: Model<Scalar = f32>>(mut net: M, train: &Dataset<f32>, test: &Dataset<
 }
 
 fn main() -> Result<(), gradc::Error> {
+    cli::start(include_str!("optimizers.rs"));
     let digits: Dataset<f32> = data::digits()?;
     let (train, test) = digits.stratified_split(0.2, SEED);
     println!("digits, {EPOCHS} epochs of batches of {BATCH}, seed {SEED}\n");

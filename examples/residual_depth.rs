@@ -11,6 +11,9 @@
 //! on its way back, so the first layers barely learn. A residual block computes x + f(x):
 //! its Jacobian is I + f'(x), so the gradient reaches every layer through the identity.
 
+#[path = "common/cli.rs"]
+mod cli;
+
 use gradc::data::{self, Dataset};
 use gradc::{Model, network};
 use rand::SeedableRng;
@@ -75,6 +78,7 @@ fn run<M: Model<Scalar = f32>>(mut net: M, kind: &str, depth: usize, train: &Dat
 }
 
 fn main() -> Result<(), gradc::Error> {
+    cli::start(include_str!("residual_depth.rs"));
     let digits: Dataset<f32> = data::digits()?;
     let (train, test) = digits.stratified_split(0.2, SEED);
     println!("Gradient norms of hidden weights at initialization (first, middle, last block) and");

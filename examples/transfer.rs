@@ -14,6 +14,9 @@
 //! cargo run --release --example transfer
 //! ```
 
+#[path = "common/cli.rs"]
+mod cli;
+
 use gradc::data::{self, Dataset};
 use gradc::{NameMap, network};
 use rand::SeedableRng;
@@ -129,6 +132,7 @@ fn run(
 }
 
 fn main() -> gradc::Result<()> {
+    cli::start(include_str!("transfer.rs"));
     let digits: Dataset<f32> = data::digits()?;
     let source = classes(&digits, |l| l < 5, |l| l);
     let target = classes(&digits, |l| l >= 5, |l| l - 5);

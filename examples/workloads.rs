@@ -15,6 +15,9 @@
 //! With `GRADC_SAVE_WORKLOADS=dir` it also writes each network's initial weights there and
 //! prints its first-step loss, for `tools/time_workloads_jax.py`.
 
+#[path = "common/cli.rs"]
+mod cli;
+
 use std::time::Instant;
 
 use gradc::ndarray::Array2;
@@ -191,6 +194,7 @@ fn time(step: &mut dyn FnMut(), rounds: usize, steps: usize) -> f64 {
 }
 
 fn main() {
+    cli::start(include_str!("workloads.rs"));
     gradc::set_threads(1);
     let rate = gemm_rate();
     let mut workloads = vec![
