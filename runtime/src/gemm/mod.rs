@@ -343,60 +343,12 @@ unsafe fn pack_a<T: Float, const MR: usize>(buf: &mut [T], a: View<T>, i0: usize
 }
 
 /// Packs `op(B)[p0.., j0..]` (kc × nc) into micro-panels of NR columns: element (p, j) of a
-/// panel at `p·NR + j`, columns past the matrix zero. Reads along whichever axis of B is
-/// contiguous; full panels take a path without the per-element bounds test.
+/// panel at `p·NR + j`, columns past the matrix zero. That is the packing of A applied to
+/// `op(B)ᵀ`, whose rows are B's columns.
 unsafe fn pack_b<T: Float, const NR: usize>(buf: &mut [T], b: View<T>, p0: usize, j0: usize, kc: usize, nc: usize) {
-    for (panel, jr) in (0..nc).step_by(NR).enumerate() {
-        let out = &mut buf[panel * NR * kc..(panel + 1) * NR * kc];
-        let cols = NR.min(nc - jr);
-        // SAFETY: columns j0 + jr.. of B hold rows p0..p0 + kc; the panel holds kc × NR.
-        let column_major = b.rs == 1
-            && unsafe {
-                let first = b.ptr.offset((j0 + jr) as isize * b.cs + p0 as isize);
-                transpose::panel(first, b.cs, cols, NR, kc, out.as_mut_ptr())
-            };
-        if column_major {
-            continue;
-        }
-        if b.rs == 1 {
-            for j in 0..NR {
-                if j >= cols {
-                    (0..kc).for_each(|p| out[p * NR + j] = T::zero());
-                    continue;
-                }
-                // SAFETY: column j0 + jr + j of B holds rows p0..p0 + kc, contiguous.
-                let column = unsafe {
-                    std::slice::from_raw_parts(b.ptr.offset((j0 + jr + j) as isize * b.cs + p0 as isize), kc)
-                };
-                for (p, &v) in column.iter().enumerate() {
-                    out[p * NR + j] = v;
-                }
-            }
-        } else if b.cs == 1 {
-            for (p, chunk) in out.chunks_exact_mut(NR).enumerate() {
-                // SAFETY: row p0 + p of B holds columns j0 + jr.. j0 + jr + cols, contiguous.
-                let start = unsafe { b.ptr.offset((p0 + p) as isize * b.rs + (j0 + jr) as isize) };
-                if cols == NR {
-                    // A fixed-size copy compiles to register moves, not a call to memmove.
-                    let chunk: &mut [T; NR] = chunk.try_into().expect("NR elements");
-                    // SAFETY: as above, with NR columns.
-                    *chunk = unsafe { *(start as *const [T; NR]) };
-                } else {
-                    // SAFETY: as above.
-                    let row = unsafe { std::slice::from_raw_parts(start, cols) };
-                    chunk[..cols].copy_from_slice(row);
-                    chunk[cols..].fill(T::zero());
-                }
-            }
-        } else {
-            for p in 0..kc {
-                for j in 0..NR {
-                    // SAFETY: (p0 + p, j0 + jr + j) is inside B when j < cols.
-                    out[p * NR + j] = if j < cols { unsafe { b.at(p0 + p, j0 + jr + j) } } else { T::zero() };
-                }
-            }
-        }
-    }
+    let transposed = View { ptr: b.ptr, rs: b.cs, cs: b.rs };
+    // SAFETY: forwarded; the transposed view covers the same elements.
+    unsafe { pack_a::<T, NR>(buf, transposed, j0, p0, nc, kc) }
 }
 
 /// Where a tile's results go: its corner of C, and whether to overwrite or accumulate.
