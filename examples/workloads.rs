@@ -71,8 +71,8 @@ struct Workload {
     batch: usize,
     widths: Vec<usize>,
     step: Box<dyn FnMut()>,
-    /// Seconds of the first `train_step` of a new network of this kind.
-    first_step: Box<dyn Fn() -> f64>,
+    /// Seconds of `new` and of the first `train_step` of a new network of this kind.
+    first_step: Box<dyn Fn() -> (f64, f64)>,
 }
 
 /// A deterministic batch and its labels.
@@ -92,10 +92,12 @@ fn workload<M: Model<Scalar = f32> + Clone + 'static>(
     let first_step = {
         let (x, labels) = (x.clone(), labels.clone());
         Box::new(move || {
+            let start = Instant::now();
             let mut fresh = new(2);
+            let made = start.elapsed().as_secs_f64();
             let start = Instant::now();
             fresh.train_step(x.view(), &labels).expect("the workloads train");
-            start.elapsed().as_secs_f64()
+            (made, start.elapsed().as_secs_f64())
         })
     };
     // For the JAX comparison (tools/time_workloads_jax.py): the initial weights, and the
@@ -211,7 +213,7 @@ fn main() {
     println!("GEMM on one thread, 1024^3 f32: {rate:.1} GFLOP/s (the floor below is at this rate)");
     println!();
     println!(
-        "{:<44} {:>10} {:>10} {:>7} {:>11} {:>9} {:>9} {:>12} {:>7}",
+        "{:<44} {:>10} {:>10} {:>7} {:>11} {:>9} {:>9} {:>8} {:>11} {:>7}",
         "workload (train_step, f32)",
         "1 thread",
         "2 threads",
@@ -219,12 +221,13 @@ fn main() {
         "GEMM floor",
         "non-GEMM",
         "non-GEMM",
+        "new()",
         "first step",
         "allocs"
     );
     println!(
-        "{:<44} {:>10} {:>10} {:>7} {:>11} {:>9} {:>9} {:>12} {:>7}",
-        "", "", "", "", "", "1t", "2t", "extra ms", ""
+        "{:<44} {:>10} {:>10} {:>7} {:>11} {:>9} {:>9} {:>8} {:>11} {:>7}",
+        "", "", "", "", "", "1t", "2t", "ms", "extra ms", ""
     );
     // `cargo run --release --example workloads -- W2` times only the workloads named so.
     let only: Vec<String> = std::env::args().skip(1).collect();
@@ -254,14 +257,16 @@ fn main() {
         };
         let (one, two) = (median(&mut one), median(&mut two));
         let (gemm_one, gemm_two) = (median(&mut gemm_one), median(&mut gemm_two));
-        // The first step of a new network (sizing its buffers) beyond a warm step, on 2 threads.
-        let first = (0..3).map(|_| (w.first_step)()).fold(f64::INFINITY, f64::min);
+        // A new network, and its first step (sizing its buffers) beyond a warm step, on 2
+        // threads. The first such network of the run: later ones may reuse memory the
+        // allocator kept, and so would not show the cost of mapping it.
+        let (made, first) = (w.first_step)();
         let floor = 2.0 * step_madds(w.batch, &w.widths) / (rate * 1e9);
         let before = counting_allocator::allocations();
         (w.step)();
         let allocs = counting_allocator::allocations() - before;
         println!(
-            "{:<44} {:>6.1} /s {:>6.1} /s {:>6.2}x {:>10.0}% {:>8.0}% {:>8.0}% {:>12.2} {:>7}",
+            "{:<44} {:>6.1} /s {:>6.1} /s {:>6.2}x {:>10.0}% {:>8.0}% {:>8.0}% {:>8.1} {:>11.2} {:>7}",
             w.name,
             1.0 / one,
             1.0 / two,
@@ -269,6 +274,7 @@ fn main() {
             100.0 * floor / one,
             100.0 * (1.0 - gemm_one / one).max(0.0),
             100.0 * (1.0 - gemm_two / two).max(0.0),
+            made * 1e3,
             (first - two) * 1e3,
             allocs
         );
@@ -276,5 +282,5 @@ fn main() {
     println!();
     println!("GEMM floor: the step's multiply-adds at the rate above, as a share of the 1-thread step time.");
     println!("non-GEMM: the share of the step not spent in its products (timed alone, same shapes and threads).");
-    println!("first step: the first train_step of a new network beyond a warm step (2 threads).");
+    println!("new(), first step: making a new network, and its first train_step beyond a warm step (2 threads).");
 }

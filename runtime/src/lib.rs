@@ -26,6 +26,7 @@ mod model;
 pub mod optim;
 mod optimizer;
 mod params;
+pub mod resident;
 pub mod scalar;
 pub mod schedule;
 pub mod simd;

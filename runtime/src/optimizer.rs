@@ -19,9 +19,14 @@ impl<T: Float> OptimizerState<T> {
     pub fn new(specs: &'static [ParamSpec], names: &'static [&'static str]) -> Self {
         let slots = specs
             .iter()
-            .map(|s| if s.differentiable { vec![vec![T::zero(); s.len()]; names.len()] } else { Vec::new() })
+            .map(|s| if s.differentiable { Self::zeroed_slots(s.len(), names.len()) } else { Vec::new() })
             .collect();
         OptimizerState { names, slots, steps: vec![0; specs.len()] }
+    }
+
+    /// `count` zeroed state tensors of `len` elements, mapped now (every step reads them).
+    fn zeroed_slots(len: usize, count: usize) -> Vec<Vec<T>> {
+        (0..count).map(|_| crate::resident::zeros(len)).collect()
     }
 
     /// The state names of the rule (`["exp_avg", "exp_avg_sq"]`).
@@ -34,7 +39,7 @@ impl<T: Float> OptimizerState<T> {
     /// Its step count starts again from 0 either way.
     pub fn set_active(&mut self, index: usize, len: usize, active: bool) {
         match (active, self.slots[index].is_empty()) {
-            (true, true) => self.slots[index] = vec![vec![T::zero(); len]; self.names.len()],
+            (true, true) => self.slots[index] = Self::zeroed_slots(len, self.names.len()),
             (false, false) => self.slots[index] = Vec::new(),
             _ => {}
         }

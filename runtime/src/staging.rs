@@ -6,10 +6,9 @@
 //! reports whether everything it wrote is finite. When all updates succeed the new buffers are
 //! swapped in, O(1) per parameter; when one fails they are dropped and nothing changed.
 //!
-//! The second buffers are allocated at a parameter's first update and reused, so a warm step
-//! allocates nothing.
+//! The second buffers are allocated with the network and reused, so no step allocates.
 
-use crate::{Float, OptimizerState, ParamStore};
+use crate::{Float, OptimizerState, ParamKind, ParamStore};
 
 /// One parameter's update in progress: the current values (read) and the buffers the new
 /// values go to (written), for the parameter and each of its optimizer state tensors.
@@ -47,11 +46,17 @@ pub struct UpdateStaging<T> {
 }
 
 impl<T: Float> UpdateStaging<T> {
-    /// Empty buffers for `count` parameters; each is allocated at its first update.
-    pub fn new(count: usize) -> Self {
+    /// The second buffers of every parameter a step updates (a trained parameter and its
+    /// optimizer state, a running statistic), allocated and mapped now so that the first step
+    /// pays no more than any other. A parameter turned trainable later gets its buffers at its
+    /// first update.
+    pub fn new(params: &ParamStore<T>, optimizer: &OptimizerState<T>) -> Self {
+        let count = params.specs().len();
+        let updated = |i: usize| params.is_trainable(i) || params.specs()[i].kind != ParamKind::Learnable;
+        let buffer = |i: usize, len: usize| if updated(i) { crate::resident::zeros(len) } else { Vec::new() };
         UpdateStaging {
-            params: vec![Vec::new(); count],
-            state: vec![Vec::new(); count],
+            params: (0..count).map(|i| buffer(i, params.value(i).len())).collect(),
+            state: (0..count).map(|i| optimizer.slots(i).iter().map(|s| buffer(i, s.len())).collect()).collect(),
             staged: Vec::with_capacity(count),
         }
     }

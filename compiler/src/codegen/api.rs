@@ -229,14 +229,14 @@ pub fn api(net: &Network, texts: &GraphTexts, fine_tune: bool) -> TokenStream {
 
             /// A new network with every parameter initialized deterministically from `seed`.
             pub fn new(seed: u64) -> Self {
-                Self {
-                    params: #rt::ParamStore::new(&#module::PARAMS, seed),
-                    optimizer: #rt::OptimizerState::new(&#module::PARAMS, &[#(#state_names),*]),
-                    state: #rt::TrainState::new(#lr, seed),
-                    staging: #rt::UpdateStaging::new(#module::PARAMS.len()),
-                    train_buffers: ::core::default::Default::default(),
-                    #fine_tune_init
-                }
+                let params = #rt::ParamStore::new(&#module::PARAMS, seed);
+                let optimizer = #rt::OptimizerState::new(&#module::PARAMS, &[#(#state_names),*]);
+                // Every buffer whose size does not depend on the batch is made now, so the
+                // first step costs what any step costs.
+                let staging = #rt::UpdateStaging::new(&params, &optimizer);
+                let mut train_buffers = #module::train::TrainBuffers::default();
+                train_buffers.resize(0);
+                Self { params, optimizer, state: #rt::TrainState::new(#lr, seed), staging, train_buffers, #fine_tune_init }
             }
 
             /// Inference in evaluation mode: the last layer's output for each row of `x`.
