@@ -14,8 +14,7 @@ mod cli;
 use std::time::Instant;
 
 use gradc::data::{self, Dataset};
-use gradc::network;
-use rand::SeedableRng;
+use gradc::{FitOptions, network};
 
 network! {
     /// Classifies 8x8 digit images (64 pixels in [0, 1]) into the digits 0..9.
@@ -46,28 +45,29 @@ fn main() -> Result<(), gradc::Error> {
         return Ok(());
     }
     let digits: Dataset<f32> = data::digits()?;
+    // A test set the training never sees; `fit` holds out a validation set from the rest.
     let (train, test) = digits.stratified_split(0.2, SEED);
     println!("digits: {} training and {} test examples, {} classes", train.len(), test.len(), digits.classes);
 
     let mut net = DigitNet::new(SEED);
     println!("{}\n", net.summary());
 
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(SEED);
+    let options = FitOptions::new().epochs(EPOCHS).batch_size(BATCH).seed(SEED).validation_split(0.1);
     let start = Instant::now();
-    println!("epoch   loss     train acc  test acc");
-    for epoch in 1..=EPOCHS {
-        let (mut total, mut seen) = (0.0, 0);
-        for batch in train.shuffled_batches(BATCH, &mut rng) {
-            let stats = net.train_step(batch.features.view(), &batch.labels)?;
-            total += stats.loss * stats.batch as f64;
-            seen += stats.batch;
-        }
-        let train_acc = data::accuracy(net.forward(train.features.view())?.view(), &train.labels);
-        let test_acc = data::accuracy(net.forward(test.features.view())?.view(), &test.labels);
-        println!("{epoch:>5}   {:.4}   {:>8.2}%  {:>7.2}%", total / seen as f64, 100.0 * train_acc, 100.0 * test_acc);
-    }
+    let history = net.fit(&train, &options)?;
     let elapsed = start.elapsed();
-    let test_acc = data::accuracy(net.forward(test.features.view())?.view(), &test.labels);
-    println!("\nfinal test accuracy: {:.2}% ({} epochs in {:.2} s)", 100.0 * test_acc, EPOCHS, elapsed.as_secs_f64());
+
+    let test = net.evaluate(&test)?;
+    let accuracy = test.accuracy.expect("a classifier has an accuracy");
+    println!("\ntest: loss {:.4}, accuracy {:.2}%", test.loss, 100.0 * accuracy);
+    if let Some(confusion) = &test.confusion {
+        println!("\nconfusion matrix of the test set (rows: true digit, columns: predicted):\n{confusion}");
+    }
+    println!(
+        "final test accuracy: {:.2}% ({} epochs in {:.2} s)",
+        100.0 * accuracy,
+        history.epochs.len(),
+        elapsed.as_secs_f64()
+    );
     Ok(())
 }

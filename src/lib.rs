@@ -33,8 +33,10 @@
 pub use gradc_macros::network;
 pub use gradc_runtime::threads::{set_threads, threads};
 pub use gradc_runtime::{
-    Error, Float, Init, LayerInfo, LoadReport, LossKind, Mismatch, Model, NameMap, NetworkInfo, OptimizerState,
-    ParamKind, ParamSpec, Result, StepStats, Targets, data, init, kernels, scalar, schedule, weights,
+    Callback, ConfusionMatrix, Control, EarlyStopping, EpochLog, Error, Evaluation, FitOptions, Float, History, Init,
+    LayerInfo, LoadReport, LossKind, Mismatch, Model, Monitor, NameMap, NetworkInfo, OptimizerState, ParamKind,
+    ParamSpec, Penalty, Predictions, Result, StepStats, Targets, Validation, Verbosity, data, init, kernels, scalar,
+    schedule, weights,
 };
 pub use ndarray;
 
@@ -42,7 +44,7 @@ pub use ndarray;
 #[doc(hidden)]
 pub mod __private {
     pub use gradc_runtime::{
-        Init, LayerInfo, LossKind, NetworkInfo, OptimizerState, ParamKind, ParamSpec, ParamStore, Rng, Staged,
+        Init, LayerInfo, LossKind, NetworkInfo, OptimizerState, ParamKind, ParamSpec, ParamStore, Penalty, Rng, Staged,
         TrainState, UpdateStaging, conv, kernels, optim, scalar, simd, split,
     };
 }

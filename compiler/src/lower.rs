@@ -236,11 +236,13 @@ fn add_skip(graph: &mut Graph, residual: &Residual, body: NodeId, skip: NodeId) 
     Ok(sum)
 }
 
-/// Adds the weight penalties of every dense layer to `loss`: a/2·‖W‖² and b·‖W‖₁.
-fn add_penalties(graph: &mut Graph, net: &Network, mut loss: NodeId) -> syn::Result<NodeId> {
+/// The layers whose weights carry a penalty, with their `(l1, l2)` coefficients (DESIGN §2:
+/// dense and conv weights, not residual projections; a layer's own coefficient replaces the
+/// network-wide one).
+pub fn penalties(net: &Network) -> Vec<(usize, f64, f64)> {
     let projections: Vec<usize> = net.residuals.iter().filter_map(|r| r.projection).collect();
+    let mut out = Vec::new();
     for (i, layer) in net.layers.iter().enumerate() {
-        // Dense and conv weights, not residual projections (DESIGN §2).
         let (l1, l2) = match layer.kind {
             _ if projections.contains(&i) => continue,
             LayerKind::Dense { l1, l2, .. } => (l1, l2),
@@ -255,9 +257,17 @@ fn add_penalties(graph: &mut Graph, net: &Network, mut loss: NodeId) -> syn::Res
             | LayerKind::Flatten => continue,
         };
         let (l1, l2) = (l1.unwrap_or(net.regularize.l1), l2.unwrap_or(net.regularize.l2));
-        if l1 == 0.0 && l2 == 0.0 {
-            continue;
+        if l1 != 0.0 || l2 != 0.0 {
+            out.push((i, l1, l2));
         }
+    }
+    out
+}
+
+/// Adds the weight penalties to `loss`: a/2·‖W‖² and b·‖W‖₁.
+fn add_penalties(graph: &mut Graph, net: &Network, mut loss: NodeId) -> syn::Result<NodeId> {
+    for (i, l1, l2) in penalties(net) {
+        let layer = &net.layers[i];
         let name = Some(layer.name.clone());
         let weight = graph.param(&format!("{}.weight", layer.name)).expect("dense and conv layers have a weight");
         for (coefficient, op, scale) in [(l2, Op::SumSquares, 0.5 * l2), (l1, Op::SumAbs, l1)] {

@@ -46,6 +46,19 @@ pub struct NetworkInfo {
     pub layers: &'static [LayerInfo],
     /// Parameters in weights-file order.
     pub params: &'static [ParamSpec],
+    /// The weight penalties the training loss includes.
+    pub penalties: &'static [Penalty],
+}
+
+/// A regularizer's term of the training loss: `l1·‖W‖₁ + l2/2·‖W‖²` of one weight.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Penalty {
+    /// The weight's weights-file name (`fc1.weight`).
+    pub param: &'static str,
+    /// The L1 coefficient.
+    pub l1: f64,
+    /// The L2 coefficient (PyTorch's `weight_decay`).
+    pub l2: f64,
 }
 
 /// What one training step reports.
@@ -113,6 +126,9 @@ pub trait Model {
         labels: &[usize],
         targets: &[Self::Scalar],
     ) -> f64;
+    /// The network's output for the batch of the last training step (training mode, before
+    /// its update), row-major `[batch, outputs]`, if a step ran.
+    fn training_output(&self) -> Option<&[Self::Scalar]>;
     /// Bytes held by the training step's buffers (every intermediate value and gradient) at
     /// the last batch size.
     fn workspace_bytes(&self) -> usize;
@@ -187,6 +203,56 @@ pub trait Model {
         }
         self.state_mut().steps += 1;
         Ok(stats)
+    }
+
+    /// The loss (as training defines it, penalties included), accuracy and confusion matrix
+    /// of `data` in evaluation mode (no dropout; batch norm uses its running statistics).
+    fn evaluate(&self, data: &crate::data::Dataset<Self::Scalar>) -> Result<crate::Evaluation> {
+        crate::evaluate::evaluate(self, data.features.view(), data.targets(), &data.class_names)
+    }
+
+    /// [`Model::evaluate`] on a matrix of examples and their targets.
+    fn evaluate_on<'a>(
+        &self,
+        x: ArrayView2<'a, Self::Scalar>,
+        targets: impl Into<Targets<'a, Self::Scalar>>,
+    ) -> Result<crate::Evaluation> {
+        crate::evaluate::evaluate(self, x, targets.into(), &[])
+    }
+
+    /// Evaluation-mode predictions: probabilities (softmax or sigmoid of the outputs, as the
+    /// loss applies them; the values themselves for mse) and classes.
+    fn predict(&self, x: ArrayView2<'_, Self::Scalar>) -> Result<crate::Predictions<Self::Scalar>> {
+        let outputs = self.forward(x)?;
+        Ok(crate::evaluate::predictions(Self::info().loss, outputs))
+    }
+
+    /// Trains on `train` as `options` say (epochs, batches, validation, schedule, early
+    /// stopping, keep-best checkpoint, progress) and returns the history. On `Err` the
+    /// network keeps the updates of the steps before the failing one; that step changed
+    /// nothing.
+    fn fit(
+        &mut self,
+        train: &crate::data::Dataset<Self::Scalar>,
+        options: &crate::FitOptions<'_, Self::Scalar>,
+    ) -> Result<crate::History>
+    where
+        Self: Sized,
+    {
+        crate::fit::fit(self, train, options, &mut [])
+    }
+
+    /// [`Model::fit`] with callbacks that run after every step and epoch.
+    fn fit_with(
+        &mut self,
+        train: &crate::data::Dataset<Self::Scalar>,
+        options: &crate::FitOptions<'_, Self::Scalar>,
+        callbacks: &mut [&mut dyn crate::Callback<Self>],
+    ) -> Result<crate::History>
+    where
+        Self: Sized,
+    {
+        crate::fit::fit(self, train, options, callbacks)
     }
 
     /// The parameter called `name` (weights-file name, e.g. `fc1.weight`).

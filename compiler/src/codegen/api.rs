@@ -84,6 +84,11 @@ pub fn tables(net: &Network) -> TokenStream {
     let output_width = usize_lit(net.output_width());
     let optimizer = net.optimizer.describe();
     let min_train_batch = usize_lit(if net.needs_two_examples() { 2 } else { 1 });
+    let penalties = crate::lower::penalties(net).into_iter().map(|(i, l1, l2)| {
+        let param = format!("{}.weight", net.layers[i].name);
+        let (l1, l2) = (float(l1, DType::F64), float(l2, DType::F64));
+        quote!(#rt::Penalty { param: #param, l1: #l1, l2: #l2 })
+    });
     quote! {
         #(#consts)*
 
@@ -104,6 +109,7 @@ pub fn tables(net: &Network) -> TokenStream {
             optimizer: #optimizer,
             layers: &LAYERS,
             params: &PARAMS,
+            penalties: &[#(#penalties),*],
         };
     }
 }
@@ -143,6 +149,12 @@ pub fn api(net: &Network, texts: &GraphTexts, fine_tune: bool) -> TokenStream {
                 #module::#graph::gradient(&self.#buffers, index)
             },
             quote! {
+                if self.#buffers.batch == 0 {
+                    return ::core::option::Option::None;
+                }
+                #module::#graph::prediction(&self.#buffers)
+            },
+            quote! {
                 let result = #module::#graph::update(
                     &self.params, &self.optimizer, &mut self.staging, &self.#buffers, self.state.lr,
                 );
@@ -154,11 +166,12 @@ pub fn api(net: &Network, texts: &GraphTexts, fine_tune: bool) -> TokenStream {
             },
         ]
     };
-    let [run, gradient, update] = bodies(quote!(train), quote!(train_buffers));
+    let [run, gradient, prediction, update] = bodies(quote!(train), quote!(train_buffers));
     let (graph_methods, fine_tune_fields, fine_tune_init) = if fine_tune {
         // Two compiled training graphs: `train`, and `fine_tune` while a batch norm is frozen
         // at run time. A step runs one; its gradients and update read the one that ran.
-        let [tuned_run, tuned_gradient, tuned_update] = bodies(quote!(fine_tune), quote!(fine_tune_buffers));
+        let [tuned_run, tuned_gradient, tuned_prediction, tuned_update] =
+            bodies(quote!(fine_tune), quote!(fine_tune_buffers));
         let methods = quote! {
             fn run_loss_and_grads(&mut self, batch: usize, x: &[#t], labels: &[usize], targets: &[#t]) -> f64 {
                 self.fine_tuning = self.params.freezes_statistics();
@@ -171,6 +184,10 @@ pub fn api(net: &Network, texts: &GraphTexts, fine_tune: bool) -> TokenStream {
 
             fn gradient(&self, index: usize) -> ::core::option::Option<&[#t]> {
                 if self.fine_tuning { #tuned_gradient } else { #gradient }
+            }
+
+            fn training_output(&self) -> ::core::option::Option<&[#t]> {
+                if self.fine_tuning { #tuned_prediction } else { #prediction }
             }
 
             fn run_update(&mut self) -> ::core::result::Result<(), usize> {
@@ -195,6 +212,10 @@ pub fn api(net: &Network, texts: &GraphTexts, fine_tune: bool) -> TokenStream {
 
             fn gradient(&self, index: usize) -> ::core::option::Option<&[#t]> {
                 #gradient
+            }
+
+            fn training_output(&self) -> ::core::option::Option<&[#t]> {
+                #prediction
             }
 
             fn run_update(&mut self) -> ::core::result::Result<(), usize> {
@@ -260,6 +281,25 @@ pub fn api(net: &Network, texts: &GraphTexts, fine_tune: bool) -> TokenStream {
                 targets: impl ::core::convert::Into<::gradc::Targets<'a, #t>>,
             ) -> #result<::gradc::StepStats> {
                 <Self as ::gradc::Model>::loss_and_grads(self, x, targets)
+            }
+
+            /// Trains on `train` as `options` say; returns the per-epoch history.
+            pub fn fit(
+                &mut self,
+                train: &::gradc::data::Dataset<#t>,
+                options: &::gradc::FitOptions<'_, #t>,
+            ) -> #result<::gradc::History> {
+                <Self as ::gradc::Model>::fit(self, train, options)
+            }
+
+            /// Loss, accuracy and confusion matrix of `data` in evaluation mode.
+            pub fn evaluate(&self, data: &::gradc::data::Dataset<#t>) -> #result<::gradc::Evaluation> {
+                <Self as ::gradc::Model>::evaluate(self, data)
+            }
+
+            /// Probabilities and classes for each row of `x`, in evaluation mode.
+            pub fn predict(&self, x: #nd::ArrayView2<'_, #t>) -> #result<::gradc::Predictions<#t>> {
+                <Self as ::gradc::Model>::predict(self, x)
             }
 
             /// The parameter with weights-file name `name` (e.g. `"fc1.weight"`).

@@ -221,7 +221,7 @@ fn underscore_unless(used: bool, name: &str) -> Ident {
     ident(&if used { name.to_string() } else { format!("_{name}") })
 }
 
-/// `loss_and_grads`, `update` and `gradient` of the training graph.
+/// `loss_and_grads`, `update`, `gradient` and `prediction` of the training graph.
 fn training_functions(graph: &Graph, names: &Names, emitted: &Emitted) -> TokenStream {
     let t = float_type(graph.dtype);
     let order = graph.order();
@@ -261,6 +261,18 @@ fn training_functions(graph: &Graph, names: &Names, emitted: &Emitted) -> TokenS
             None
         }),
         false => quote!(match index { #(#arms)* _ => None }),
+    };
+    // The network's output, if the step computes one (it is the input itself only for a
+    // network without layers).
+    let prediction = match graph.output(&Output::Prediction) {
+        Some(n) if *graph.op(n) != Op::Input => {
+            let field = ident(names.buffer(n));
+            quote!(Some(&buffers.#field))
+        }
+        _ => quote!({
+            let _ = buffers;
+            None
+        }),
     };
     let loss_value = match graph.dtype {
         DType::F32 => quote!(f64::from(buffers.#loss[0])),
@@ -320,6 +332,11 @@ fn training_functions(graph: &Graph, names: &Names, emitted: &Emitted) -> TokenS
         /// The gradient buffer of parameter `index`, if it has one.
         pub fn gradient(buffers: &TrainBuffers, index: usize) -> Option<&[#t]> {
             #gradient
+        }
+
+        /// The network's output for the batch of the last step (training mode).
+        pub fn prediction(buffers: &TrainBuffers) -> Option<&[#t]> {
+            #prediction
         }
     }
 }

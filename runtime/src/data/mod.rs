@@ -6,24 +6,38 @@
 
 use std::io::Read;
 
+mod csv;
+mod idx;
+mod standardize;
+
+pub use csv::{Column, CsvOptions, parse_csv, read_csv};
+pub use idx::{mnist, read_idx_images, read_idx_labels};
+pub use standardize::Standardizer;
+
 use ndarray::{Array2, ArrayView2, Axis};
-use rand::SeedableRng;
+pub use rand::SeedableRng;
 use rand::seq::SliceRandom;
+/// The generator `shuffled_batches` takes: `Rng::seed_from_u64(seed)`, no extra crates needed.
+pub use rand_chacha::ChaCha8Rng as Rng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::{Error, Float, Result};
 
-const DIGITS_CSV_GZ: &[u8] = include_bytes!("../data/digits.csv.gz");
+const DIGITS_CSV_GZ: &[u8] = include_bytes!("../../data/digits.csv.gz");
 
-/// Examples with one feature row and one class label each.
+/// Examples: one feature row each, and either a class label or a row of target values.
 #[derive(Clone, Debug)]
 pub struct Dataset<T> {
     /// `[examples, features]`.
     pub features: Array2<T>,
-    /// One class index per example.
+    /// One class index per example (empty when the targets are `values`).
     pub labels: Vec<usize>,
-    /// Number of classes.
+    /// Number of classes (0 when the targets are `values`).
     pub classes: usize,
+    /// `[examples, outputs]` target values, for regression (mse) and binary cross-entropy.
+    pub values: Option<Array2<T>>,
+    /// The name of each class, when the data named them (a CSV file's labels).
+    pub class_names: Vec<String>,
 }
 
 /// The embedded digits: 1797 examples, 64 features scaled to [0, 1], 10 classes.
@@ -57,44 +71,110 @@ pub fn parse_labelled_csv<T: Float>(text: &str, scale: f64) -> Result<Dataset<T>
     let width = width.ok_or_else(|| Error::Data("no rows".into()))?;
     let classes = labels.iter().max().map_or(0, |m| m + 1);
     let features = Array2::from_shape_vec((labels.len(), width), values).expect("rows have equal width");
-    Ok(Dataset { features, labels, classes })
+    Dataset::classification(features, labels, classes)
 }
 
 impl<T: Float> Dataset<T> {
+    /// A classification data set: `features` `[examples, features]` and one label in
+    /// `0..classes` per example.
+    pub fn classification(features: Array2<T>, labels: Vec<usize>, classes: usize) -> Result<Self> {
+        if labels.len() != features.nrows() {
+            return Err(Error::TargetCount { expected: features.nrows(), found: labels.len() });
+        }
+        if let Some((example, &index)) = labels.iter().enumerate().find(|&(_, &l)| l >= classes) {
+            return Err(Error::ClassIndex { example, index, classes });
+        }
+        Ok(Dataset { features, labels, classes, values: None, class_names: Vec::new() })
+    }
+
+    /// A data set with a row of target values per example (regression, or binary
+    /// cross-entropy's probabilities).
+    pub fn regression(features: Array2<T>, values: Array2<T>) -> Result<Self> {
+        if values.nrows() != features.nrows() {
+            return Err(Error::TargetCount { expected: features.nrows(), found: values.nrows() });
+        }
+        Ok(Dataset { features, labels: Vec::new(), classes: 0, values: Some(values), class_names: Vec::new() })
+    }
+
+    /// The targets, as `train_step` and `evaluate` take them.
+    pub fn targets(&self) -> crate::Targets<'_, T> {
+        match &self.values {
+            Some(v) => crate::Targets::Values(v.view()),
+            None => crate::Targets::Classes(&self.labels),
+        }
+    }
+
+    /// The name of class `c`: its name in the data, or its index.
+    pub fn class_name(&self, c: usize) -> String {
+        self.class_names.get(c).cloned().unwrap_or_else(|| c.to_string())
+    }
+
     /// Number of examples.
     pub fn len(&self) -> usize {
-        self.labels.len()
+        self.features.nrows()
     }
 
     /// Whether there are no examples.
     pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
+        self.len() == 0
     }
 
     /// The examples at `indices`, in that order.
     pub fn select(&self, indices: &[usize]) -> Dataset<T> {
         Dataset {
             features: self.features.select(Axis(0), indices),
-            labels: indices.iter().map(|&i| self.labels[i]).collect(),
+            labels: if self.labels.is_empty() { Vec::new() } else { indices.iter().map(|&i| self.labels[i]).collect() },
             classes: self.classes,
+            values: self.values.as_ref().map(|v| v.select(Axis(0), indices)),
+            class_names: self.class_names.clone(),
         }
     }
 
-    /// A stratified split: within each class, a shuffled `test_fraction` goes to the test set.
-    /// Deterministic from `seed`. Returns `(train, test)`.
+    /// A stratified split: within each class, a shuffled `test_fraction` goes to the test set
+    /// (a data set with target values is split at random). Deterministic from `seed`.
+    /// Returns `(train, test)`; [`Dataset::split_indices`] gives the rows.
     pub fn stratified_split(&self, test_fraction: f64, seed: u64) -> (Dataset<T>, Dataset<T>) {
+        let (train, test) = self.split_indices(test_fraction, seed);
+        (self.select(&train), self.select(&test))
+    }
+
+    /// The rows of [`Dataset::stratified_split`]: `(train, test)`, each in increasing order.
+    pub fn split_indices(&self, test_fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let fraction = test_fraction.clamp(0.0, 1.0);
+        let groups: Vec<Vec<usize>> = if self.values.is_some() || self.classes == 0 {
+            vec![(0..self.len()).collect()]
+        } else {
+            (0..self.classes).map(|c| (0..self.len()).filter(|&i| self.labels[i] == c).collect()).collect()
+        };
         let (mut train, mut test) = (Vec::new(), Vec::new());
-        for class in 0..self.classes {
-            let mut members: Vec<usize> = (0..self.len()).filter(|&i| self.labels[i] == class).collect();
+        for mut members in groups {
             members.shuffle(&mut rng);
-            let n_test = (members.len() as f64 * test_fraction).round() as usize;
+            let n_test = (members.len() as f64 * fraction).round() as usize;
             test.extend_from_slice(&members[..n_test]);
             train.extend_from_slice(&members[n_test..]);
         }
         train.sort_unstable();
         test.sort_unstable();
-        (self.select(&train), self.select(&test))
+        (train, test)
+    }
+
+    /// Train, validation and test sets, stratified as [`Dataset::stratified_split`], with
+    /// the rows each came from.
+    pub fn three_way_split(&self, validation_fraction: f64, test_fraction: f64, seed: u64) -> Splits<T> {
+        let (rest, test) = self.split_indices(test_fraction, seed);
+        let remaining = self.select(&rest);
+        // The validation share of what the test set left.
+        let share = validation_fraction / (1.0 - test_fraction.clamp(0.0, 1.0)).max(f64::MIN_POSITIVE);
+        let (train, validation) = remaining.split_indices(share, seed.wrapping_add(1));
+        let (train, validation): (Vec<usize>, Vec<usize>) =
+            (train.iter().map(|&i| rest[i]).collect(), validation.iter().map(|&i| rest[i]).collect());
+        Splits {
+            train: self.select(&train),
+            validation: self.select(&validation),
+            test: self.select(&test),
+            indices: [train, validation, test],
+        }
     }
 
     /// The examples in a fresh random order, cut into batches of `batch_size` (the last may be
@@ -104,6 +184,19 @@ impl<T: Float> Dataset<T> {
         order.shuffle(rng);
         order.chunks(batch_size.max(1)).map(|chunk| self.select(chunk)).collect()
     }
+}
+
+/// Three disjoint parts of a data set and the rows each holds.
+#[derive(Clone, Debug)]
+pub struct Splits<T> {
+    /// For training.
+    pub train: Dataset<T>,
+    /// For choosing hyperparameters and early stopping.
+    pub validation: Dataset<T>,
+    /// For the final figure only.
+    pub test: Dataset<T>,
+    /// The rows of the original data in `train`, `validation` and `test`, in increasing order.
+    pub indices: [Vec<usize>; 3],
 }
 
 /// The index of the largest value of each row.
