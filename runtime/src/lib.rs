@@ -29,6 +29,7 @@ mod model;
 pub mod optim;
 mod optimizer;
 mod params;
+pub mod plot;
 mod progress;
 pub mod resident;
 pub mod scalar;
