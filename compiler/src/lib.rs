@@ -84,35 +84,50 @@ pub fn expand(tokens: TokenStream) -> TokenStream {
     }
 }
 
-/// `struct NAME;` with the declared visibility, if the header can be read.
+/// The struct with the generated API's signatures (see [`codegen::error_stub`]), with the
+/// declared visibility and float type, if the header can be read.
 fn stub(tokens: TokenStream) -> TokenStream {
+    use proc_macro2::TokenTree;
     let mut iter = tokens.into_iter().peekable();
-    let mut header = TokenStream::new();
+    let mut visibility = TokenStream::new();
     while let Some(tree) = iter.next() {
         match &tree {
-            proc_macro2::TokenTree::Ident(i) if i == "struct" => {
-                if let Some(proc_macro2::TokenTree::Ident(name)) = iter.next() {
-                    header.extend([tree.clone(), proc_macro2::TokenTree::Ident(name)]);
-                    return quote::quote!(#header; );
-                }
-                return TokenStream::new();
+            TokenTree::Ident(i) if i == "struct" => {
+                let Some(TokenTree::Ident(name)) = iter.next() else {
+                    return TokenStream::new();
+                };
+                let Ok(vis) = syn::parse2::<syn::Visibility>(visibility) else {
+                    return TokenStream::new();
+                };
+                let dtype = match iter.next() {
+                    Some(TokenTree::Group(body)) if declares_f64(body.stream()) => ir::DType::F64,
+                    _ => ir::DType::F32,
+                };
+                return codegen::error_stub(&vis, &name, dtype);
             }
-            proc_macro2::TokenTree::Punct(p) if p.as_char() == '#' => {
+            TokenTree::Punct(p) if p.as_char() == '#' => {
                 // Skip attributes (doc comments) on the struct.
                 iter.next();
             }
             // Keep the visibility (`pub`, `pub(crate)`); anything else before `struct` is the
             // mistake being reported and would make the stub unparsable.
-            proc_macro2::TokenTree::Ident(i) if i == "pub" => {
-                header.extend([tree.clone()]);
-                if let Some(proc_macro2::TokenTree::Group(g)) = iter.peek()
+            TokenTree::Ident(i) if i == "pub" => {
+                visibility.extend([tree.clone()]);
+                if let Some(TokenTree::Group(g)) = iter.peek()
                     && g.delimiter() == proc_macro2::Delimiter::Parenthesis
                 {
-                    header.extend(iter.next());
+                    visibility.extend(iter.next());
                 }
             }
             _ => {}
         }
     }
     TokenStream::new()
+}
+
+/// Whether a declaration's body says `dtype: f64`.
+fn declares_f64(body: TokenStream) -> bool {
+    let trees: Vec<proc_macro2::TokenTree> = body.into_iter().collect();
+    trees.windows(3).any(|w| matches!(w, [proc_macro2::TokenTree::Ident(d), proc_macro2::TokenTree::Punct(c), proc_macro2::TokenTree::Ident(t)]
+        if d == "dtype" && c.as_char() == ':' && t == "f64"))
 }

@@ -132,7 +132,6 @@ pub fn api(net: &Network, texts: &GraphTexts, fine_tune: bool) -> TokenStream {
     let rt = quote!(::gradc::__private);
     let lr = float(net.optimizer.lr, DType::F64);
     let (ir, train_ir, dot) = (&texts.ir, &texts.train_ir, &texts.dot);
-    let result = quote!(::gradc::Result);
     // The bodies of the methods that run a compiled training graph, on `graph` with `buffers`.
     let bodies = |graph: TokenStream, buffers: TokenStream| {
         [
@@ -225,7 +224,7 @@ pub fn api(net: &Network, texts: &GraphTexts, fine_tune: bool) -> TokenStream {
         (methods, quote!(), quote!())
     };
     let state_names = net.optimizer.rule.state_names();
-    let nd = quote!(::gradc::ndarray);
+    let delegating = delegating_methods(&t);
     quote! {
         #(#docs)*
         #[derive(Clone)]
@@ -260,6 +259,55 @@ pub fn api(net: &Network, texts: &GraphTexts, fine_tune: bool) -> TokenStream {
                 Self { params, optimizer, state: #rt::TrainState::new(#lr, seed), staging, train_buffers, #fine_tune_init }
             }
 
+            #delegating
+        }
+
+        impl ::gradc::Model for #name {
+            type Scalar = #t;
+
+            fn info() -> &'static #rt::NetworkInfo {
+                &#module::INFO
+            }
+
+            fn params(&self) -> &#rt::ParamStore<#t> {
+                &self.params
+            }
+
+            fn params_mut(&mut self) -> &mut #rt::ParamStore<#t> {
+                &mut self.params
+            }
+
+            fn optimizer(&self) -> &#rt::OptimizerState<#t> {
+                &self.optimizer
+            }
+
+            fn optimizer_mut(&mut self) -> &mut #rt::OptimizerState<#t> {
+                &mut self.optimizer
+            }
+
+            fn state(&self) -> &#rt::TrainState {
+                &self.state
+            }
+
+            fn state_mut(&mut self) -> &mut #rt::TrainState {
+                &mut self.state
+            }
+
+            fn run_forward(&self, batch: usize, x: &[#t]) -> ::std::vec::Vec<#t> {
+                #module::forward::forward(&self.params, x, batch)
+            }
+
+            #graph_methods
+        }
+    }
+}
+
+/// The inherent methods that call the `Model` trait's, so that callers need not import it.
+/// The same for every network of float type `t`; the error stub has them too.
+fn delegating_methods(t: &TokenStream) -> TokenStream {
+    let nd = quote!(::gradc::ndarray);
+    let result = quote!(::gradc::Result);
+    quote! {
             /// Inference in evaluation mode: the last layer's output for each row of `x`.
             pub fn forward(&self, x: #nd::ArrayView2<'_, #t>) -> #result<#nd::Array2<#t>> {
                 <Self as ::gradc::Model>::forward(self, x)
@@ -400,44 +448,52 @@ pub fn api(net: &Network, texts: &GraphTexts, fine_tune: bool) -> TokenStream {
             pub fn summary(&self) -> ::std::string::String {
                 <Self as ::gradc::Model>::summary(self)
             }
+    }
+}
+
+/// What the macro emits for a declaration with errors, next to the errors: the struct with
+/// the generated API's signatures (bodies that cannot run), so that user code calling
+/// `Net::new` or `net.fit(..)` adds no "no function named `new`" noise to the real errors.
+pub fn error_stub(vis: &syn::Visibility, name: &syn::Ident, dtype: DType) -> TokenStream {
+    let t = float_type(dtype);
+    let rt = quote!(::gradc::__private);
+    let delegating = delegating_methods(&t);
+    let never = quote!(::core::unreachable!("the network! declaration has errors"));
+    quote! {
+        #[derive(Clone)]
+        #vis struct #name {
+            _declaration_has_errors: (),
         }
 
+        #[allow(dead_code, unused_variables, reason = "a stand-in while the declaration has errors")]
+        impl #name {
+            pub const IR: &'static str = "";
+            pub const TRAIN_IR: &'static str = "";
+            pub const DOT: &'static str = "";
+
+            pub fn new(seed: u64) -> Self {
+                #never
+            }
+
+            #delegating
+        }
+
+        #[allow(unused_variables, reason = "a stand-in while the declaration has errors")]
         impl ::gradc::Model for #name {
             type Scalar = #t;
-
-            fn info() -> &'static #rt::NetworkInfo {
-                &#module::INFO
-            }
-
-            fn params(&self) -> &#rt::ParamStore<#t> {
-                &self.params
-            }
-
-            fn params_mut(&mut self) -> &mut #rt::ParamStore<#t> {
-                &mut self.params
-            }
-
-            fn optimizer(&self) -> &#rt::OptimizerState<#t> {
-                &self.optimizer
-            }
-
-            fn optimizer_mut(&mut self) -> &mut #rt::OptimizerState<#t> {
-                &mut self.optimizer
-            }
-
-            fn state(&self) -> &#rt::TrainState {
-                &self.state
-            }
-
-            fn state_mut(&mut self) -> &mut #rt::TrainState {
-                &mut self.state
-            }
-
-            fn run_forward(&self, batch: usize, x: &[#t]) -> ::std::vec::Vec<#t> {
-                #module::forward::forward(&self.params, x, batch)
-            }
-
-            #graph_methods
+            fn info() -> &'static #rt::NetworkInfo { #never }
+            fn params(&self) -> &#rt::ParamStore<#t> { #never }
+            fn params_mut(&mut self) -> &mut #rt::ParamStore<#t> { #never }
+            fn optimizer(&self) -> &#rt::OptimizerState<#t> { #never }
+            fn optimizer_mut(&mut self) -> &mut #rt::OptimizerState<#t> { #never }
+            fn state(&self) -> &#rt::TrainState { #never }
+            fn state_mut(&mut self) -> &mut #rt::TrainState { #never }
+            fn gradient(&self, index: usize) -> ::core::option::Option<&[#t]> { #never }
+            fn run_forward(&self, batch: usize, x: &[#t]) -> ::std::vec::Vec<#t> { #never }
+            fn run_loss_and_grads(&mut self, batch: usize, x: &[#t], labels: &[usize], targets: &[#t]) -> f64 { #never }
+            fn training_output(&self) -> ::core::option::Option<&[#t]> { #never }
+            fn workspace_bytes(&self) -> usize { #never }
+            fn run_update(&mut self) -> ::core::result::Result<(), usize> { #never }
         }
     }
 }

@@ -15,7 +15,7 @@ mod scalar;
 use proc_macro2::TokenStream;
 use quote::quote;
 
-pub use api::{GraphTexts, module_name};
+pub use api::{GraphTexts, error_stub, module_name};
 
 use crate::dsl::ast::Network;
 use crate::ir::{Graph, to_dot};
