@@ -1,5 +1,5 @@
 //! The two benchmark networks of issue 3, each compiled with and without fusion; shared by
-//! `benches/train_step.rs` and `examples/fusion_speed.rs`.
+//! `bench/train-step/benches/train_step.rs` and `examples/fusion_speed.rs`.
 
 use gradc::network;
 

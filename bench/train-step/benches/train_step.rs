@@ -3,13 +3,13 @@
 //! "deep-narrow" (64 inputs, 20 × [dense 64 → batch_norm → relu], dense 10, batch 256), and
 //! "cnn-small" (1×28×28, two conv → batch_norm → relu → max_pool blocks, dense 128, batch 64).
 //!
-//! `cargo bench --bench train_step`
+//! `cargo bench -p gradc-bench --bench train_step`
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use gradc::Model;
 use gradc::ndarray::Array2;
 
-#[path = "common/networks.rs"]
+#[path = "../../../benches/common/networks.rs"]
 mod networks;
 
 use networks::{CnnSmallFused, CnnSmallUnfused, DeepNarrowFused, DeepNarrowUnfused, MlpBnFused, MlpBnUnfused};
