@@ -176,6 +176,8 @@ fn gradient_norms_are_those_of_the_step() {
     let mut net = Plain::new(2);
     let history = net.fit(&digits, &FitOptions::new().epochs(1).batch_size(40).quiet()).unwrap();
     let norms = &history.epochs[0].grad_norms;
+    let direct: Vec<(String, f64)> = net.layer_gradient_norms().into_iter().map(|(l, n)| (l.to_string(), n)).collect();
+    assert_eq!(&direct, norms);
     let layers: Vec<&str> = norms.iter().map(|(l, _)| l.as_str()).collect();
     assert_eq!(layers, ["fc1", "out"]);
     for (layer, norm) in norms {

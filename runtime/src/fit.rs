@@ -360,7 +360,6 @@ pub(crate) fn fit<M: Model>(
             why: "the training data does not make one full batch (see FitOptions::drop_last)",
         });
     }
-    let grads = GradientNorms::new(info);
 
     for epoch in 1..=options.epochs {
         let start = Instant::now();
@@ -375,7 +374,8 @@ pub(crate) fn fit<M: Model>(
         }
         progress.start_epoch(epoch, batches.len());
         let (mut loss_sum, mut seen, mut correct, mut counted, mut steps) = (0.0, 0usize, 0usize, 0usize, 0usize);
-        let mut norms = vec![0.0; grads.layers.len()];
+        // Each layer's gradient norm, summed over the epoch's steps.
+        let mut norms: Vec<(&'static str, f64)> = Vec::new();
         let mut stop = false;
         for (step, range) in batches.iter().enumerate() {
             let batch = train.select(&order[range.clone()]);
@@ -392,7 +392,11 @@ pub(crate) fn fit<M: Model>(
                     counted += n;
                 }
             }
-            grads.add(net, &mut norms);
+            let step_norms = net.layer_gradient_norms();
+            norms.resize(step_norms.len(), ("", 0.0));
+            for (sum, (layer, norm)) in norms.iter_mut().zip(step_norms) {
+                *sum = (layer, sum.1 + norm);
+            }
             let accuracy = (counted > 0).then(|| correct as f64 / counted as f64);
             progress.step(loss_sum / seen as f64, accuracy);
             for callback in callbacks.iter_mut() {
@@ -412,12 +416,7 @@ pub(crate) fn fit<M: Model>(
             lr: net.lr(),
             seconds: start.elapsed().as_secs_f64(),
             steps,
-            grad_norms: grads
-                .layers
-                .iter()
-                .zip(&norms)
-                .map(|(l, n)| (l.to_string(), n / steps.max(1) as f64))
-                .collect(),
+            grad_norms: norms.iter().map(|&(l, n)| (l.to_string(), n / steps.max(1) as f64)).collect(),
         };
         progress.end_epoch(&log);
         for callback in callbacks.iter_mut() {
@@ -480,44 +479,6 @@ fn batch_ranges(len: usize, batch_size: usize, drop_last: bool, min_batch: usize
         .map(|start| start..(start + batch_size).min(len))
         .filter(|r| r.len() >= min_batch && !(drop_last && r.len() < batch_size))
         .collect()
-}
-
-/// Sums each layer's gradient norm over an epoch's steps.
-struct GradientNorms {
-    /// Layers with gradients, in layer order.
-    layers: Vec<&'static str>,
-    /// For each layer, its differentiable parameters.
-    params: Vec<Vec<usize>>,
-}
-
-impl GradientNorms {
-    fn new(info: &crate::NetworkInfo) -> Self {
-        let mut layers = Vec::new();
-        let mut params = Vec::new();
-        for layer in info.layers {
-            let own: Vec<usize> = (0..info.params.len())
-                .filter(|&i| info.params[i].layer == layer.name && info.params[i].differentiable)
-                .collect();
-            if !own.is_empty() {
-                layers.push(layer.name);
-                params.push(own);
-            }
-        }
-        GradientNorms { layers, params }
-    }
-
-    /// Adds the L2 norm of each layer's gradients from the last step to `norms`.
-    fn add<M: Model>(&self, net: &M, norms: &mut [f64]) {
-        for (norm, own) in norms.iter_mut().zip(&self.params) {
-            let squares: f64 = own
-                .iter()
-                .filter(|&&i| net.params().is_trainable(i))
-                .filter_map(|&i| net.gradient(i))
-                .map(|g| g.iter().map(|&v| v.as_f64() * v.as_f64()).sum::<f64>())
-                .sum();
-            *norm += squares.sqrt();
-        }
-    }
 }
 
 #[cfg(test)]

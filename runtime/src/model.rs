@@ -284,6 +284,28 @@ pub trait Model {
         }
     }
 
+    /// For each layer with trainable parameters, in layer order: the L2 norm of all its
+    /// parameters' gradients from the last backward pass (0 before any, or while the layer is
+    /// not trainable). The lecture's vanishing-gradient diagnostic; `fit` records their
+    /// per-epoch means.
+    fn layer_gradient_norms(&self) -> Vec<(&'static str, f64)> {
+        let info = Self::info();
+        let mut norms = Vec::new();
+        for layer in info.layers {
+            let own = || (0..info.params.len()).filter(|&i| info.params[i].layer == layer.name);
+            if !own().any(|i| info.params[i].differentiable) {
+                continue;
+            }
+            let squares: f64 = own()
+                .filter(|&i| info.params[i].differentiable && self.params().is_trainable(i))
+                .filter_map(|i| self.gradient(i))
+                .map(|g| g.iter().map(|&v| v.as_f64() * v.as_f64()).sum::<f64>())
+                .sum();
+            norms.push((layer.name, squares.sqrt()));
+        }
+        norms
+    }
+
     /// An optimizer state tensor by name: `<param>.<state>` with PyTorch's state names
     /// (`fc1.weight.exp_avg`, `fc1.weight.momentum_buffer`, `fc1.weight.square_avg`).
     fn optimizer_state(&self, name: &str) -> Result<ArrayViewD<'_, Self::Scalar>> {

@@ -365,6 +365,11 @@ fn delegating_methods(t: &TokenStream) -> TokenStream {
                 <Self as ::gradc::Model>::grad(self, name)
             }
 
+            /// Each trainable layer's gradient norm from the last backward pass, in layer order.
+            pub fn layer_gradient_norms(&self) -> ::std::vec::Vec<(&'static str, f64)> {
+                <Self as ::gradc::Model>::layer_gradient_norms(self)
+            }
+
             /// Weights-file names of all parameters, in file order.
             pub fn param_names(&self) -> ::std::vec::Vec<&'static str> {
                 <Self as ::gradc::Model>::param_names(self)
