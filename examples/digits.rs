@@ -63,6 +63,12 @@ fn main() -> Result<(), gradc::Error> {
     if let Some(confusion) = &test.confusion {
         println!("\nconfusion matrix of the test set (rows: true digit, columns: predicted):\n{confusion}");
     }
+    // The learning curves as a chart and the history as CSV, for a look or a spreadsheet.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/plots");
+    std::fs::create_dir_all(&dir).map_err(|source| gradc::Error::Io { path: dir.display().to_string(), source })?;
+    gradc::plot::learning_curves(&history, dir.join("digits_learning_curves.svg"))?;
+    history.write_csv(dir.join("digits_history.csv"))?;
+    println!("learning curves: {}", dir.join("digits_learning_curves.svg").display());
     println!(
         "final test accuracy: {:.2}% ({} epochs in {:.2} s)",
         100.0 * accuracy,

@@ -1,5 +1,5 @@
 //! Trains a small convolutional network on the embedded digits, seen as 1×8×8 images, and
-//! reports the test accuracy (the MLP of `examples/digits.rs` reaches 98.61% on the same split).
+//! reports the test accuracy (the MLP of `examples/digits.rs` reaches 98.33% on the same split).
 //!
 //! ```text
 //! cargo run --release --example digits_cnn
