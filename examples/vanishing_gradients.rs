@@ -8,7 +8,10 @@
 //! Four networks of 20 hidden dense layers (32 units) train for a few epochs on the embedded
 //! digits with plain SGD. For each, the table shows the gradient norm of the first and the
 //! last hidden layer in the first epoch, their ratio, and the test accuracy. The per-layer
-//! norms are also drawn, on a log scale, in `target/plots/vanishing_gradients.svg`.
+//! norms are also drawn, on a log scale, in `target/plots/vanishing_gradients.svg`. A second
+//! table shows the activations before training (`activation_stats` on 256 training examples,
+//! batch norm on their statistics as in a training step): the spread of hidden layers 1, 10
+//! and 20 and how many sigmoids are saturated or ReLU units dead there.
 //!
 //! - sigmoid + Glorot: the sigmoid's derivative is at most 1/4, so each layer shrinks the
 //!   gradient on its way back; the first layers barely learn.
@@ -21,7 +24,7 @@
 mod cli;
 
 use gradc::data::{self, Dataset};
-use gradc::{FitOptions, History, Model, network};
+use gradc::{ActivationStats, FitOptions, History, Mode, Model, network};
 
 network! {
     /// 20 sigmoid layers, Glorot-normal weights.
@@ -66,16 +69,34 @@ network! {
 const EPOCHS: usize = 20;
 const SEED: u64 = 7;
 
-/// Trains a new `M` and returns its history and test accuracy.
-fn run<M: Model<Scalar = f32>>(
-    mut net: M,
-    train: &Dataset<f32>,
-    test: &Dataset<f32>,
-) -> Result<(History, f64), gradc::Error> {
+/// What one network did: its history, test accuracy, and the hidden activations' statistics
+/// before training.
+struct Run {
+    history: History,
+    accuracy: f64,
+    initial: Vec<ActivationStats>,
+}
+
+/// Trains a new `M` and reports on it.
+fn run<M: Model<Scalar = f32>>(mut net: M, train: &Dataset<f32>, test: &Dataset<f32>) -> Result<Run, gradc::Error> {
+    let sample = train.features.slice(gradc::ndarray::s![..256, ..]);
+    // The activation layers only (`hidden.3.act`), in order.
+    let initial =
+        net.activation_stats(sample, Mode::Training)?.into_iter().filter(|s| s.layer.ends_with(".act")).collect();
     let options = FitOptions::new().epochs(EPOCHS).batch_size(32).seed(SEED).quiet();
     let history = net.fit(train, &options)?;
     let accuracy = net.evaluate(test)?.accuracy.expect("a classifier");
-    Ok((history, accuracy))
+    Ok(Run { history, accuracy, initial })
+}
+
+/// `std 0.213, 91% saturated`: a hidden layer's spread and its saturated or dead share.
+fn describe(stats: &ActivationStats) -> String {
+    let share = match (stats.saturated, stats.dead) {
+        (Some(s), _) => format!("{:>3.0}% saturated", 100.0 * s),
+        (_, Some(d)) => format!("{:>3.0}% dead     ", 100.0 * d),
+        _ => String::new(),
+    };
+    format!("std {:.3}, {share}", stats.std)
 }
 
 fn main() -> Result<(), gradc::Error> {
@@ -93,7 +114,7 @@ fn main() -> Result<(), gradc::Error> {
         "{:<24} {:>14} {:>14} {:>12} {:>10} {:>10}",
         "network", "‖g‖ layer 1", "‖g‖ layer 20", "20 / 1", "loss", "test acc"
     );
-    for (name, (history, accuracy)) in &runs {
+    for (name, Run { history, accuracy, .. }) in &runs {
         // The hidden dense layers' norms in the first epoch (batch norm layers have their own).
         let first = &history.epochs[0];
         let dense: Vec<f64> = first.grad_norms.iter().filter(|(l, _)| l.ends_with(".fc")).map(|(_, n)| *n).collect();
@@ -109,14 +130,21 @@ fn main() -> Result<(), gradc::Error> {
         );
     }
 
+    println!("\nhidden activations before training (256 training examples, as a training step computes them)\n");
+    println!("{:<24} {:>24} {:>24} {:>24}", "network", "layer 1", "layer 10", "layer 20");
+    for (name, run) in &runs {
+        let at = |layer: usize| describe(&run.initial[layer - 1]);
+        println!("{:<24} {:>24} {:>24} {:>24}", name, at(1), at(10), at(20));
+    }
+
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/plots");
     std::fs::create_dir_all(&dir).map_err(|source| gradc::Error::Io { path: dir.display().to_string(), source })?;
     let path = dir.join("vanishing_gradients.svg");
     // Only the dense layers, so that the four lines share their x axis.
     let dense_only: Vec<(&str, History)> = runs
         .iter()
-        .map(|(name, (history, _))| {
-            let mut h = history.clone();
+        .map(|(name, run)| {
+            let mut h = run.history.clone();
             h.epochs.iter_mut().for_each(|e| e.grad_norms.retain(|(l, _)| l.ends_with(".fc")));
             (*name, h)
         })

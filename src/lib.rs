@@ -33,10 +33,10 @@
 pub use gradc_macros::network;
 pub use gradc_runtime::threads::{set_threads, threads};
 pub use gradc_runtime::{
-    Callback, ConfusionMatrix, Control, EarlyStopping, EpochLog, Error, Evaluation, FitOptions, Float, History, Init,
-    LayerInfo, LoadReport, LossKind, Mismatch, Model, Monitor, NameMap, NetworkInfo, OptimizerState, ParamKind,
-    ParamSpec, Penalty, Predictions, Result, StepStats, Targets, Validation, Verbosity, data, init, kernels, plot,
-    scalar, schedule, weights,
+    ActivationStats, Activations, Callback, ConfusionMatrix, Control, DIAGNOSTIC_ROWS, EarlyStopping, EpochLog, Error,
+    Evaluation, FitOptions, Float, History, Init, LayerActivations, LayerInfo, LoadReport, LossKind, Mismatch, Mode,
+    Model, Monitor, NameMap, NetworkInfo, OptimizerState, ParamKind, ParamSpec, Penalty, Predictions, Result,
+    StepStats, Targets, Validation, Verbosity, data, init, kernels, plot, scalar, schedule, weights,
 };
 pub use ndarray;
 

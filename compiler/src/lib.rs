@@ -26,7 +26,7 @@ use proc_macro2::TokenStream;
 use crate::dsl::ast::Network;
 use crate::ir::{Graph, Mode};
 
-/// A network after every pass: its declaration and its two compiled graphs.
+/// A network after every pass: its declaration and its compiled graphs.
 pub struct Compiled {
     /// The checked declaration.
     pub network: Network,
@@ -34,6 +34,8 @@ pub struct Compiled {
     pub forward: Graph,
     /// The training graph.
     pub train: Graph,
+    /// The inference graph with every layer's output kept (`activations`).
+    pub inspect: Graph,
     /// The training graph the step runs while a batch norm is frozen at run time (for
     /// networks with a batch norm that trains; see [`ir::Mode::FineTuning`]).
     pub fine_tune: Option<Graph>,
@@ -45,6 +47,8 @@ pub fn compile(tokens: TokenStream) -> syn::Result<Compiled> {
     let options = pass_options(&network);
     let mut forward = lower::lower(&network, Mode::Inference)?;
     passes::run(&mut forward, &passes::inference_pipeline(&options), |_, _| {})?;
+    let mut inspect = lower::lower(&network, Mode::Inspection)?;
+    passes::run(&mut inspect, &passes::inspection_pipeline(&options), |_, _| {})?;
     let mut train = lower::lower(&network, Mode::Training)?;
     passes::run(&mut train, &passes::training_pipeline(&options), |_, _| {})?;
     let trains_batch_norm =
@@ -57,7 +61,7 @@ pub fn compile(tokens: TokenStream) -> syn::Result<Compiled> {
         }
         false => None,
     };
-    Ok(Compiled { network, forward, train, fine_tune })
+    Ok(Compiled { network, forward, train, inspect, fine_tune })
 }
 
 /// The pass options a declaration asks for.
@@ -68,7 +72,13 @@ pub fn pass_options(network: &Network) -> passes::Options {
 /// The whole compiler: macro input to generated code.
 pub fn try_expand(tokens: TokenStream) -> syn::Result<TokenStream> {
     let compiled = compile(tokens)?;
-    Ok(codegen::generate(&compiled.network, &compiled.forward, &compiled.train, compiled.fine_tune.as_ref()))
+    let graphs = codegen::Graphs {
+        forward: &compiled.forward,
+        train: &compiled.train,
+        inspect: &compiled.inspect,
+        fine_tune: compiled.fine_tune.as_ref(),
+    };
+    Ok(codegen::generate(&compiled.network, &graphs))
 }
 
 /// [`try_expand`], with errors turned into `compile_error!` plus a stub of the struct, so the

@@ -53,7 +53,17 @@ impl LayerBuilder<'_> {
 
     /// Batch norm with the batch's statistics, and the running-statistic updates. Statistics
     /// are per feature, over the batch (and the pixels, for images: PyTorch `BatchNorm2d`).
-    fn batch_norm_train(&mut self, x: NodeId, momentum: f64, eps: f64, selectable: bool) -> syn::Result<NodeId> {
+    /// With `selectable`, the statistics used are chosen at run time (see
+    /// [`Self::select_statistics`]); without `updates` (inspection), the running statistics
+    /// are only read.
+    fn batch_norm_train(
+        &mut self,
+        x: NodeId,
+        momentum: f64,
+        eps: f64,
+        selectable: bool,
+        updates: bool,
+    ) -> syn::Result<NodeId> {
         let (gamma, beta) = (self.param("weight"), self.param("bias"));
         let (running_mean, running_var) = (self.param("running_mean"), self.param("running_var"));
         let counter = self.param("num_batches_tracked");
@@ -80,6 +90,9 @@ impl LayerBuilder<'_> {
         self.label(normalized, "normalized");
         let scaled = self.op(Op::Binary(Binary::Mul), &[normalized, gamma])?;
         let y = self.op(Op::Binary(Binary::Add), &[scaled, beta])?;
+        if !updates {
+            return Ok(y);
+        }
         let momentum = Real(momentum);
         let updates = [
             self.op(Op::RunningUpdate { momentum, unbiased: false, per_example: per_feature }, &[running_mean, mean])?,
@@ -162,9 +175,11 @@ impl LayerBuilder<'_> {
             }
             LayerKind::BatchNorm { momentum, eps } => match mode {
                 Mode::Training | Mode::FineTuning if !self.layer.frozen => {
-                    self.batch_norm_train(x, momentum, eps, mode == Mode::FineTuning)
+                    self.batch_norm_train(x, momentum, eps, mode == Mode::FineTuning, true)
                 }
-                Mode::Training | Mode::FineTuning | Mode::Inference => self.batch_norm_eval(x, eps),
+                // Inspection selects batch or running statistics by its run-time mode.
+                Mode::Inspection if !self.layer.frozen => self.batch_norm_train(x, momentum, eps, true, false),
+                Mode::Training | Mode::FineTuning | Mode::Inference | Mode::Inspection => self.batch_norm_eval(x, eps),
             },
             LayerKind::Dropout { p } if mode.is_training() && p > 0.0 => {
                 let shape = self.graph.shape(x).clone();
@@ -225,6 +240,14 @@ impl LayerBuilder<'_> {
             [c, h, w] => [c, h, w],
             _ => unreachable!("checked: `{}` takes images", self.layer.name),
         }
+    }
+}
+
+/// In an inspection graph, makes the output of layer `index` a graph output, so that no pass
+/// removes or fuses it away.
+fn keep_layer_output(graph: &mut Graph, mode: Mode, index: usize, layer: &Layer, output: NodeId) {
+    if mode == Mode::Inspection {
+        graph.set_output(Output::Layer { index, name: layer.name.clone() }, output);
     }
 }
 
@@ -297,6 +320,7 @@ pub fn lower(net: &Network, mode: Mode) -> syn::Result<Graph> {
         Mode::Inference => "forward",
         Mode::Training => "train",
         Mode::FineTuning => "fine_tune",
+        Mode::Inspection => "inspect",
     };
     let mut graph = Graph::new(format!("{}.{suffix}", net.name), net.dtype, mode);
     let params: BTreeMap<String, ParamDecl> = net.params().into_iter().map(|p| (p.name.clone(), p)).collect();
@@ -313,9 +337,13 @@ pub fn lower(net: &Network, mode: Mode) -> syn::Result<Graph> {
             // y = f(x) + P(x): the projection reads the block's input.
             Some(b) => {
                 let projected = LayerBuilder { graph: &mut graph, layer, params: &params }.lower(skips[&b], mode)?;
+                keep_layer_output(&mut graph, mode, i, layer, projected);
                 x = add_skip(&mut graph, &net.residuals[b], x, projected)?;
             }
-            None => x = LayerBuilder { graph: &mut graph, layer, params: &params }.lower(x, mode)?,
+            None => {
+                x = LayerBuilder { graph: &mut graph, layer, params: &params }.lower(x, mode)?;
+                keep_layer_output(&mut graph, mode, i, layer, x);
+            }
         }
         // y = f(x) + x at the end of a block without projection (inner blocks first).
         for (b, residual) in net.residuals.iter().enumerate() {
@@ -325,7 +353,7 @@ pub fn lower(net: &Network, mode: Mode) -> syn::Result<Graph> {
         }
     }
     graph.set_output(Output::Prediction, x);
-    if mode == Mode::Inference {
+    if matches!(mode, Mode::Inference | Mode::Inspection) {
         return Ok(graph);
     }
     let (loss, span): (Loss, Span) = net.loss;

@@ -16,6 +16,12 @@ use crate::progress::{Progress, Verbosity};
 use crate::schedule::Schedule;
 use crate::targets::check_targets;
 use crate::{Error, Float, Model, ParamStore, Result};
+
+/// The training examples (the first ones, in the data set's order) whose activation
+/// statistics `fit` records each epoch at [`Verbosity::Diagnostics`], in training mode
+/// ([`crate::Mode::Training`]): enough for stable fractions, few enough to cost little next
+/// to an epoch.
+pub const DIAGNOSTIC_ROWS: usize = 256;
 use num_traits::Float as _;
 
 /// The value early stopping and the keep-best checkpoint watch.
@@ -417,6 +423,13 @@ pub(crate) fn fit<M: Model>(
             seconds: start.elapsed().as_secs_f64(),
             steps,
             grad_norms: norms.iter().map(|&(l, n)| (l.to_string(), n / steps.max(1) as f64)).collect(),
+            activations: match options.verbosity {
+                Verbosity::Diagnostics => {
+                    let sample = train.features.slice(ndarray::s![..train.len().min(DIAGNOSTIC_ROWS), ..]);
+                    net.activation_stats(sample, crate::Mode::Training)?
+                }
+                _ => Vec::new(),
+            },
         };
         progress.end_epoch(&log);
         for callback in callbacks.iter_mut() {

@@ -27,6 +27,11 @@ pub struct EpochLog {
     /// Per layer with gradients, in layer order: the mean over the epoch's steps of the L2
     /// norm of all the layer's parameter gradients.
     pub grad_norms: Vec<(String, f64)>,
+    /// With [`crate::Verbosity::Diagnostics`]: each layer's activation statistics at the end
+    /// of the epoch, on the first (up to) [`crate::DIAGNOSTIC_ROWS`] training examples in
+    /// training mode ([`crate::Mode::Training`]); empty otherwise (and in a history read from
+    /// CSV).
+    pub activations: Vec<crate::ActivationStats>,
 }
 
 /// Every epoch of a `fit`, and how it ended.
@@ -118,6 +123,7 @@ impl History {
                     .enumerate()
                     .map(|(i, l)| Ok((l.clone(), required(8 + i)?)))
                     .collect::<Result<_>>()?,
+                activations: Vec::new(),
             });
         }
         Ok(History { epochs, ..History::default() })
@@ -139,6 +145,7 @@ mod tests {
             seconds: 0.25,
             steps: 7,
             grad_norms: vec![("fc1".into(), 0.125), ("out".into(), 2.5)],
+            activations: Vec::new(),
         }
     }
 

@@ -13,6 +13,7 @@
 //! assert_eq!(Init::HeNormal.name(), "he_normal");
 //! ```
 
+mod activations;
 mod atomic;
 mod checkpoint;
 pub mod conv;
@@ -43,9 +44,10 @@ pub mod threads;
 mod transfer;
 pub mod weights;
 
+pub use activations::{ActivationStats, Activations, LayerActivations, Mode, SATURATION_MARGIN};
 pub use error::{Error, Result};
 pub use evaluate::{ConfusionMatrix, Evaluation, Predictions};
-pub use fit::{Callback, Control, EarlyStopping, FitOptions, Monitor, Validation};
+pub use fit::{Callback, Control, DIAGNOSTIC_ROWS, EarlyStopping, FitOptions, Monitor, Validation};
 pub use float::Float;
 pub use history::{EpochLog, History};
 pub use init::Init;

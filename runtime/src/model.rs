@@ -17,6 +17,8 @@ use crate::{Error, Float, LossKind, ParamSpec, ParamStore, Result, Targets};
 pub struct LayerInfo {
     /// Layer name (`fc1`, or its position `"0"` when unnamed).
     pub name: &'static str,
+    /// The DSL keyword of its kind (`dense`, `relu`, `batch_norm`).
+    pub kind: &'static str,
     /// The layer as declared, with defaults resolved (`dense(128, init = he_normal)`).
     pub description: &'static str,
     /// The shape of one example's output (`[features]` or `[C, H, W]`).
@@ -118,6 +120,9 @@ pub trait Model {
     fn gradient(&self, index: usize) -> Option<&[Self::Scalar]>;
     /// Runs the compiled inference graph on a validated, row-major batch.
     fn run_forward(&self, batch: usize, x: &[Self::Scalar]) -> Vec<Self::Scalar>;
+    /// Runs the compiled inspection graph on a validated, row-major batch: every layer's
+    /// output, in layer order.
+    fn run_inspect(&self, batch: usize, x: &[Self::Scalar], training: bool) -> Vec<Vec<Self::Scalar>>;
     /// Runs the compiled training graph up to the update; returns the loss.
     fn run_loss_and_grads(
         &mut self,
@@ -146,6 +151,38 @@ pub trait Model {
         let x = x.as_standard_layout();
         let out = self.run_forward(batch, x.as_slice().expect("standard layout is contiguous"));
         Ok(Array2::from_shape_vec((batch, info.output_width), out).expect("generated code sizes its output"))
+    }
+
+    /// Every layer's output for the rows of `x`, for inspection, batch norm as `mode` says.
+    /// It runs a compiled graph of its own (every output kept), so `forward` and the training
+    /// step are not slowed by it.
+    fn activations(
+        &self,
+        x: ArrayView2<'_, Self::Scalar>,
+        mode: crate::Mode,
+    ) -> Result<crate::Activations<Self::Scalar>> {
+        let info = Self::info();
+        let batch = check_input(&x, info.input_width)?;
+        if mode == crate::Mode::Training && batch < info.min_train_batch {
+            return Err(Error::BatchTooSmall {
+                found: batch,
+                why: "batch norm needs at least 2 examples to compute batch statistics",
+            });
+        }
+        let x = x.as_standard_layout();
+        let training = mode == crate::Mode::Training;
+        let outputs = self.run_inspect(batch, x.as_slice().expect("standard layout is contiguous"), training);
+        Ok(crate::Activations::new(info, batch, outputs))
+    }
+
+    /// Each layer's activation statistics on the rows of `x`: mean, std, the saturated
+    /// fraction of sigmoid/tanh outputs, the dead fraction of ReLU units.
+    fn activation_stats(
+        &self,
+        x: ArrayView2<'_, Self::Scalar>,
+        mode: crate::Mode,
+    ) -> Result<Vec<crate::ActivationStats>> {
+        Ok(self.activations(x, mode)?.stats())
     }
 
     /// Forward and backward in training mode without an update; gradients are readable after.

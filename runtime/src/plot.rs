@@ -161,6 +161,7 @@ mod tests {
                 seconds: 0.1,
                 steps: 3,
                 grad_norms: (0..5).map(|l| (format!("fc{l}"), scale * 10f64.powi(l))).collect(),
+                activations: vec![],
             })
             .collect();
         History { epochs, ..History::default() }

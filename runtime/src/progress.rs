@@ -18,7 +18,8 @@ pub enum Verbosity {
     /// epoch's line behind; one line per epoch when standard output is not a terminal.
     #[default]
     Bar,
-    /// As `Bar`, and after each epoch line the per-layer gradient norms.
+    /// As `Bar`, and after each epoch line the per-layer gradient norms and activation
+    /// statistics (computed only at this verbosity).
     Diagnostics,
 }
 
@@ -75,6 +76,11 @@ impl Progress {
             let norms: Vec<String> = log.grad_norms.iter().map(|(layer, n)| format!("{layer} {n:.3e}")).collect();
             println!("    gradient norms: {}", norms.join("  "));
         }
+        if self.verbosity == Verbosity::Diagnostics {
+            for stats in &log.activations {
+                println!("    {stats}");
+            }
+        }
     }
 
     /// A message between epochs (early stopping, a restored best epoch).
@@ -128,6 +134,7 @@ mod tests {
             seconds: 0.214,
             steps: 45,
             grad_norms: vec![],
+            activations: vec![],
         };
         assert_eq!(epoch_line(&log, 30), "epoch  3/30  loss 0.2346  acc 93.12%  lr 0.00316  0.21 s");
     }

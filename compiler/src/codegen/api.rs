@@ -74,8 +74,14 @@ pub fn tables(net: &Network) -> TokenStream {
     let (count, layer_count) = (usize_lit(count), usize_lit(net.layers.len()));
     let layers = net.layers.iter().map(|l| {
         let shape = l.output_shape.iter().map(|&d| usize_lit(d));
-        let (name, description, frozen) = (&l.name, l.kind.describe(), l.frozen);
-        quote!(#rt::LayerInfo { name: #name, description: #description, output_shape: &[#(#shape),*], frozen: #frozen })
+        let (name, kind, description, frozen) = (&l.name, l.kind.name(), l.kind.describe(), l.frozen);
+        quote!(#rt::LayerInfo {
+            name: #name,
+            kind: #kind,
+            description: #description,
+            output_shape: &[#(#shape),*],
+            frozen: #frozen,
+        })
     });
     let loss = ident(net.loss.0.runtime_kind());
     let name = net.name.to_string();
@@ -297,6 +303,10 @@ pub fn api(net: &Network, texts: &GraphTexts, fine_tune: bool) -> TokenStream {
                 #module::forward::forward(&self.params, x, batch)
             }
 
+            fn run_inspect(&self, batch: usize, x: &[#t], training: bool) -> ::std::vec::Vec<::std::vec::Vec<#t>> {
+                #module::inspect::inspect(&self.params, x, batch, training)
+            }
+
             #graph_methods
         }
     }
@@ -348,6 +358,24 @@ fn delegating_methods(t: &TokenStream) -> TokenStream {
             /// Probabilities and classes for each row of `x`, in evaluation mode.
             pub fn predict(&self, x: #nd::ArrayView2<'_, #t>) -> #result<::gradc::Predictions<#t>> {
                 <Self as ::gradc::Model>::predict(self, x)
+            }
+
+            /// Every layer's output for the rows of `x`, batch norm in `mode` (for inspection).
+            pub fn activations(
+                &self,
+                x: #nd::ArrayView2<'_, #t>,
+                mode: ::gradc::Mode,
+            ) -> #result<::gradc::Activations<#t>> {
+                <Self as ::gradc::Model>::activations(self, x, mode)
+            }
+
+            /// Each layer's activation statistics (mean, std, saturation, dead units) on `x`.
+            pub fn activation_stats(
+                &self,
+                x: #nd::ArrayView2<'_, #t>,
+                mode: ::gradc::Mode,
+            ) -> #result<::std::vec::Vec<::gradc::ActivationStats>> {
+                <Self as ::gradc::Model>::activation_stats(self, x, mode)
             }
 
             /// The parameter with weights-file name `name` (e.g. `"fc1.weight"`).
@@ -495,6 +523,7 @@ pub fn error_stub(vis: &syn::Visibility, name: &syn::Ident, dtype: DType) -> Tok
             fn state_mut(&mut self) -> &mut #rt::TrainState { #never }
             fn gradient(&self, index: usize) -> ::core::option::Option<&[#t]> { #never }
             fn run_forward(&self, batch: usize, x: &[#t]) -> ::std::vec::Vec<#t> { #never }
+            fn run_inspect(&self, batch: usize, x: &[#t], training: bool) -> ::std::vec::Vec<::std::vec::Vec<#t>> { #never }
             fn run_loss_and_grads(&mut self, batch: usize, x: &[#t], labels: &[usize], targets: &[#t]) -> f64 { #never }
             fn training_output(&self) -> ::core::option::Option<&[#t]> { #never }
             fn workspace_bytes(&self) -> usize { #never }

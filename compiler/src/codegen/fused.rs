@@ -276,8 +276,7 @@ pub fn fused_kernel(
                     (format_ident!("param_{}", snake(name)), quote!(params.value(#index)))
                 }
                 Op::LayerTraining { layer } => {
-                    let index = super::kernel::training_flag_param(layer);
-                    (format_ident!("training_{}", snake(layer)), quote!(params.training_flag(#index)))
+                    (format_ident!("training_{}", snake(layer)), super::kernel::training_flag(graph, layer))
                 }
                 _ => {
                     let field = ident(names.buffer(o));

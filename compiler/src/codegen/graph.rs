@@ -20,6 +20,7 @@ pub fn graph_module(graph: &Graph) -> TokenStream {
     let buffers = buffer_struct(graph, &names, &lines, &emitted.stored, &emitted.scratch);
     let run = match graph.mode {
         Mode::Inference => forward_function(graph, &names, &emitted),
+        Mode::Inspection => inspect_function(graph, &names, &emitted),
         Mode::Training | Mode::FineTuning => training_functions(graph, &names, &emitted),
     };
     let kernels = &emitted.kernels;
@@ -144,6 +145,7 @@ fn buffer_struct(
         }));
     let name = match graph.mode {
         Mode::Inference => ident("ForwardBuffers"),
+        Mode::Inspection => ident("InspectBuffers"),
         Mode::Training | Mode::FineTuning => ident("TrainBuffers"),
     };
     let doc = format!(" Buffers of `{}` for one batch size.", graph.name);
@@ -212,6 +214,54 @@ fn forward_function(graph: &Graph, names: &Names, emitted: &Emitted) -> TokenStr
                 #(#compute)*
             });
             #result
+        }
+    }
+}
+
+/// `inspect`: the inspection graph's schedule, returning every layer's output in layer order.
+fn inspect_function(graph: &Graph, names: &Names, emitted: &Emitted) -> TokenStream {
+    let t = float_type(graph.dtype);
+    // The outputs sort by layer index. A layer that is the identity in evaluation (dropout)
+    // outputs its input, which may be the network's input itself; a buffer two layers share
+    // is copied for the first and moved out for the last.
+    let nodes: Vec<NodeId> =
+        graph.outputs().filter(|(o, _)| matches!(o, Output::Layer { .. })).map(|(_, n)| n).collect();
+    let layers: Vec<TokenStream> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| match graph.op(n) {
+            Op::Input => quote!(x.to_vec()),
+            _ => {
+                let field = ident(names.buffer(n));
+                match nodes[i + 1..].contains(&n) {
+                    true => quote!(buffers.#field.clone()),
+                    false => quote!(::core::mem::take(&mut buffers.#field)),
+                }
+            }
+        })
+        .collect();
+    let doc = format!(
+        " Runs `{}`: every layer's output, batch norm on batch statistics if `training`, else on running ones.",
+        graph.name
+    );
+    let compute = &emitted.compute;
+    let selects = graph.node_ids().iter().any(|&n| matches!(graph.op(n), Op::LayerTraining { .. }));
+    let training = underscore_unless(selects, "training");
+    quote! {
+        #[doc = #doc]
+        pub fn inspect(
+            params: &::gradc::__private::ParamStore<#t>,
+            x: &[#t],
+            batch: usize,
+            #training: bool,
+        ) -> ::std::vec::Vec<::std::vec::Vec<#t>> {
+            let mut buffers = InspectBuffers::default();
+            buffers.resize(batch);
+            // The kernels inlined here use AVX2 where the CPU has it (same results).
+            ::gradc::__private::simd::wide(|| {
+                #(#compute)*
+            });
+            ::std::vec![#(#layers),*]
         }
     }
 }

@@ -9,7 +9,7 @@ use quote::quote;
 
 use super::names::{Names, ident, param_const};
 use super::scalar;
-use crate::ir::{Broadcast, DType, Dim, Graph, NodeId, Op, Shape, UpdateRule, Window, broadcast};
+use crate::ir::{Broadcast, DType, Dim, Graph, Mode, NodeId, Op, Shape, UpdateRule, Window, broadcast};
 use crate::vocab::Value;
 
 /// A float literal of the graph's type; negative values are emitted as a negation.
@@ -199,14 +199,21 @@ fn argument(graph: &Graph, operand: NodeId, names: &Names) -> TokenStream {
             let index = param_const(name);
             quote!(params.value(#index))
         }
-        Op::LayerTraining { layer } => {
-            let index = training_flag_param(layer);
-            quote!(params.training_flag(#index))
-        }
+        Op::LayerTraining { layer } => training_flag(graph, layer),
         _ => {
             let field = ident(names.buffer(operand));
             quote!(&buffers.#field)
         }
+    }
+}
+
+/// The slice holding 1 while `layer` computes batch statistics, else 0: its run-time training
+/// flag; in an inspection graph, that flag only when inspecting in training mode.
+pub(super) fn training_flag(graph: &Graph, layer: &str) -> TokenStream {
+    let index = training_flag_param(layer);
+    match graph.mode {
+        Mode::Inspection => quote!(if training { params.training_flag(#index) } else { &[0.0] }),
+        Mode::Inference | Mode::Training | Mode::FineTuning => quote!(params.training_flag(#index)),
     }
 }
 

@@ -20,12 +20,26 @@ pub use api::{GraphTexts, error_stub, module_name};
 use crate::dsl::ast::Network;
 use crate::ir::{Graph, to_dot};
 
-/// Generates the code for `net` from its compiled inference and training graphs.
-pub fn generate(net: &Network, forward: &Graph, train: &Graph, fine_tune: Option<&Graph>) -> TokenStream {
+/// The compiled graphs of one network.
+pub struct Graphs<'a> {
+    /// Inference (`forward`).
+    pub forward: &'a Graph,
+    /// The training step.
+    pub train: &'a Graph,
+    /// Inference keeping every layer's output (`activations`).
+    pub inspect: &'a Graph,
+    /// The training step while a batch norm is frozen at run time, if the network has one.
+    pub fine_tune: Option<&'a Graph>,
+}
+
+/// Generates the code for `net` from its compiled graphs.
+pub fn generate(net: &Network, graphs: &Graphs<'_>) -> TokenStream {
+    let Graphs { forward, train, inspect, fine_tune } = *graphs;
     let module = module_name(net);
     let tables = api::tables(net);
     let forward_module = graph::graph_module(forward);
     let train_module = graph::graph_module(train);
+    let inspect_module = graph::graph_module(inspect);
     let texts = GraphTexts { ir: forward.to_string(), train_ir: train.to_string(), dot: to_dot(train) };
     let api = api::api(net, &texts, fine_tune.is_some());
     let fine_tune_module = fine_tune.map(|graph| {
@@ -54,6 +68,11 @@ pub fn generate(net: &Network, forward: &Graph, train: &Graph, fine_tune: Option
             /// The training graph (`TRAIN_IR`), compiled.
             pub mod train {
                 #train_module
+            }
+
+            /// The inference graph keeping every layer's output, compiled (`activations`).
+            pub mod inspect {
+                #inspect_module
             }
 
             #fine_tune_module

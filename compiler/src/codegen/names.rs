@@ -38,6 +38,7 @@ const RESERVED: &[&str] = &[
     "forward",
     "gradient",
     "i",
+    "inspect",
     "labels",
     "loss_and_grads",
     "lr",
@@ -48,6 +49,7 @@ const RESERVED: &[&str] = &[
     "state",
     "step",
     "targets",
+    "training",
     "update",
     "x",
 ];

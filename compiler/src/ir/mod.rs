@@ -57,6 +57,11 @@ pub enum Mode {
     /// training flag. Compiled only for networks with a batch norm that can train, and run
     /// only while one is frozen, so ordinary training keeps its simpler graph.
     FineTuning,
+    /// `activations`: the forward computation keeping every layer's output, for reading hidden
+    /// activations; each trainable batch norm selects batch or running statistics at run time
+    /// (training or evaluation mode, as in `FineTuning`) and updates nothing; no dropout. A
+    /// graph of its own so that `forward` and the training step are not slowed by it.
+    Inspection,
 }
 
 impl Mode {
@@ -114,6 +119,13 @@ pub enum Output {
     Loss,
     /// The gradient of a trainable parameter, by weights-file name.
     Grad(String),
+    /// The output of the declared layer at `index` (inspection).
+    Layer {
+        /// The layer's position in the declaration.
+        index: usize,
+        /// Its name.
+        name: String,
+    },
 }
 
 impl std::fmt::Display for Output {
@@ -122,6 +134,7 @@ impl std::fmt::Display for Output {
             Output::Prediction => write!(f, "prediction"),
             Output::Loss => write!(f, "loss"),
             Output::Grad(name) => write!(f, "grad {name}"),
+            Output::Layer { name, .. } => write!(f, "layer {name}"),
         }
     }
 }

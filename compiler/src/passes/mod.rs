@@ -93,6 +93,18 @@ pub fn inference_pipeline(options: &Options) -> Vec<Box<dyn Pass>> {
     passes
 }
 
+/// The passes that turn the lowered inspection graph into the compiled `activations`: the
+/// inference pipeline without batch-norm folding, which would leave the layers before each
+/// batch norm without an output of their own.
+pub fn inspection_pipeline(options: &Options) -> Vec<Box<dyn Pass>> {
+    let mut passes: Vec<Box<dyn Pass>> = vec![Box::new(Simplify::default()), Box::new(DeadCodeElimination)];
+    if options.fusion {
+        passes.push(Box::new(FuseElementwise));
+    }
+    passes.push(Box::new(Schedule));
+    passes
+}
+
 /// Runs `passes` in order, verifying the graph after each and showing it to `observe`.
 pub fn run(graph: &mut Graph, passes: &[Box<dyn Pass>], mut observe: impl FnMut(&str, &Graph)) -> syn::Result<()> {
     for pass in passes {
