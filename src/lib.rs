@@ -36,7 +36,7 @@ pub use gradc_runtime::{
     ActivationStats, Activations, Callback, ConfusionMatrix, Control, DIAGNOSTIC_ROWS, EarlyStopping, EpochLog, Error,
     Evaluation, FitOptions, Float, History, Init, LayerActivations, LayerInfo, LoadReport, LossKind, Mismatch, Mode,
     Model, Monitor, NameMap, NetworkInfo, OptimizerState, ParamKind, ParamSpec, Penalty, Predictions, Result,
-    StepStats, Targets, Validation, Verbosity, data, init, kernels, plot, scalar, schedule, weights,
+    StepStats, Targets, Validation, Verbosity, data, distributed, init, kernels, plot, scalar, schedule, weights,
 };
 pub use ndarray;
 

@@ -73,6 +73,10 @@ pub enum Error {
     /// A data file that cannot be parsed.
     #[error("data: {0}")]
     Data(String),
+    /// Data-parallel training could not go on: a collective operation failed, or another
+    /// process's step did (then this process changed nothing either).
+    #[error("data-parallel training: {0}")]
+    Distributed(String),
 }
 
 /// `Result` with gradc's [`Error`].

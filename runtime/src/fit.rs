@@ -11,6 +11,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 
 use crate::data::Dataset;
+use crate::distributed::{Collective, DataParallel};
 use crate::history::{EpochLog, History};
 use crate::progress::{Progress, Verbosity};
 use crate::schedule::Schedule;
@@ -150,6 +151,8 @@ pub struct FitOptions<'a, T> {
     pub keep_best: Option<PathBuf>,
     /// What is printed.
     pub verbosity: Verbosity,
+    /// Data-parallel training over a group of processes (see [`crate::distributed`]).
+    pub distributed: Option<&'a dyn Collective>,
 }
 
 impl<T> Default for FitOptions<'_, T> {
@@ -165,6 +168,7 @@ impl<T> Default for FitOptions<'_, T> {
             early_stopping: None,
             keep_best: None,
             verbosity: Verbosity::default(),
+            distributed: None,
         }
     }
 }
@@ -245,6 +249,19 @@ impl<'a, T> FitOptions<'a, T> {
     /// Prints nothing.
     pub fn quiet(self) -> Self {
         self.verbosity(Verbosity::Quiet)
+    }
+
+    /// Trains data-parallel with the other processes of `group`, each calling `fit` with the
+    /// same data and options: rank 0's parameters are copied to all; each epoch's shuffled
+    /// order is split into one share per process (`len / size` examples each), on which each
+    /// takes batches of `batch_size` (per process, as in PyTorch); the gradients of each step
+    /// are averaged over the processes (one all-reduce), so the replicas stay identical.
+    /// Batch norm's running statistics are averaged at the end of each epoch, before
+    /// validation, so every process evaluates the same network. Only rank 0 prints and saves
+    /// `keep_best` checkpoints. Callbacks must stop all processes alike.
+    pub fn distributed(mut self, group: &'a dyn Collective) -> Self {
+        self.distributed = Some(group);
+        self
     }
 }
 
@@ -356,16 +373,22 @@ pub(crate) fn fit<M: Model>(
         epochs_without_improvement: 0,
     });
     let mut history = History::default();
-    let mut progress = Progress::new(options.verbosity, options.epochs);
-    let mut rng = crate::data::Rng::seed_from_u64(options.seed);
-    let mut order: Vec<usize> = (0..train.len()).collect();
-    let batches = batch_ranges(train.len(), options.batch_size, options.drop_last, info.min_train_batch);
+    // Data-parallel: this process's share of each epoch's order, and its own rank's display.
+    let (rank, processes) = options.distributed.map_or((0, 1), |g| (g.rank(), g.size()));
+    let share = train.len() / processes.max(1);
+    let batches = batch_ranges(share, options.batch_size, options.drop_last, info.min_train_batch);
     if batches.is_empty() {
         return Err(Error::BatchTooSmall {
-            found: train.len(),
+            found: share,
             why: "the training data does not make one full batch (see FitOptions::drop_last)",
         });
     }
+    let mut parallel = options.distributed.map(|group| DataParallel::new(group, net, options.seed)).transpose()?;
+    let verbosity = if rank == 0 { options.verbosity } else { Verbosity::Quiet };
+    let mut progress = Progress::new(verbosity, options.epochs);
+    let mut rng = crate::data::Rng::seed_from_u64(options.seed);
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    let mut local_order: Vec<usize> = vec![0; share];
 
     for epoch in 1..=options.epochs {
         let start = Instant::now();
@@ -378,14 +401,20 @@ pub(crate) fn fit<M: Model>(
             order.iter_mut().enumerate().for_each(|(i, o)| *o = i);
             order.shuffle(&mut rng);
         }
+        for (k, position) in local_order.iter_mut().enumerate() {
+            *position = order[k * processes + rank];
+        }
         progress.start_epoch(epoch, batches.len());
         let (mut loss_sum, mut seen, mut correct, mut counted, mut steps) = (0.0, 0usize, 0usize, 0usize, 0usize);
         // Each layer's gradient norm, summed over the epoch's steps.
         let mut norms: Vec<(&'static str, f64)> = Vec::new();
         let mut stop = false;
         for (step, range) in batches.iter().enumerate() {
-            let batch = train.select(&order[range.clone()]);
-            let stats = net.train_step(batch.features.view(), batch.targets())?;
+            let batch = train.select(&local_order[range.clone()]);
+            let stats = match &mut parallel {
+                Some(parallel) => parallel.train_step(net, batch.features.view(), batch.targets())?,
+                None => net.train_step(batch.features.view(), batch.targets())?,
+            };
             loss_sum += stats.loss * stats.batch as f64;
             seen += stats.batch;
             steps += 1;
@@ -411,6 +440,9 @@ pub(crate) fn fit<M: Model>(
             if stop {
                 break;
             }
+        }
+        if let Some(parallel) = &mut parallel {
+            parallel.average_running_statistics(net)?;
         }
         let evaluation = validation.map(|v| net.evaluate(v)).transpose()?;
         let log = EpochLog {
@@ -444,7 +476,9 @@ pub(crate) fn fit<M: Model>(
                 if restore {
                     best.params = Some(net.params().clone());
                 }
-                if let Some(path) = &options.keep_best {
+                if let Some(path) = &options.keep_best
+                    && rank == 0
+                {
                     net.save_checkpoint(path)?;
                 }
             } else {

@@ -26,6 +26,8 @@ pub trait Float:
     fn from_le_slice(bytes: &[u8]) -> Self;
     /// Appends the little-endian bytes of `self`.
     fn extend_le_bytes(self, out: &mut Vec<u8>);
+    /// A slice of this type as the buffer a collective operation takes.
+    fn values(slice: &mut [Self]) -> crate::distributed::Values<'_>;
 }
 
 macro_rules! impl_float {
@@ -48,6 +50,9 @@ macro_rules! impl_float {
             }
             fn extend_le_bytes(self, out: &mut Vec<u8>) {
                 out.extend_from_slice(&self.to_le_bytes());
+            }
+            fn values(slice: &mut [Self]) -> crate::distributed::Values<'_> {
+                crate::distributed::Values::$dtype(slice)
             }
         }
     };

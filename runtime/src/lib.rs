@@ -18,6 +18,7 @@ mod atomic;
 mod checkpoint;
 pub mod conv;
 pub mod data;
+pub mod distributed;
 mod error;
 mod evaluate;
 pub mod fit;
@@ -45,6 +46,7 @@ mod transfer;
 pub mod weights;
 
 pub use activations::{ActivationStats, Activations, LayerActivations, Mode, SATURATION_MARGIN};
+pub use distributed::{Collective, DataParallel};
 pub use error::{Error, Result};
 pub use evaluate::{ConfusionMatrix, Evaluation, Predictions};
 pub use fit::{Callback, Control, DIAGNOSTIC_ROWS, EarlyStopping, FitOptions, Monitor, Validation};

@@ -141,6 +141,12 @@ pub trait Model {
     /// last backward pass, all or nothing: if a new value would not be finite, nothing changes
     /// and the index of the parameter whose update failed is returned.
     fn run_update(&mut self) -> std::result::Result<(), usize>;
+    /// The gradient of parameter `index` from the last backward pass, writable (to replace it
+    /// by its average over processes), if the step computed one into a buffer of its own.
+    fn gradient_mut(&mut self, index: usize) -> Option<&mut [Self::Scalar]>;
+    /// Recomputes what the update reads from the gradients besides the gradients themselves
+    /// (the `clip_norm` factor), after they were replaced.
+    fn run_finish_gradients(&mut self);
 
     // ---- provided
 
@@ -220,26 +226,7 @@ pub trait Model {
     ) -> Result<StepStats> {
         let rng = self.state().rng.clone();
         let stats = self.loss_and_grads(x, targets)?;
-        // The updates check their own results as they write them (a non-finite gradient makes
-        // a non-finite update), so no separate pass over the gradients is needed.
-        if let Err(failed) = self.run_update() {
-            self.state_mut().rng = rng;
-            // The slow search for the cause runs only on this error path.
-            // The failed parameter's own gradient first, then any trained one (a clip factor
-            // spreads one non-finite gradient to every update).
-            let params = Self::info().params;
-            let loss = stats.loss;
-            let non_finite = |i: usize| {
-                self.params().is_trainable(i) && self.gradient(i).is_some_and(|g| !crate::kernels::all_finite(g))
-            };
-            let cause = std::iter::once(failed).chain(0..params.len()).find(|&i| non_finite(i));
-            return Err(match cause {
-                Some(i) => Error::NonFiniteGradient { param: params[i].name, loss },
-                None => Error::NonFiniteUpdate { param: params[failed].name, loss },
-            });
-        }
-        self.state_mut().steps += 1;
-        Ok(stats)
+        apply_update(self, rng, stats)
     }
 
     /// The loss (as training defines it, penalties included), accuracy and confusion matrix
@@ -467,4 +454,29 @@ fn check_rate<T: Float>(rate: f64, what: &'static str) -> Result<()> {
     } else {
         Err(Error::InvalidValue { what, value: rate, why: "must be finite in the network's float type" })
     }
+}
+
+/// The second half of a training step, after the gradients: the update, all or nothing. On
+/// `Err` the dropout generator goes back to `rng`, its state before the step, and the error
+/// names the cause.
+pub(crate) fn apply_update<M: Model + ?Sized>(net: &mut M, rng: crate::Rng, stats: StepStats) -> Result<StepStats> {
+    // The updates check their own results as they write them (a non-finite gradient makes
+    // a non-finite update), so no separate pass over the gradients is needed.
+    if let Err(failed) = net.run_update() {
+        net.state_mut().rng = rng;
+        // The slow search for the cause runs only on this error path.
+        // The failed parameter's own gradient first, then any trained one (a clip factor
+        // spreads one non-finite gradient to every update).
+        let params = M::info().params;
+        let loss = stats.loss;
+        let non_finite =
+            |i: usize| net.params().is_trainable(i) && net.gradient(i).is_some_and(|g| !crate::kernels::all_finite(g));
+        let cause = std::iter::once(failed).chain(0..params.len()).find(|&i| non_finite(i));
+        return Err(match cause {
+            Some(i) => Error::NonFiniteGradient { param: params[i].name, loss },
+            None => Error::NonFiniteUpdate { param: params[failed].name, loss },
+        });
+    }
+    net.state_mut().steps += 1;
+    Ok(stats)
 }

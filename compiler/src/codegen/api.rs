@@ -169,13 +169,20 @@ pub fn api(net: &Network, texts: &GraphTexts, fine_tune: bool) -> TokenStream {
                 }
                 result
             },
+            quote! {
+                if self.#buffers.batch == 0 {
+                    return ::core::option::Option::None;
+                }
+                #module::#graph::gradient_mut(&mut self.#buffers, index)
+            },
+            quote!(#module::#graph::finish_gradients(&self.params, &mut self.#buffers)),
         ]
     };
-    let [run, gradient, prediction, update] = bodies(quote!(train), quote!(train_buffers));
+    let [run, gradient, prediction, update, gradient_mut, finish] = bodies(quote!(train), quote!(train_buffers));
     let (graph_methods, fine_tune_fields, fine_tune_init) = if fine_tune {
         // Two compiled training graphs: `train`, and `fine_tune` while a batch norm is frozen
         // at run time. A step runs one; its gradients and update read the one that ran.
-        let [tuned_run, tuned_gradient, tuned_prediction, tuned_update] =
+        let [tuned_run, tuned_gradient, tuned_prediction, tuned_update, tuned_gradient_mut, tuned_finish] =
             bodies(quote!(fine_tune), quote!(fine_tune_buffers));
         let methods = quote! {
             fn run_loss_and_grads(&mut self, batch: usize, x: &[#t], labels: &[usize], targets: &[#t]) -> f64 {
@@ -197,6 +204,14 @@ pub fn api(net: &Network, texts: &GraphTexts, fine_tune: bool) -> TokenStream {
 
             fn run_update(&mut self) -> ::core::result::Result<(), usize> {
                 if self.fine_tuning { #tuned_update } else { #update }
+            }
+
+            fn gradient_mut(&mut self, index: usize) -> ::core::option::Option<&mut [#t]> {
+                if self.fine_tuning { #tuned_gradient_mut } else { #gradient_mut }
+            }
+
+            fn run_finish_gradients(&mut self) {
+                if self.fine_tuning { #tuned_finish } else { #finish }
             }
         };
         let fields = quote! {
@@ -225,6 +240,14 @@ pub fn api(net: &Network, texts: &GraphTexts, fine_tune: bool) -> TokenStream {
 
             fn run_update(&mut self) -> ::core::result::Result<(), usize> {
                 #update
+            }
+
+            fn gradient_mut(&mut self, index: usize) -> ::core::option::Option<&mut [#t]> {
+                #gradient_mut
+            }
+
+            fn run_finish_gradients(&mut self) {
+                #finish
             }
         };
         (methods, quote!(), quote!())
@@ -528,6 +551,8 @@ pub fn error_stub(vis: &syn::Visibility, name: &syn::Ident, dtype: DType) -> Tok
             fn training_output(&self) -> ::core::option::Option<&[#t]> { #never }
             fn workspace_bytes(&self) -> usize { #never }
             fn run_update(&mut self) -> ::core::result::Result<(), usize> { #never }
+            fn gradient_mut(&mut self, index: usize) -> ::core::option::Option<&mut [#t]> { #never }
+            fn run_finish_gradients(&mut self) { #never }
         }
     }
 }

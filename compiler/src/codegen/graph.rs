@@ -41,6 +41,10 @@ struct Emitted {
     compute: Vec<TokenStream>,
     /// Calls of the side-effect kernels (updates, running statistics).
     updates: Vec<TokenStream>,
+    /// Calls of the kernels that read only the finished gradients (the `clip_norm` factor),
+    /// run after the compute calls and again when the gradients are replaced (their average
+    /// over processes, in data-parallel training).
+    finish: Vec<TokenStream>,
     /// The nodes whose results have a buffer, in schedule order.
     stored: Vec<NodeId>,
     /// Whether the compute calls read the batch size.
@@ -65,6 +69,7 @@ fn emit_kernels(graph: &Graph, names: &Names, lines: &BTreeMap<NodeId, String>) 
         kernels: vec![],
         compute: vec![],
         updates: vec![],
+        finish: vec![],
         stored: vec![],
         compute_uses_batch: false,
         update_uses_batch: false,
@@ -100,6 +105,8 @@ fn emit_kernels(graph: &Graph, names: &Names, lines: &BTreeMap<NodeId, String>) 
             if side_effect {
                 emitted.updates.push(k.call);
                 emitted.update_uses_batch |= k.uses_batch;
+            } else if matches!(graph.op(n), Op::ClipScale { .. }) {
+                emitted.finish.push(k.call);
             } else {
                 emitted.compute.push(k.call);
                 emitted.compute_uses_batch |= k.uses_batch;
@@ -305,6 +312,21 @@ fn training_functions(graph: &Graph, names: &Names, emitted: &Emitted) -> TokenS
         .map(|(index, field)| quote!(#index => Some(&buffers.#field),))
         .chain(zero_grads.iter().map(|(index, zero, _)| quote!(#index => Some(&#zero),)))
         .collect::<Vec<_>>();
+    // Zero-by-construction gradients are the same everywhere and not writable.
+    let mut_arms: Vec<TokenStream> =
+        grads.iter().map(|(index, field)| quote!(#index => Some(&mut buffers.#field),)).collect();
+    let gradient_mut = match mut_arms.is_empty() {
+        true => quote!({
+            let _ = (buffers, index);
+            None
+        }),
+        false => quote!(match index { #(#mut_arms)* _ => None }),
+    };
+    let finish = &emitted.finish;
+    let (finish_params, finish_buffers) = match finish.is_empty() {
+        true => (ident("_params"), ident("_buffers")),
+        false => (ident("params"), ident("buffers")),
+    };
     let gradient = match arms.is_empty() {
         true => quote!({
             let _ = (buffers, index);
@@ -360,8 +382,18 @@ fn training_functions(graph: &Graph, names: &Names, emitted: &Emitted) -> TokenS
             // The kernels inlined here use AVX2 where the CPU has it (same results).
             ::gradc::__private::simd::wide(|| {
                 #(#compute)*
+                #(#finish)*
             });
             #loss_value
+        }
+
+        /// Re-runs the kernels that read only the finished gradients (the `clip_norm` factor),
+        /// after the gradients were replaced.
+        pub fn finish_gradients(
+            #finish_params: &::gradc::__private::ParamStore<#t>,
+            #finish_buffers: &mut TrainBuffers,
+        ) {
+            #(#finish)*
         }
 
         #[doc = #update_doc]
@@ -382,6 +414,11 @@ fn training_functions(graph: &Graph, names: &Names, emitted: &Emitted) -> TokenS
         /// The gradient buffer of parameter `index`, if it has one.
         pub fn gradient(buffers: &TrainBuffers, index: usize) -> Option<&[#t]> {
             #gradient
+        }
+
+        /// The gradient buffer of parameter `index`, writable, if it has one of its own.
+        pub fn gradient_mut(buffers: &mut TrainBuffers, index: usize) -> Option<&mut [#t]> {
+            #gradient_mut
         }
 
         /// The network's output for the batch of the last step (training mode).
