@@ -125,6 +125,10 @@ impl<'g, T: Float> DataParallel<'g, T> {
         x: ArrayView2<'a, T>,
         targets: impl Into<Targets<'a, T>>,
     ) -> Result<StepStats> {
+        if self.size() == 1 {
+            // Nothing to average: exactly the single-process step.
+            return net.train_step(x, targets);
+        }
         let rng = net.state().rng.clone();
         let local = net.loss_and_grads(x, targets);
         let (loss, batch) = match &local {
@@ -179,6 +183,9 @@ impl<'g, T: Float> DataParallel<'g, T> {
     /// processes (each has followed its own batches' statistics). Call it on every process
     /// before saving or evaluating.
     pub fn average_running_statistics<M: Model<Scalar = T>>(&mut self, net: &mut M) -> Result<()> {
+        if self.size() == 1 {
+            return Ok(());
+        }
         let running = |kind: ParamKind| kind == ParamKind::Buffer;
         self.gather(net, running);
         if self.flat.is_empty() {
