@@ -82,3 +82,24 @@ fn every_network_the_readme_declares_compiles() {
     }
     assert!(declarations >= 2, "the README declares networks");
 }
+
+/// The node count the README gives for the expansion-time network: `expansion_time`'s
+/// 20 dense layers of 64, each followed by an activation.
+#[test]
+fn the_readme_node_count_of_the_expansion_network_is_true() {
+    let section = readme_section("### Performance");
+    let text = section.split_whitespace().collect::<Vec<_>>().join(" ");
+    let claim = text.split("20 dense layers of 64 with activations, ").nth(1).expect("the expansion sentence");
+    let stated: usize = claim.split(' ').next().unwrap().replace(',', "").parse().expect("a node count");
+    let source = workspace_file("compiler/examples/expansion_time.rs");
+    assert!(source.contains(r#"["relu", "tanh", "gelu", "prelu"][i % 4]"#), "the example's network is the one below");
+    let mut items = vec!["input: [64]".to_string()];
+    for i in 0..20 {
+        items.push(format!("fc{i}: dense(64)"));
+        items.push(format!("act{i}: {}", ["relu", "tanh", "gelu", "prelu"][i % 4]));
+    }
+    items.extend(["out: dense(10)", "loss: softmax_cross_entropy", "optimizer: sgd(lr = 0.01)"].map(String::from));
+    let declaration = format!("struct Deep {{ {} }}", items.join(", "));
+    let compiled = gradc_compiler::compile(declaration.parse().unwrap()).expect("compiles");
+    assert_eq!(stated, compiled.train.len(), "README states {stated} training-graph nodes");
+}
