@@ -258,7 +258,9 @@ impl<'a, T> FitOptions<'a, T> {
     /// are averaged over the processes (one all-reduce), so the replicas stay identical.
     /// Batch norm's running statistics are averaged at the end of each epoch, before
     /// validation, so every process evaluates the same network. Only rank 0 prints and saves
-    /// `keep_best` checkpoints. Callbacks must stop all processes alike.
+    /// `keep_best` checkpoints. An epoch's training loss is that of all processes' batches;
+    /// its training accuracy is this process's share's. Callbacks must stop all processes
+    /// alike.
     pub fn distributed(mut self, group: &'a dyn Collective) -> Self {
         self.distributed = Some(group);
         self
