@@ -104,6 +104,7 @@ fn workload<M: Model<Scalar = f32> + Clone + 'static>(
     // first step's loss, which JAX must reproduce from them.
     if let Some(dir) = std::env::var_os("GRADC_SAVE_WORKLOADS") {
         let tag = name.split_whitespace().next().expect("a name");
+        std::fs::create_dir_all(&dir).expect("a directory for the weights");
         net.save(std::path::Path::new(&dir).join(format!("{tag}.safetensors"))).expect("writable directory");
         let loss = net.clone().train_step(x.view(), &labels).expect("the workloads train").loss;
         println!("{tag} first-step loss {loss:.7}");
@@ -232,6 +233,13 @@ fn main() {
     // `cargo run --release --example workloads -- W2` times only the workloads named so.
     let only: Vec<String> = std::env::args().skip(1).collect();
     workloads.retain(|w| only.is_empty() || only.iter().any(|o| w.name.starts_with(o.as_str())));
+    // `GRADC_PROFILE_STEPS=2000 perf record … workloads W1`: only the steps, on one thread.
+    if let Some(steps) = std::env::var("GRADC_PROFILE_STEPS").ok().and_then(|s| s.parse::<usize>().ok()) {
+        for _ in 0..steps {
+            (workloads[0].step)();
+        }
+        return;
+    }
     for w in &mut workloads {
         // Warm up on both settings, then interleave them.
         let (mut one, mut two) = (Vec::new(), Vec::new());

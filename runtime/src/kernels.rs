@@ -333,8 +333,11 @@ mod tests {
     #[test]
     fn matmul_crosses_every_block_boundary() {
         // Sizes past the packing blocks, none a multiple of the register tile; narrow outputs
-        // (computed transposed) and few rows (tiles of 5).
-        for &(m, k, n) in &[(137, 261, 19), (9, 5, 2050), (1, 300, 3), (130, 2, 17), (70, 33, 10), (10, 33, 70)] {
+        // (computed transposed) and few rows (tiles of 5 or 10, B read in place), deep enough
+        // for two blocks of depth.
+        let shapes =
+            [(137, 261, 19), (9, 5, 2050), (1, 300, 3), (130, 2, 17), (70, 33, 10), (10, 33, 70), (10, 300, 70)];
+        for &(m, k, n) in shapes.iter().chain(&[(18, 40, 64), (70, 300, 10), (128, 256, 10), (4, 7, 40)]) {
             let a: Vec<f64> = (0..m * k).map(|i| ((i * 7) % 23) as f64 - 11.0).collect();
             let b: Vec<f64> = (0..k * n).map(|i| ((i * 5) % 19) as f64 - 9.0).collect();
             for (ta, tb) in [(false, true), (true, false), (false, false), (true, true)] {

@@ -210,6 +210,8 @@ fn run<T: Element>(filter: Option<&str>) {
 }
 
 fn main() {
+    // The training step's products on one thread, as the other crates run them here.
+    gradc_runtime::threads::set_threads(1);
     let args: Vec<String> = std::env::args().skip(1).collect();
     let f64_mode = args.iter().any(|a| a == "f64");
     let filter = args.iter().find(|a| *a != "f64").map(String::as_str);

@@ -13,16 +13,21 @@ use std::cell::RefCell;
 
 use crate::Float;
 
+mod dot;
 mod transpose;
 
 /// The register tile (rows × columns of C) of each kernel: AVX-512 holds 8 rows of two
 /// 16-lane registers (16 accumulators of 32 registers); AVX2 has 16 registers, so 6 rows of two
 /// vectors (12 accumulators, 2 for B, 1 broadcast), the shape BLIS uses there.
 const WIDE: (usize, usize) = (8, 32);
+/// The AVX-512 tile for f64: 8 rows of two 8-lane registers, so that a packed panel of B
+/// (KC × 16) takes the same 32 KiB of L1 as f32's does.
+#[cfg(target_arch = "x86_64")]
+const WIDE_F64: (usize, usize) = (8, 16);
 /// Largest MR × NR of any kernel (the portable one's scratch tile).
-const MAX_TILE: usize = 8 * 32;
+const MAX_TILE: usize = 10 * 32;
 /// Largest MR and NR of any kernel.
-const MAX_TILE_ROWS: usize = 8;
+const MAX_TILE_ROWS: usize = 10;
 const MAX_TILE_COLUMNS: usize = 32;
 /// Depth of a packed panel.
 const KC: usize = 256;
@@ -40,6 +45,12 @@ pub(crate) struct View<T> {
 }
 
 impl<T: Copy> View<T> {
+    /// The same view of a matrix whose element type is known to be `U`.
+    #[cfg(target_arch = "x86_64")]
+    fn cast<U>(self) -> View<U> {
+        View { ptr: self.ptr.cast(), rs: self.rs, cs: self.cs }
+    }
+
     #[inline(always)]
     unsafe fn at(&self, r: usize, c: usize) -> T {
         // SAFETY: the caller keeps (r, c) inside the matrix.
@@ -158,6 +169,18 @@ fn parts(m: usize, k: usize, n: usize) -> usize {
 /// [`gemm`] on the calling thread, C with row stride `ldc`.
 #[allow(clippy::too_many_arguments)]
 unsafe fn gemm_on_this_thread<T: Float>(m: usize, k: usize, n: usize, a: View<T>, b: View<T>, c: *mut T, ldc: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if dot::applies(kernel() == Kernel::Avx512, k, n, a, b) {
+        // SAFETY: forwarded; the CPU has AVX-512 and the operands run along k.
+        unsafe {
+            if TypeId::of::<T>() == TypeId::of::<f32>() {
+                return dot::dot_f32(m, k, n, a.cast(), b.cast(), c.cast(), ldc);
+            }
+            if TypeId::of::<T>() == TypeId::of::<f64>() {
+                return dot::dot_f64(m, k, n, a.cast(), b.cast(), c.cast(), ldc);
+            }
+        }
+    }
     // Two monomorphic thread-locals behind one generic entry point: T is f32 or f64.
     let run = |ws: &mut Workspace<T>| unsafe { blocked(ws, m, k, n, a, b, c, ldc) };
     if TypeId::of::<T>() == TypeId::of::<f32>() {
@@ -194,6 +217,8 @@ unsafe fn blocked<T: Float>(
         Kernel::Avx2Fma if is_f32 => 16,
         #[cfg(target_arch = "x86_64")]
         Kernel::Avx2Fma => 8,
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx512 if !is_f32 => WIDE_F64.1,
         _ => WIDE.1,
     };
     // A narrow C (an output layer's n = 10) fills the wide tiles badly along its columns; its
@@ -205,8 +230,10 @@ unsafe fn blocked<T: Float>(
     } else {
         (m, n, a, b, Out { c, rs: ldc, cs: 1 })
     };
-    // A few rows (a weight gradient of an output layer, m = 10) fit tiles of 5 better than 6.
+    // A few rows (a weight gradient of an output layer, m = 10) fit tiles of 5 better than 6,
+    // and of 10 better than 8: the padded rows of a tile cost as much as real ones.
     let five_rows = m < 32 && m.next_multiple_of(5) < m.next_multiple_of(6);
+    let ten_rows = m < 64 && m.next_multiple_of(10) < m.next_multiple_of(WIDE.0);
     // SAFETY (every arm): forwarded; each tile shape is the one its kernel computes.
     match kernel {
         #[cfg(target_arch = "x86_64")]
@@ -217,6 +244,14 @@ unsafe fn blocked<T: Float>(
         Kernel::Avx2Fma if five_rows => unsafe { blocked_tiles::<T, 5, 8>(ws, kernel, m, k, n, a, b, out) },
         #[cfg(target_arch = "x86_64")]
         Kernel::Avx2Fma => unsafe { blocked_tiles::<T, 6, 8>(ws, kernel, m, k, n, a, b, out) },
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx512 if is_f32 && ten_rows => unsafe { blocked_tiles::<T, 10, 32>(ws, kernel, m, k, n, a, b, out) },
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx512 if ten_rows => unsafe { blocked_tiles::<T, 10, 16>(ws, kernel, m, k, n, a, b, out) },
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx512 if !is_f32 => unsafe {
+            blocked_tiles::<T, { WIDE_F64.0 }, { WIDE_F64.1 }>(ws, kernel, m, k, n, a, b, out)
+        },
         _ => unsafe { blocked_tiles::<T, { WIDE.0 }, { WIDE.1 }>(ws, kernel, m, k, n, a, b, out) },
     }
 }
@@ -251,18 +286,28 @@ unsafe fn blocked_tiles<T: Float, const MR: usize, const NR: usize>(
     if ws.b.len() < b_len {
         ws.b.resize(b_len, T::zero());
     }
+    // With one tile of rows (an output layer's m = 10), each panel of B is read once, so
+    // packing it would only copy it: the kernel reads a row-major B in place, but for a last
+    // panel narrower than NR, which is packed (its rows would end inside the tile).
+    let b_in_place = m <= MR && b.cs == 1;
     for jc in (0..n).step_by(NC) {
         let nc = NC.min(n - jc);
+        let in_place_columns = if b_in_place { nc - nc % NR } else { 0 };
         for pc in (0..k).step_by(KC) {
             let kc = KC.min(k - pc);
             // SAFETY: the block lies inside B and the buffer was sized above.
-            unsafe { pack_b::<T, NR>(&mut ws.b, b, pc, jc, kc, nc) };
+            unsafe { pack_b::<T, NR>(&mut ws.b, b, pc, jc + in_place_columns, kc, nc - in_place_columns) };
             for ic in (0..m).step_by(MC) {
                 let mc = MC.min(m - ic);
                 // SAFETY: as above, for A.
                 unsafe { pack_a::<T, MR>(&mut ws.a, a, ic, pc, mc, kc) };
                 for jr in (0..nc).step_by(NR) {
-                    let bp = &ws.b[jr * kc..(jr + NR) * kc];
+                    let (bp, b_step) = if jr < in_place_columns {
+                        // SAFETY: row pc, column jc + jr of B; NR columns of kc rows follow.
+                        (unsafe { b.ptr.offset(pc as isize * b.rs + (jc + jr) as isize) }, b.rs as usize)
+                    } else {
+                        (ws.b[(jr - in_place_columns) * kc..].as_ptr(), NR)
+                    };
                     for ir in (0..mc).step_by(MR) {
                         let ap = &ws.a[ir * kc..(ir + MR) * kc];
                         let tile = Tile {
@@ -275,7 +320,7 @@ unsafe fn blocked_tiles<T: Float, const MR: usize, const NR: usize>(
                             overwrite: pc == 0,
                         };
                         // SAFETY: the tile's rows × cols corner is inside C.
-                        unsafe { tile_kernel::<T, MR, NR>(kernel, kc, ap, bp, tile) };
+                        unsafe { tile_kernel::<T, MR, NR>(kernel, kc, ap, bp, b_step, tile) };
                     }
                 }
             }
@@ -382,7 +427,8 @@ unsafe fn tile_kernel<T: Float, const MR: usize, const NR: usize>(
     kernel: Kernel,
     kc: usize,
     ap: &[T],
-    bp: &[T],
+    bp: *const T,
+    b_step: usize,
     tile: Tile<T>,
 ) {
     #[cfg(target_arch = "x86_64")]
@@ -409,29 +455,37 @@ unsafe fn tile_kernel<T: Float, const MR: usize, const NR: usize>(
         // the CPU has the kernel's features (checked by `kernel()`).
         match kernel {
             Kernel::Avx512 if is_f32 && (MR, NR) == WIDE => {
-                return unsafe { tile_f32_avx512(kc, ap.as_ptr().cast(), bp.as_ptr().cast(), f32_tile(tile)) };
+                return unsafe { tile_f32_avx512(kc, ap.as_ptr().cast(), bp.cast(), b_step, f32_tile(tile)) };
             }
-            Kernel::Avx512 if is_f64 && (MR, NR) == WIDE => {
-                return unsafe { tile_f64_avx512(kc, ap.as_ptr().cast(), bp.as_ptr().cast(), f64_tile(tile)) };
+            Kernel::Avx512 if is_f64 && (MR, NR) == WIDE_F64 => {
+                return unsafe { tile_f64_avx512(kc, ap.as_ptr().cast(), bp.cast(), b_step, f64_tile(tile)) };
+            }
+            Kernel::Avx512 if is_f32 && (MR, NR) == (10, 32) => {
+                return unsafe { tile_f32_avx512_10(kc, ap.as_ptr().cast(), bp.cast(), b_step, f32_tile(tile)) };
+            }
+            Kernel::Avx512 if is_f64 && (MR, NR) == (10, 16) => {
+                return unsafe { tile_f64_avx512_10(kc, ap.as_ptr().cast(), bp.cast(), b_step, f64_tile(tile)) };
             }
             Kernel::Avx2Fma if is_f32 && (MR, NR) == (6, 16) => {
-                return unsafe { tile_f32_avx2(kc, ap.as_ptr().cast(), bp.as_ptr().cast(), f32_tile(tile)) };
+                return unsafe { tile_f32_avx2(kc, ap.as_ptr().cast(), bp.cast(), b_step, f32_tile(tile)) };
             }
             Kernel::Avx2Fma if is_f64 && (MR, NR) == (6, 8) => {
-                return unsafe { tile_f64_avx2(kc, ap.as_ptr().cast(), bp.as_ptr().cast(), f64_tile(tile)) };
+                return unsafe { tile_f64_avx2(kc, ap.as_ptr().cast(), bp.cast(), b_step, f64_tile(tile)) };
             }
             Kernel::Avx2Fma if is_f32 && (MR, NR) == (5, 16) => {
-                return unsafe { tile_f32_avx2_5(kc, ap.as_ptr().cast(), bp.as_ptr().cast(), f32_tile(tile)) };
+                return unsafe { tile_f32_avx2_5(kc, ap.as_ptr().cast(), bp.cast(), b_step, f32_tile(tile)) };
             }
             Kernel::Avx2Fma if is_f64 && (MR, NR) == (5, 8) => {
-                return unsafe { tile_f64_avx2_5(kc, ap.as_ptr().cast(), bp.as_ptr().cast(), f64_tile(tile)) };
+                return unsafe { tile_f64_avx2_5(kc, ap.as_ptr().cast(), bp.cast(), b_step, f64_tile(tile)) };
             }
             _ => {}
         }
     }
     let _ = kernel;
     let mut acc = [T::zero(); MAX_TILE];
-    for (a, b) in ap.chunks_exact(MR).zip(bp.chunks_exact(NR)).take(kc) {
+    for (p, a) in ap.chunks_exact(MR).take(kc).enumerate() {
+        // SAFETY: row p of the B panel holds NR elements.
+        let b = unsafe { std::slice::from_raw_parts(bp.add(p * b_step), NR) };
         for i in 0..MR {
             for j in 0..NR {
                 acc[i * NR + j] += a[i] * b[j];
@@ -450,7 +504,7 @@ macro_rules! tile_kernel {
      $zero:ident, $load:ident, $store:ident, $set1:ident, $fmadd:ident, $add:ident) => {
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = $feature)]
-        unsafe fn $name(kc: usize, ap: *const $t, bp: *const $t, tile: Tile<$t>) {
+        unsafe fn $name(kc: usize, ap: *const $t, bp: *const $t, b_step: usize, tile: Tile<$t>) {
             use std::arch::x86_64::*;
             const MR: usize = $mr;
             const NR: usize = $nr;
@@ -471,9 +525,10 @@ macro_rules! tile_kernel {
                 let mut acc = [[$zero(); VECTORS]; ROWS];
                 // One step of depth: a row of the B panel times a column of the A panel.
                 let step = |p: usize, acc: &mut [[_; VECTORS]; ROWS]| {
-                    // SAFETY: the packed panels hold kc × MR and kc × NR elements, p < kc.
+                    // SAFETY: the A panel holds kc × MR elements, B kc rows of NR from bp
+                    // on, b_step apart; p < kc.
                     unsafe {
-                        let b = bp.add(p * NR);
+                        let b = bp.add(p * b_step);
                         let mut bs = [$zero(); VECTORS];
                         for (v, bv) in bs.iter_mut().enumerate() {
                             *bv = $load(b.add(v * $lanes));
@@ -548,8 +603,40 @@ tile_kernel!(
     f64,
     "avx512f",
     8,
+    16,
+    8,
+    8,
+    _mm512_setzero_pd,
+    _mm512_loadu_pd,
+    _mm512_storeu_pd,
+    _mm512_set1_pd,
+    _mm512_fmadd_pd,
+    _mm512_add_pd
+);
+// Ten rows for the outputs of ten classes: 20 accumulators, 2 of B and a broadcast still
+// fit the 32 registers.
+tile_kernel!(
+    tile_f32_avx512_10,
+    f32,
+    "avx512f",
+    10,
     32,
-    4,
+    10,
+    16,
+    _mm512_setzero_ps,
+    _mm512_loadu_ps,
+    _mm512_storeu_ps,
+    _mm512_set1_ps,
+    _mm512_fmadd_ps,
+    _mm512_add_ps
+);
+tile_kernel!(
+    tile_f64_avx512_10,
+    f64,
+    "avx512f",
+    10,
+    16,
+    10,
     8,
     _mm512_setzero_pd,
     _mm512_loadu_pd,

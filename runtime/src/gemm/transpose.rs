@@ -9,7 +9,7 @@
 ///
 /// # Safety
 /// The CPU has AVX2; each source holds `len` elements; `out` holds `len · width`; `count ≤
-/// width`; `width` is a multiple of 8 or 6.
+/// width`; `width` is a multiple of 8, 6 or 10.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn panel_f32(src: *const f32, stride: isize, count: usize, width: usize, len: usize, out: *mut f32) {
@@ -38,6 +38,7 @@ pub(super) unsafe fn panel_f32(src: *const f32, stride: isize, count: usize, wid
                     let to = out.add((p + q) * width + group);
                     match lanes {
                         8 => _mm256_storeu_ps(to, *column),
+                        2 => _mm_storel_pd(to.cast(), _mm_castps_pd(_mm256_castps256_ps128(*column))),
                         _ => {
                             _mm_storeu_ps(to, _mm256_castps256_ps128(*column));
                             let high = _mm256_extractf128_ps::<1>(*column);
@@ -161,7 +162,7 @@ pub(super) unsafe fn panel<T: crate::Float>(
     {
         use std::any::TypeId;
         if std::arch::is_x86_feature_detected!("avx2") {
-            if TypeId::of::<T>() == TypeId::of::<f32>() && (width.is_multiple_of(8) || width == 6) {
+            if TypeId::of::<T>() == TypeId::of::<f32>() && (width.is_multiple_of(8) || width == 6 || width == 10) {
                 // SAFETY: T is f32 and the CPU has AVX2.
                 unsafe { panel_f32(src.cast(), stride, count, width, len, out.cast()) };
                 return true;
