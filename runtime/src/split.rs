@@ -87,9 +87,6 @@ impl<T> Stripe<'_, T> {
     }
 }
 
-/// The work of one stripe: its columns, and its stripe of every written buffer.
-pub type StripeWork<'w, T> = dyn Fn(Range<usize>, &mut [Stripe<'_, T>]) + Sync + 'w;
-
 /// Runs `work` over the columns `0..width` of a batch, cut into one stripe of columns per
 /// thread when `rows × width` reaches [`PARALLEL_MIN_ELEMENTS`]. `buffers` are the
 /// row-major matrices `width` wide that the work writes (a `[B, width]` activation, or a
@@ -98,7 +95,14 @@ pub type StripeWork<'w, T> = dyn Fn(Range<usize>, &mut [Stripe<'_, T>]) + Sync +
 /// A fused kernel's passes treat columns independently (a row sum runs down a column), so
 /// each column is computed by one thread in one-thread order: results do not depend on the
 /// split.
-pub fn columns<T: Send>(rows: usize, width: usize, buffers: &mut [&mut [T]], work: &StripeWork<'_, T>) {
+///
+/// `work` is generic, so the generated kernel it calls is compiled in the user's crate into
+/// this function's [`wide`](crate::simd::wide) body: its loops use eight lanes where the CPU
+/// has them, whatever the crate's own target.
+pub fn columns<T: Send, F>(rows: usize, width: usize, buffers: &mut [&mut [T]], work: &F)
+where
+    F: Fn(Range<usize>, &mut [Stripe<'_, T>]) + Sync,
+{
     assert!(buffers.len() <= MAX_STRIPED_BUFFERS, "at most {MAX_STRIPED_BUFFERS} striped buffers");
     assert!(width > 0 && buffers.iter().all(|b| b.len() % width == 0), "buffers are whole rows");
     // Pointers and row counts, shared with the parts (each takes its own columns of them).
@@ -115,7 +119,7 @@ pub fn columns<T: Send>(rows: usize, width: usize, buffers: &mut [&mut [T]], wor
             cols: cols.clone(),
             _buffer: PhantomData,
         });
-        work(cols, &mut stripes[..count]);
+        crate::simd::wide(|| work(cols, &mut stripes[..count]));
     };
     let threads = if rows.saturating_mul(width) < PARALLEL_MIN_ELEMENTS { 1 } else { crate::threads::threads() };
     // Stripes of whole vectors (8 f32 lanes), and no more of them than columns allow.

@@ -68,6 +68,15 @@ struct Fused<'a> {
     stored: BTreeSet<NodeId>,
     /// Buffers written per row in the current pass (striped): their row stripes to bind.
     rows_written: BTreeSet<Ident>,
+    /// `[B, n]` rows (neither images nor a single column): every loop runs `j` over the
+    /// `len` columns from `c0` (a thread's stripe, or all of them), and every buffer is
+    /// sliced to those columns first, so that no index needs a bounds check and the loops
+    /// vectorize.
+    dense: bool,
+    /// Buffers read per row in the current pass (dense): their rows to bind.
+    rows_read: BTreeSet<Ident>,
+    /// Per-column inputs read (dense): sliced to the columns once.
+    columns_read: BTreeSet<Ident>,
 }
 
 /// A binding cache for one loop body: row values computed so far.
@@ -79,7 +88,11 @@ struct Body {
 impl Fused<'_> {
     /// The index of the current column (`c`, or `0` with a single column).
     fn column(&self) -> TokenStream {
-        if self.single_column { quote!(0) } else { quote!(c) }
+        match (self.single_column, self.dense) {
+            (true, _) => quote!(0),
+            (false, true) => quote!(j),
+            (false, false) => quote!(c),
+        }
     }
 
     /// The flat index of the current element (`i`, or the row `r` with a single column).
@@ -91,6 +104,16 @@ impl Fused<'_> {
     /// `buffer` at the current element: `buffer[i]`, or in an image pass `plane[p]` of its
     /// channel plane.
     fn at(&mut self, buffer: &Ident, written: bool) -> TokenStream {
+        if self.dense {
+            // The row loop binds this row's columns of the buffer.
+            self.uses_row = true;
+            let row = format_ident!("{}_row", buffer);
+            match written {
+                true => self.rows_written.insert(buffer.clone()),
+                false => self.rows_read.insert(buffer.clone()),
+            };
+            return quote!(#row[j]);
+        }
         if self.striped && written {
             // The row loop binds this row's stripe of the buffer.
             self.uses_row = true;
@@ -128,6 +151,9 @@ impl Fused<'_> {
                 [Dim::Batch, ..] => self.at(&name, false),
                 _ if graph.shape(o).is_single() => quote!(#name[0]),
                 _ => {
+                    if self.dense {
+                        self.columns_read.insert(name.clone());
+                    }
                     let c = self.column();
                     quote!(#name[#c])
                 }
@@ -156,7 +182,7 @@ impl Fused<'_> {
     /// a stored buffer, which in a striped kernel is the stripe `s[c - c0]`.
     fn column_slot(&self, m: NodeId) -> TokenStream {
         let (s, c) = (&self.storage[&m], self.column());
-        if self.striped && self.stored.contains(&m) { quote!(#s[c - c0]) } else { quote!(#s[#c]) }
+        if self.striped && self.stored.contains(&m) && !self.dense { quote!(#s[c - c0]) } else { quote!(#s[#c]) }
     }
 
     /// The expression of an elementwise member (or the first row, a column) from its
@@ -170,6 +196,7 @@ impl Fused<'_> {
             Op::First { .. } => {
                 let (name, c) = (&self.external[&operands[0]], self.column());
                 match self.pixels {
+                    1 if self.dense => quote!(#name[c0 + j]),
                     1 => quote!(#name[#c]),
                     pixels => {
                         let pixels = usize_lit(pixels);
@@ -291,6 +318,7 @@ pub fn fused_kernel(
     }
     let mut storage: BTreeMap<NodeId, Ident> = BTreeMap::new();
     let mut locals = Vec::new();
+    let dense = width > 1 && pixels == 1;
     for &m in members {
         if stored.contains(&m) {
             let field = ident(names.buffer(m));
@@ -304,6 +332,9 @@ pub fn fused_kernel(
             let local = names.column_local(m);
             let n = usize_lit(width);
             locals.push(quote!(let mut #local: [#t; #n] = [0.0; #n];));
+            if dense {
+                locals.push(quote!(let #local = &mut #local[c0..c0 + len];));
+            }
             storage.insert(m, local);
         }
     }
@@ -327,6 +358,9 @@ pub fn fused_kernel(
         striped,
         stored: stored.clone(),
         rows_written: BTreeSet::new(),
+        dense,
+        rows_read: BTreeSet::new(),
+        columns_read: BTreeSet::new(),
     };
 
     // The head product writes its buffer first; the passes read it as an external input.
@@ -376,7 +410,12 @@ pub fn fused_kernel(
     let head_body = std::mem::take(&mut body);
     body.extend(locals);
     let n = usize_lit(width);
-    let column_range = if striped { quote!(cols.clone()) } else { quote!(0..#n) };
+    let column_range = match (dense, striped) {
+        (true, _) => quote!(0..len),
+        (false, true) => quote!(cols.clone()),
+        (false, false) => quote!(0..#n),
+    };
+    let column = if dense { quote!(j) } else { quote!(c) };
     for boundary in 0..=passes {
         // Per-column values that become available before this pass.
         let columns: Vec<NodeId> =
@@ -392,7 +431,7 @@ pub fn fused_kernel(
             let lets = inner.lets;
             body.push(match fused.single_column {
                 true => quote!({ #(#lets)* #(#statements)* }),
-                false => quote!(for c in #column_range { #(#lets)* #(#statements)* }),
+                false => quote!(for #column in #column_range { #(#lets)* #(#statements)* }),
             });
         }
         if boundary == passes {
@@ -422,13 +461,21 @@ pub fn fused_kernel(
         let reads_rows = std::mem::take(&mut fused.uses_row_index);
         let uses_row = std::mem::take(&mut fused.uses_row) || reads_rows;
         let row = if uses_row { quote!(r) } else { quote!(_r) };
-        let row_stripes: Vec<TokenStream> = std::mem::take(&mut fused.rows_written)
+        let mut row_stripes: Vec<TokenStream> = std::mem::take(&mut fused.rows_written)
             .into_iter()
             .map(|buffer| {
                 let name = format_ident!("{}_row", buffer);
-                quote!(let #name = #buffer.row(r);)
+                match (dense, striped) {
+                    (true, true) => quote!(let #name = &mut #buffer.row(r)[..len];),
+                    (true, false) => quote!(let #name = &mut #buffer[r * #n + c0..][..len];),
+                    (false, _) => quote!(let #name = #buffer.row(r);),
+                }
             })
             .collect();
+        row_stripes.extend(std::mem::take(&mut fused.rows_read).into_iter().map(|buffer| {
+            let name = format_ident!("{}_row", buffer);
+            quote!(let #name = &#buffer[r * #n + c0..][..len];)
+        }));
         body.push(match (fused.single_column, fused.pixels) {
             (true, _) => quote! {
                 for #row in 0..batch {
@@ -461,6 +508,15 @@ pub fn fused_kernel(
                     }
                 }
             }
+            (false, _) if dense => quote! {
+                for #row in 0..batch {
+                    #(#row_stripes)*
+                    for j in 0..len {
+                        #(#lets)*
+                        #(#statements)*
+                    }
+                }
+            },
             (false, _) => {
                 let index = if reads_rows { quote!(let i = r * #n + c;) } else { quote!() };
                 quote! {
@@ -476,33 +532,49 @@ pub fn fused_kernel(
             }
         });
     }
+    // The columns a dense kernel's loops cover, and its buffers sliced to them.
+    let mut prelude = Vec::new();
+    if dense {
+        let columns_read = std::mem::take(&mut fused.columns_read);
+        prelude.extend(columns_read.iter().map(|name| quote!(let #name = &#name[c0..c0 + len];)));
+        prelude.extend(written.iter().filter(|m| kind[*m] != Kind::Row).map(|m| {
+            let s = &fused.storage[m];
+            match striped {
+                true => quote!(let #s = &mut #s.row(0)[..len];),
+                false => quote!(let #s = &mut #s[c0..c0 + len];),
+            }
+        }));
+        // Bound only where used (an unused binding would warn in the user's crate).
+        let uses = |name: &str| prelude.iter().chain(&body).any(|t| mentions(t.clone(), name));
+        let (c0, len) = match striped {
+            true => (quote!(cols.start), quote!(cols.len())),
+            false => (quote!(0usize), quote!(#n)),
+        };
+        let len = uses("len").then(|| quote!(let len: usize = #len;));
+        let c0 = uses("c0").then(|| quote!(let c0: usize = #c0;));
+        prelude.splice(0..0, c0.into_iter().chain(len));
+    }
     if striped {
         // Columns are independent from here on (a row sum runs down its column): each
         // thread takes a stripe of them, with its stripe of every written buffer.
         let passes_body = std::mem::take(&mut body);
         let buffers: Vec<&Ident> = written.iter().map(|m| &fused.storage[m]).collect();
-        let column_rows = written.iter().filter(|m| kind[*m] != Kind::Row).map(|m| {
-            let s = &fused.storage[m];
-            quote!(let #s = #s.row(0);)
-        });
         let head_read = head.map(|h| {
             let out = &fused.external[&h];
             quote!(let #out = &*#out;)
         });
-        // `c0` offsets the stripes of written buffers; a kernel that writes none skips it.
-        let uses_c0 = passes_body.iter().any(|t| t.to_string().contains("c0"));
-        let c0 = uses_c0.then(|| quote!(let c0 = cols.start;));
         fused.uses_batch = true;
         body = head_body;
         body.push(quote! {
             #head_read
             ::gradc::__private::split::columns(batch, #n, &mut [#(#buffers),*], &|cols, stripes| {
                 let [#(#buffers),*] = stripes else { unreachable!("one stripe per written buffer") };
-                #c0
-                #(#column_rows)*
+                #(#prelude)*
                 #(#passes_body)*
             });
         });
+    } else if dense {
+        body = head_body.into_iter().chain(prelude).chain(body).collect();
     } else {
         body = head_body.into_iter().chain(body).collect();
     }
@@ -525,6 +597,15 @@ pub fn fused_kernel(
     };
     let call = quote!(#fn_name(#batch_arg #(#args,)*););
     Kernel { item, call, uses_batch: fused.uses_batch, uses_rng: false, scratch }
+}
+
+/// Whether `tokens` use the identifier `name`.
+fn mentions(tokens: TokenStream, name: &str) -> bool {
+    tokens.into_iter().any(|tree| match tree {
+        proc_macro2::TokenTree::Ident(i) => i == name,
+        proc_macro2::TokenTree::Group(g) => mentions(g.stream(), name),
+        _ => false,
+    })
 }
 
 fn stored_row(fused: &Fused, m: NodeId, stored: &BTreeSet<NodeId>) -> bool {
