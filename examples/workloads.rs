@@ -72,7 +72,7 @@ struct Workload {
     widths: Vec<usize>,
     step: Box<dyn FnMut()>,
     /// Seconds of `new` and of the first `train_step` of a new network of this kind.
-    first_step: Box<dyn Fn() -> (f64, f64)>,
+    first_step: Box<dyn Fn() -> (f64, f64, f64)>,
 }
 
 /// A deterministic batch and its labels.
@@ -95,9 +95,13 @@ fn workload<M: Model<Scalar = f32> + Clone + 'static>(
             let start = Instant::now();
             let mut fresh = new(2);
             let made = start.elapsed().as_secs_f64();
-            let start = Instant::now();
-            fresh.train_step(x.view(), &labels).expect("the workloads train");
-            (made, start.elapsed().as_secs_f64())
+            let mut step = || {
+                let start = Instant::now();
+                fresh.train_step(x.view(), &labels).expect("the workloads train");
+                start.elapsed().as_secs_f64()
+            };
+            let first = step();
+            (made, first, step())
         })
     };
     // For the JAX comparison (tools/time_workloads_jax.py): the initial weights, and the
@@ -265,10 +269,12 @@ fn main() {
         };
         let (one, two) = (median(&mut one), median(&mut two));
         let (gemm_one, gemm_two) = (median(&mut gemm_one), median(&mut gemm_two));
-        // A new network, and its first step (sizing its buffers) beyond a warm step, on 2
-        // threads. The first such network of the run: later ones may reuse memory the
-        // allocator kept, and so would not show the cost of mapping it.
-        let (made, first) = (w.first_step)();
+        // A new network, and its first step (sizing its buffers) beyond its second, on 2
+        // threads: adjacent steps, so the machine's drift cancels. The first such network of
+        // the run: later ones may reuse memory the allocator kept, and so would not show the
+        // cost of mapping it.
+        let (made, first, second) = (w.first_step)();
+        let first_extra = first - second;
         let floor = 2.0 * step_madds(w.batch, &w.widths) / (rate * 1e9);
         let before = counting_allocator::allocations();
         (w.step)();
@@ -283,12 +289,12 @@ fn main() {
             100.0 * (1.0 - gemm_one / one).max(0.0),
             100.0 * (1.0 - gemm_two / two).max(0.0),
             made * 1e3,
-            (first - two) * 1e3,
+            first_extra * 1e3,
             allocs
         );
     }
     println!();
     println!("GEMM floor: the step's multiply-adds at the rate above, as a share of the 1-thread step time.");
     println!("non-GEMM: the share of the step not spent in its products (timed alone, same shapes and threads).");
-    println!("new(), first step: making a new network, and its first train_step beyond a warm step (2 threads).");
+    println!("new(), first step: making a new network, and its first train_step beyond its second (2 threads).");
 }
