@@ -183,12 +183,9 @@ impl<T: Float> AdamW<T> {
         let t = step.min(i32::MAX as u64) as i32;
         let correction1 = T::one() - beta1.powi(t);
         let correction2 = T::one() - beta2.powi(t);
-        // PyTorch's θ ← θ − (η/c₁)·m / (√v/√c₂ + ε), multiplied through by √c₂: one division
-        // and one square root per element instead of two divisions and a square root, as
-        // the divider bounds this loop. The rounding differs from PyTorch's by an ulp or so.
+        // PyTorch's arrangement: θ ← θ − (η/c₁)·m / (√v/√c₂ + ε).
+        let step_size = lr / correction1;
         let root2 = correction2.sqrt();
-        let step_size = lr / correction1 * root2;
-        let eps = eps * root2;
         let len = grad.len();
         assert!(old.len() == len && new.len() == len && exp_avg.len() == len && exp_avg_sq.len() == len, "adam sizes");
         let (new, new_exp_avg, new_exp_avg_sq) =
@@ -207,7 +204,7 @@ impl<T: Float> AdamW<T> {
                     let p = p - lr * weight_decay * p;
                     *nm = beta1 * m + (T::one() - beta1) * g;
                     *nv = beta2 * v + (T::one() - beta2) * g * g;
-                    *n = p - step_size * *nm / (nv.sqrt() + eps);
+                    *n = p - step_size * *nm / (nv.sqrt() / root2 + eps);
                     finite &= n.is_finite() & nm.is_finite() & nv.is_finite();
                 }
                 finite
