@@ -481,11 +481,11 @@ unsafe fn tile_kernel<T: Float, const MR: usize, const NR: usize>(
     unsafe { tile.store(&acc, NR) }
 }
 
-/// Vector tile kernels: `$rows` rows at a time (the whole tile in `MR / $rows` groups),
-/// each row `NR / $lanes` registers of `$lanes` lanes. Generated per element type and
-/// instruction set; the shapes keep the accumulators within the register file.
+/// A vector tile kernel: `MR` rows of accumulators, each `NR / $lanes` registers of `$lanes`
+/// lanes. Generated per element type and instruction set; the shapes keep the accumulators
+/// within the register file.
 macro_rules! tile_kernel {
-    ($name:ident, $t:ty, $feature:literal, $mr:expr, $nr:expr, $rows:expr, $lanes:expr,
+    ($name:ident, $t:ty, $feature:literal, $mr:expr, $nr:expr, $lanes:expr,
      $zero:ident, $load:ident, $store:ident, $set1:ident, $fmadd:ident, $add:ident) => {
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = $feature)]
@@ -493,7 +493,6 @@ macro_rules! tile_kernel {
             use std::arch::x86_64::*;
             const MR: usize = $mr;
             const NR: usize = $nr;
-            const ROWS: usize = $rows;
             const VECTORS: usize = NR / $lanes;
             let mut out = [0.0 as $t; MR * NR];
             // Fetch the tile of C while the products run: with a deep k split into blocks, C
@@ -506,61 +505,58 @@ macro_rules! tile_kernel {
                     _mm_prefetch::<_MM_HINT_T0>(row.add(tile.cols - 1).cast());
                 }
             }
-            for group in 0..MR / ROWS {
-                let mut acc = [[$zero(); VECTORS]; ROWS];
-                // One step of depth: a row of the B panel times a column of the A panel.
-                let step = |p: usize, acc: &mut [[_; VECTORS]; ROWS]| {
-                    // SAFETY: the A panel holds kc × MR elements, B kc rows of NR from bp
-                    // on, b_step apart; p < kc.
+            let mut acc = [[$zero(); VECTORS]; MR];
+            // One step of depth: a row of the B panel times a column of the A panel.
+            let step = |p: usize, acc: &mut [[_; VECTORS]; MR]| {
+                // SAFETY: the A panel holds kc × MR elements, B kc rows of NR from bp
+                // on, b_step apart; p < kc.
+                unsafe {
+                    let b = bp.add(p * b_step);
+                    let mut bs = [$zero(); VECTORS];
+                    for (v, bv) in bs.iter_mut().enumerate() {
+                        *bv = $load(b.add(v * $lanes));
+                    }
+                    let a = ap.add(p * MR);
+                    for (i, acc) in acc.iter_mut().enumerate() {
+                        let ai = $set1(*a.add(i));
+                        for (acc, bv) in acc.iter_mut().zip(bs) {
+                            *acc = $fmadd(ai, bv, *acc);
+                        }
+                    }
+                }
+            };
+            // Four steps per iteration: the loop's own instructions would otherwise take
+            // issue slots from the FMAs.
+            let mut p = 0;
+            while p + 4 <= kc {
+                step(p, &mut acc);
+                step(p + 1, &mut acc);
+                step(p + 2, &mut acc);
+                step(p + 3, &mut acc);
+                p += 4;
+            }
+            while p < kc {
+                step(p, &mut acc);
+                p += 1;
+            }
+            let whole = tile.rows == MR && tile.cols == NR && tile.cs == 1;
+            for (r, acc) in acc.iter().enumerate() {
+                for (v, acc) in acc.iter().enumerate() {
+                    // SAFETY: a whole tile has MR rows of NR elements inside C; else
+                    // each row of `out` has NR lanes.
                     unsafe {
-                        let b = bp.add(p * b_step);
-                        let mut bs = [$zero(); VECTORS];
-                        for (v, bv) in bs.iter_mut().enumerate() {
-                            *bv = $load(b.add(v * $lanes));
-                        }
-                        let a = ap.add(p * MR + group * ROWS);
-                        for (i, acc) in acc.iter_mut().enumerate() {
-                            let ai = $set1(*a.add(i));
-                            for (acc, bv) in acc.iter_mut().zip(bs) {
-                                *acc = $fmadd(ai, bv, *acc);
-                            }
-                        }
-                    }
-                };
-                // Four steps per iteration: the loop's own instructions would otherwise take
-                // issue slots from the FMAs.
-                let mut p = 0;
-                while p + 4 <= kc {
-                    step(p, &mut acc);
-                    step(p + 1, &mut acc);
-                    step(p + 2, &mut acc);
-                    step(p + 3, &mut acc);
-                    p += 4;
-                }
-                while p < kc {
-                    step(p, &mut acc);
-                    p += 1;
-                }
-                let whole = tile.rows == MR && tile.cols == NR && tile.cs == 1;
-                for (i, acc) in acc.iter().enumerate() {
-                    let r = group * ROWS + i;
-                    for (v, acc) in acc.iter().enumerate() {
-                        // SAFETY: a whole tile has MR rows of NR elements inside C; else
-                        // each row of `out` has NR lanes.
-                        unsafe {
-                            if whole {
-                                let cp = tile.c.add(r * tile.rs + v * $lanes);
-                                let sum = if tile.overwrite { *acc } else { $add($load(cp), *acc) };
-                                $store(cp, sum);
-                            } else {
-                                $store(out.as_mut_ptr().add(r * NR + v * $lanes), *acc);
-                            }
+                        if whole {
+                            let cp = tile.c.add(r * tile.rs + v * $lanes);
+                            let sum = if tile.overwrite { *acc } else { $add($load(cp), *acc) };
+                            $store(cp, sum);
+                        } else {
+                            $store(out.as_mut_ptr().add(r * NR + v * $lanes), *acc);
                         }
                     }
                 }
-                if whole && group + 1 == MR / ROWS {
-                    return;
-                }
+            }
+            if whole {
+                return;
             }
             // SAFETY: forwarded.
             unsafe { tile.store(&out, NR) }
@@ -568,125 +564,36 @@ macro_rules! tile_kernel {
     };
 }
 
-tile_kernel!(
-    tile_f32_avx512,
-    f32,
-    "avx512f",
-    8,
-    32,
-    8,
-    16,
-    _mm512_setzero_ps,
-    _mm512_loadu_ps,
-    _mm512_storeu_ps,
-    _mm512_set1_ps,
-    _mm512_fmadd_ps,
-    _mm512_add_ps
-);
-tile_kernel!(
-    tile_f64_avx512,
-    f64,
-    "avx512f",
-    8,
-    16,
-    8,
-    8,
-    _mm512_setzero_pd,
-    _mm512_loadu_pd,
-    _mm512_storeu_pd,
-    _mm512_set1_pd,
-    _mm512_fmadd_pd,
-    _mm512_add_pd
-);
+/// The tile kernels of one vector type: its element type, target feature, lanes and
+/// intrinsics (zero, load, store, broadcast, fused multiply-add, add), then each kernel's name,
+/// rows and columns.
+macro_rules! tile_kernels {
+    ($t:ty, $feature:literal, $lanes:expr,
+     [$zero:ident, $load:ident, $store:ident, $set1:ident, $fmadd:ident, $add:ident]:
+     $($name:ident: $mr:expr, $nr:expr;)*) => {
+        $(tile_kernel!($name, $t, $feature, $mr, $nr, $lanes, $zero, $load, $store, $set1, $fmadd, $add);)*
+    };
+}
+
 // Ten rows for the outputs of ten classes: 20 accumulators, 2 of B and a broadcast still
 // fit the 32 registers.
-tile_kernel!(
-    tile_f32_avx512_10,
-    f32,
-    "avx512f",
-    10,
-    32,
-    10,
-    16,
-    _mm512_setzero_ps,
-    _mm512_loadu_ps,
-    _mm512_storeu_ps,
-    _mm512_set1_ps,
-    _mm512_fmadd_ps,
-    _mm512_add_ps
+tile_kernels!(f32, "avx512f", 16,
+    [_mm512_setzero_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps]:
+    tile_f32_avx512: 8, 32;
+    tile_f32_avx512_10: 10, 32;
 );
-tile_kernel!(
-    tile_f64_avx512_10,
-    f64,
-    "avx512f",
-    10,
-    16,
-    10,
-    8,
-    _mm512_setzero_pd,
-    _mm512_loadu_pd,
-    _mm512_storeu_pd,
-    _mm512_set1_pd,
-    _mm512_fmadd_pd,
-    _mm512_add_pd
+tile_kernels!(f64, "avx512f", 8,
+    [_mm512_setzero_pd, _mm512_loadu_pd, _mm512_storeu_pd, _mm512_set1_pd, _mm512_fmadd_pd, _mm512_add_pd]:
+    tile_f64_avx512: 8, 16;
+    tile_f64_avx512_10: 10, 16;
 );
-tile_kernel!(
-    tile_f32_avx2,
-    f32,
-    "avx2,fma",
-    6,
-    16,
-    6,
-    8,
-    _mm256_setzero_ps,
-    _mm256_loadu_ps,
-    _mm256_storeu_ps,
-    _mm256_set1_ps,
-    _mm256_fmadd_ps,
-    _mm256_add_ps
+tile_kernels!(f32, "avx2,fma", 8,
+    [_mm256_setzero_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps]:
+    tile_f32_avx2: 6, 16;
+    tile_f32_avx2_5: 5, 16;
 );
-tile_kernel!(
-    tile_f64_avx2,
-    f64,
-    "avx2,fma",
-    6,
-    8,
-    6,
-    4,
-    _mm256_setzero_pd,
-    _mm256_loadu_pd,
-    _mm256_storeu_pd,
-    _mm256_set1_pd,
-    _mm256_fmadd_pd,
-    _mm256_add_pd
-);
-tile_kernel!(
-    tile_f32_avx2_5,
-    f32,
-    "avx2,fma",
-    5,
-    16,
-    5,
-    8,
-    _mm256_setzero_ps,
-    _mm256_loadu_ps,
-    _mm256_storeu_ps,
-    _mm256_set1_ps,
-    _mm256_fmadd_ps,
-    _mm256_add_ps
-);
-tile_kernel!(
-    tile_f64_avx2_5,
-    f64,
-    "avx2,fma",
-    5,
-    8,
-    5,
-    4,
-    _mm256_setzero_pd,
-    _mm256_loadu_pd,
-    _mm256_storeu_pd,
-    _mm256_set1_pd,
-    _mm256_fmadd_pd,
-    _mm256_add_pd
+tile_kernels!(f64, "avx2,fma", 4,
+    [_mm256_setzero_pd, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_set1_pd, _mm256_fmadd_pd, _mm256_add_pd]:
+    tile_f64_avx2: 6, 8;
+    tile_f64_avx2_5: 5, 8;
 );
