@@ -45,6 +45,6 @@ pub use ndarray;
 pub mod __private {
     pub use gradc_runtime::{
         Init, LayerInfo, LossKind, NetworkInfo, OptimizerState, ParamKind, ParamSpec, ParamStore, Penalty, Rng, Staged,
-        TrainState, UpdateStaging, conv, kernels, optim, scalar, simd, split,
+        TrainState, UpdateStaging, conv, kernels, optim, resident, scalar, simd, split,
     };
 }

@@ -79,25 +79,21 @@ impl Init {
         }
     }
 
-    /// Samples a tensor of `shape` from `rng`.
+    /// Samples a tensor of `shape` from `rng`, into memory mapped now (see [`crate::resident`]).
     pub fn sample<T: Float>(self, shape: &[usize], rng: &mut ChaCha8Rng) -> Vec<T> {
         let len = shape.iter().product();
+        let mut values = crate::resident::zeros::<T>(len);
         match self.distribution(shape) {
-            InitDistribution::Normal { std } => (0..len)
-                .map(|_| {
-                    T::from_f64(
-                        std * {
-                            let z: f64 = StandardNormal.sample(rng);
-                            z
-                        },
-                    )
-                })
-                .collect(),
+            InitDistribution::Normal { std } => values.iter_mut().for_each(|v| {
+                let z: f64 = StandardNormal.sample(rng);
+                *v = T::from_f64(std * z);
+            }),
             InitDistribution::Uniform { limit } => {
-                (0..len).map(|_| T::from_f64(limit * (2.0 * rng.random::<f64>() - 1.0))).collect()
+                values.iter_mut().for_each(|v| *v = T::from_f64(limit * (2.0 * rng.random::<f64>() - 1.0)))
             }
-            InitDistribution::Constant { value } => vec![T::from_f64(value); len],
+            InitDistribution::Constant { value } => values.fill(T::from_f64(value)),
         }
+        values
     }
 
     /// The name used in the DSL and in summaries (`he_normal`, `normal(0.02)`, ...).

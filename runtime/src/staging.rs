@@ -73,7 +73,7 @@ impl<T: Float> UpdateStaging<T> {
         let state = optimizer.slots(index);
         let new_state = &mut self.state[index];
         if new_state.len() != state.len() || new_state.iter().zip(state).any(|(n, s)| n.len() != s.len()) {
-            *new_state = state.iter().map(|s| vec![T::zero(); s.len()]).collect();
+            *new_state = state.iter().map(|s| crate::resident::zeros(s.len())).collect();
         }
         self.staged.push((index, Kind::Optimized));
         let new = sized(&mut self.params[index], old.len());
@@ -109,7 +109,7 @@ impl<T: Float> UpdateStaging<T> {
 /// `buffer` with exactly `len` elements, allocating only when its length differs.
 fn sized<T: Float>(buffer: &mut Vec<T>, len: usize) -> &mut [T] {
     if buffer.len() != len {
-        *buffer = vec![T::zero(); len];
+        *buffer = crate::resident::zeros(len);
     }
     buffer
 }

@@ -190,8 +190,9 @@ fn buffer_struct(
 
             /// Sizes every buffer for `batch` examples; shrinking keeps the allocation.
             pub fn resize(&mut self, batch: usize) {
+                use ::gradc::__private::resident::ResizeMapped as _;
                 self.batch = batch;
-                #(self.#fields.resize(#lens, #zeros);)*
+                #(self.#fields.resize_mapped(#lens, #zeros);)*
             }
         }
     }
