@@ -249,6 +249,19 @@ struct Out<T> {
     cs: usize,
 }
 
+impl<T> Out<T> {
+    /// The tile of `rows × cols` elements at row `i`, column `j`.
+    ///
+    /// # Safety
+    /// The tile must lie inside C.
+    #[inline(always)]
+    unsafe fn tile(self, i: usize, j: usize, rows: usize, cols: usize, overwrite: bool) -> Tile<T> {
+        // SAFETY: the caller's promise.
+        let c = unsafe { self.c.add(i * self.rs + j * self.cs) };
+        Tile { c, rs: self.rs, cs: self.cs, rows, cols, overwrite }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 unsafe fn blocked_tiles<T: Float, const MR: usize, const NR: usize>(
     ws: &mut Workspace<T>,
@@ -275,11 +288,26 @@ unsafe fn blocked_tiles<T: Float, const MR: usize, const NR: usize>(
     // packing it would only copy it: the kernel reads a row-major B in place, but for a last
     // panel narrower than NR, which is packed (its rows would end inside the tile).
     let b_in_place = m <= MR && b.cs == 1;
+    // Otherwise, with one tile of rows, each panel of B is packed just before its tile reads
+    // it, while it is still in L1: packing the whole block first would write it out to L2 or
+    // beyond and read it back (x·Wᵀ with n = 10, computed as Cᵀ, packs all of x).
+    let pack_each_panel = m <= MR && !b_in_place;
     for jc in (0..n).step_by(NC) {
         let nc = NC.min(n - jc);
         let in_place_columns = if b_in_place { nc - nc % NR } else { 0 };
         for pc in (0..k).step_by(KC) {
             let kc = KC.min(k - pc);
+            if pack_each_panel {
+                // SAFETY: the blocks lie inside A and B, and the buffers were sized above.
+                unsafe { pack_a::<T, MR>(&mut ws.a, a, 0, pc, m, kc) };
+                for jr in (0..nc).step_by(NR) {
+                    unsafe { pack_b::<T, NR>(&mut ws.b, b, pc, jc + jr, kc, NR.min(nc - jr)) };
+                    // SAFETY: the tile's rows × cols corner is inside C.
+                    let tile = unsafe { out.tile(0, jc + jr, m, NR.min(nc - jr), pc == 0) };
+                    unsafe { tile_kernel::<T, MR, NR>(kernel, kc, &ws.a[..MR * kc], ws.b.as_ptr(), NR, tile) };
+                }
+                continue;
+            }
             // SAFETY: the block lies inside B and the buffer was sized above.
             unsafe { pack_b::<T, NR>(&mut ws.b, b, pc, jc + in_place_columns, kc, nc - in_place_columns) };
             for ic in (0..m).step_by(MC) {
@@ -295,16 +323,8 @@ unsafe fn blocked_tiles<T: Float, const MR: usize, const NR: usize>(
                     };
                     for ir in (0..mc).step_by(MR) {
                         let ap = &ws.a[ir * kc..(ir + MR) * kc];
-                        let tile = Tile {
-                            // SAFETY: the tile starts inside C.
-                            c: unsafe { out.c.add((ic + ir) * out.rs + (jc + jr) * out.cs) },
-                            rs: out.rs,
-                            cs: out.cs,
-                            rows: MR.min(mc - ir),
-                            cols: NR.min(nc - jr),
-                            overwrite: pc == 0,
-                        };
                         // SAFETY: the tile's rows × cols corner is inside C.
+                        let tile = unsafe { out.tile(ic + ir, jc + jr, MR.min(mc - ir), NR.min(nc - jr), pc == 0) };
                         unsafe { tile_kernel::<T, MR, NR>(kernel, kc, ap, bp, b_step, tile) };
                     }
                 }

@@ -144,6 +144,79 @@ pub(super) unsafe fn panel_f64(src: *const f64, stride: isize, count: usize, wid
     }
 }
 
+/// [`panel_f64`] eight sources at a time, by 8 × 8 transposes in AVX-512 registers (24
+/// shuffles per 64 elements, against 32 for four 4 × 4 blocks).
+///
+/// # Safety
+/// As [`panel_f32`], but the CPU has AVX-512F and `width` is a multiple of 8.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn panel_f64_wide(
+    src: *const f64,
+    stride: isize,
+    count: usize,
+    width: usize,
+    len: usize,
+    out: *mut f64,
+) {
+    use std::arch::x86_64::*;
+    let whole = len - len % 8;
+    for group in (0..width).step_by(8) {
+        let mut sources: [Option<*const f64>; 8] = [None; 8];
+        for (j, s) in sources.iter_mut().enumerate().filter(|(j, _)| group + j < count) {
+            // SAFETY: source group + j exists.
+            *s = Some(unsafe { src.offset((group + j) as isize * stride) });
+        }
+        for p in (0..whole).step_by(8) {
+            // SAFETY: p + 8 ≤ len elements of each source; the stores stay in row p + q.
+            unsafe {
+                let mut r = [_mm512_setzero_pd(); 8];
+                for (row, s) in r.iter_mut().zip(sources) {
+                    if let Some(s) = s {
+                        *row = _mm512_loadu_pd(s.add(p));
+                    }
+                }
+                // Pairs of rows interleaved, then 128-bit lanes gathered twice: lane l of
+                // `columns[q]` ends up holding rows 2l and 2l + 1 at depth q.
+                let mut t = [_mm512_setzero_pd(); 8];
+                for pair in 0..4 {
+                    t[2 * pair] = _mm512_unpacklo_pd(r[2 * pair], r[2 * pair + 1]);
+                    t[2 * pair + 1] = _mm512_unpackhi_pd(r[2 * pair], r[2 * pair + 1]);
+                }
+                let u = [
+                    _mm512_shuffle_f64x2::<0x88>(t[0], t[2]),
+                    _mm512_shuffle_f64x2::<0xDD>(t[0], t[2]),
+                    _mm512_shuffle_f64x2::<0x88>(t[1], t[3]),
+                    _mm512_shuffle_f64x2::<0xDD>(t[1], t[3]),
+                    _mm512_shuffle_f64x2::<0x88>(t[4], t[6]),
+                    _mm512_shuffle_f64x2::<0xDD>(t[4], t[6]),
+                    _mm512_shuffle_f64x2::<0x88>(t[5], t[7]),
+                    _mm512_shuffle_f64x2::<0xDD>(t[5], t[7]),
+                ];
+                let columns = [
+                    _mm512_shuffle_f64x2::<0x88>(u[0], u[4]),
+                    _mm512_shuffle_f64x2::<0x88>(u[2], u[6]),
+                    _mm512_shuffle_f64x2::<0x88>(u[1], u[5]),
+                    _mm512_shuffle_f64x2::<0x88>(u[3], u[7]),
+                    _mm512_shuffle_f64x2::<0xDD>(u[0], u[4]),
+                    _mm512_shuffle_f64x2::<0xDD>(u[2], u[6]),
+                    _mm512_shuffle_f64x2::<0xDD>(u[1], u[5]),
+                    _mm512_shuffle_f64x2::<0xDD>(u[3], u[7]),
+                ];
+                for (q, column) in columns.iter().enumerate() {
+                    _mm512_storeu_pd(out.add((p + q) * width + group), *column);
+                }
+            }
+        }
+        for p in whole..len {
+            for (j, s) in sources.iter().enumerate() {
+                // SAFETY: p < len; the element is inside row p of the panel.
+                unsafe { *out.add(p * width + group + j) = s.map_or(0.0, |s| *s.add(p)) };
+            }
+        }
+    }
+}
+
 /// Packs `count` strided sources into a panel `width` wide as [`panel_f32`] does, with
 /// register transposes where the CPU and the element type allow; returns `false`, having
 /// written nothing, where they do not.
@@ -165,6 +238,14 @@ pub(super) unsafe fn panel<T: crate::Float>(
             if TypeId::of::<T>() == TypeId::of::<f32>() && (width.is_multiple_of(8) || width == 6 || width == 10) {
                 // SAFETY: T is f32 and the CPU has AVX2.
                 unsafe { panel_f32(src.cast(), stride, count, width, len, out.cast()) };
+                return true;
+            }
+            if TypeId::of::<T>() == TypeId::of::<f64>()
+                && width.is_multiple_of(8)
+                && std::arch::is_x86_feature_detected!("avx512f")
+            {
+                // SAFETY: T is f64 and the CPU has AVX-512F.
+                unsafe { panel_f64_wide(src.cast(), stride, count, width, len, out.cast()) };
                 return true;
             }
             if TypeId::of::<T>() == TypeId::of::<f64>() && width.is_multiple_of(2) {
