@@ -11,7 +11,14 @@
 //! changes it at run time. A caller that finds the pool busy (another thread's network is
 //! using it) runs its job alone, with the same result.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// How long a worker that has finished a job watches for the next before it sleeps. A step
+/// posts its jobs a few microseconds to a few hundred apart, and waking a sleeping thread
+/// costs tens of microseconds on a virtual machine: W1's step on two threads ran at 1.3–1.4×
+/// its one-thread speed in some runs when every job had to wake its worker.
+const WATCH: Duration = Duration::from_micros(200);
 use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
 
 /// A job's parts, borrowed for the duration of [`Pool::run`] (the lifetime is erased: `run`
@@ -35,6 +42,9 @@ struct State {
 
 struct Shared {
     state: Mutex<State>,
+    /// The generation of the latest job, readable without the lock: a worker that has just
+    /// finished watches it for a while before it sleeps.
+    posted: AtomicU64,
     start: Condvar,
     /// The next part to take.
     next: AtomicUsize,
@@ -78,6 +88,7 @@ impl Pool {
     fn new(threads: usize) -> Self {
         let shared = Arc::new(Shared {
             state: Mutex::new(State { generation: 0, job: None, stop: false }),
+            posted: AtomicU64::new(0),
             start: Condvar::new(),
             next: AtomicUsize::new(0),
             completed: AtomicUsize::new(0),
@@ -114,6 +125,7 @@ impl Pool {
             let mut state = shared.state.lock().expect("gradc pool state");
             state.generation += 1;
             state.job = Some(job);
+            shared.posted.store(state.generation, Ordering::Release);
         }
         shared.start.notify_all();
         shared.take_parts(job);
@@ -149,6 +161,15 @@ impl Drop for Pool {
 fn work(shared: &Shared) {
     let mut seen = 0;
     loop {
+        let watching = Instant::now();
+        let mut spins = 0u32;
+        while shared.posted.load(Ordering::Acquire) == seen {
+            std::hint::spin_loop();
+            spins = spins.wrapping_add(1);
+            if spins.is_multiple_of(256) && watching.elapsed() > WATCH {
+                break;
+            }
+        }
         let job = {
             let mut state = shared.state.lock().expect("gradc pool state");
             while state.generation == seen && !state.stop {
