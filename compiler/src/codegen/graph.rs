@@ -9,7 +9,6 @@ use quote::quote;
 use super::fused::{fused_kernel, stored_members};
 use super::kernel::{Scratch, ScratchKind, float_type, kernel, usize_lit};
 use super::names::{Names, ident, param_const, snake};
-use super::shared_kernels::{SharedKernels, kernel_key};
 use crate::ir::{DType, Graph, Mode, NodeId, Op, Output, Phase, node_lines};
 
 /// The module body for `graph`.
@@ -86,7 +85,6 @@ fn emit_kernels(graph: &Graph, names: &Names, lines: &BTreeMap<NodeId, String>) 
     }
     let mut emitted_groups = BTreeSet::new();
     let mut kernel_names: BTreeSet<String> = names.all_buffers().cloned().collect();
-    let mut shared = SharedKernels::default();
     for &n in &order {
         if !names.has_buffer(n) {
             continue;
@@ -96,17 +94,13 @@ fn emit_kernels(graph: &Graph, names: &Names, lines: &BTreeMap<NodeId, String>) 
             Some(g) => {
                 let members = &group_members[&g];
                 let kernel_name = group_name(graph, members, &mut kernel_names);
-                let key = kernel_key(graph, members, &stored_members(graph, members, names));
-                Some((key, fused_kernel(graph, members, &kernel_name, lines, names)))
+                Some(fused_kernel(graph, members, &kernel_name, lines, names))
             }
-            None => {
-                let key = kernel_key(graph, &[n], &BTreeSet::from([n]));
-                Some((key, kernel(graph, n, names.buffer(n), &lines[&n], names)))
-            }
+            None => Some(kernel(graph, n, names.buffer(n), &lines[&n], names)),
         };
         let side_effect = graph.op(n).has_side_effect();
-        if let Some((key, k)) = k {
-            emitted.kernels.push(shared.item(key, k.item));
+        if let Some(k) = k {
+            emitted.kernels.push(k.item);
             emitted.scratch.extend(k.scratch);
             if side_effect {
                 emitted.updates.push(k.call);

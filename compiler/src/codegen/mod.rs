@@ -3,8 +3,7 @@
 //! The output is one struct (the user's), its `impl`s, and one private module holding the
 //! network's tables and a submodule per compiled graph (`forward`, `train`, and `fine_tune`
 //! for networks with a trainable batch norm), each with its
-//! buffer struct, its run functions and one documented kernel function per IR node (or
-//! fused group); a kernel whose code repeats an earlier one's is a documented `use` of it.
+//! buffer struct, its run functions and one documented kernel function per IR node.
 
 mod api;
 mod fused;
@@ -12,7 +11,6 @@ mod graph;
 mod kernel;
 mod names;
 mod scalar;
-mod shared_kernels;
 
 use proc_macro2::TokenStream;
 use quote::quote;
