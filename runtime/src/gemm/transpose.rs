@@ -17,13 +17,7 @@ pub(super) unsafe fn panel_f32(src: *const f32, stride: isize, count: usize, wid
     let whole = len - len % 8;
     for group in (0..width).step_by(8) {
         let lanes = (width - group).min(8);
-        // Plain loops, not `array::from_fn`: a generic helper would not inherit AVX2 and
-        // would stay an out-of-line call per block.
-        let mut sources: [Option<*const f32>; 8] = [None; 8];
-        for (j, s) in sources.iter_mut().enumerate().filter(|(j, _)| group + j < count) {
-            // SAFETY: source group + j exists.
-            *s = Some(unsafe { src.offset((group + j) as isize * stride) });
-        }
+        let sources: [Option<*const f32>; 8] = sources(src, stride, group, count);
         for p in (0..whole).step_by(8) {
             // SAFETY: p + 8 ≤ len elements of each source; the stores stay in row p + q.
             unsafe {
@@ -48,12 +42,8 @@ pub(super) unsafe fn panel_f32(src: *const f32, stride: isize, count: usize, wid
                 }
             }
         }
-        for p in whole..len {
-            for (j, s) in sources.iter().enumerate().take(lanes) {
-                // SAFETY: p < len; the element is inside row p of the panel.
-                unsafe { *out.add(p * width + group + j) = s.map_or(0.0, |s| *s.add(p)) };
-            }
-        }
+        // SAFETY: forwarded; rows whole..len of the panel.
+        unsafe { tail(&sources, whole..len, width, group, lanes, out) };
     }
 }
 
@@ -75,11 +65,7 @@ pub(super) unsafe fn panel_f32_wide(
     use std::arch::x86_64::*;
     let whole = len - len % 16;
     for group in (0..width).step_by(16) {
-        let mut sources: [Option<*const f32>; 16] = [None; 16];
-        for (j, s) in sources.iter_mut().enumerate().filter(|(j, _)| group + j < count) {
-            // SAFETY: source group + j exists.
-            *s = Some(unsafe { src.offset((group + j) as isize * stride) });
-        }
+        let sources: [Option<*const f32>; 16] = sources(src, stride, group, count);
         for p in (0..whole).step_by(16) {
             // SAFETY: p + 16 ≤ len elements of each source; the stores stay in row p + q.
             unsafe {
@@ -128,12 +114,8 @@ pub(super) unsafe fn panel_f32_wide(
                 }
             }
         }
-        for p in whole..len {
-            for (j, s) in sources.iter().enumerate() {
-                // SAFETY: p < len; the element is inside row p of the panel.
-                unsafe { *out.add(p * width + group + j) = s.map_or(0.0, |s| *s.add(p)) };
-            }
-        }
+        // SAFETY: forwarded; rows whole..len of the panel.
+        unsafe { tail(&sources, whole..len, width, group, sources.len(), out) };
     }
 }
 
@@ -182,11 +164,7 @@ pub(super) unsafe fn panel_f64(src: *const f64, stride: isize, count: usize, wid
     let whole = len - len % 4;
     for group in (0..width).step_by(4) {
         let lanes = (width - group).min(4);
-        let mut sources: [Option<*const f64>; 4] = [None; 4];
-        for (j, s) in sources.iter_mut().enumerate().filter(|(j, _)| group + j < count) {
-            // SAFETY: source group + j exists.
-            *s = Some(unsafe { src.offset((group + j) as isize * stride) });
-        }
+        let sources: [Option<*const f64>; 4] = sources(src, stride, group, count);
         for p in (0..whole).step_by(4) {
             // SAFETY: p + 4 ≤ len elements of each source; the stores stay in row p + q.
             unsafe {
@@ -215,12 +193,8 @@ pub(super) unsafe fn panel_f64(src: *const f64, stride: isize, count: usize, wid
                 }
             }
         }
-        for p in whole..len {
-            for (j, s) in sources.iter().enumerate().take(lanes) {
-                // SAFETY: p < len; the element is inside row p of the panel.
-                unsafe { *out.add(p * width + group + j) = s.map_or(0.0, |s| *s.add(p)) };
-            }
-        }
+        // SAFETY: forwarded; rows whole..len of the panel.
+        unsafe { tail(&sources, whole..len, width, group, lanes, out) };
     }
 }
 
@@ -242,11 +216,7 @@ pub(super) unsafe fn panel_f64_wide(
     use std::arch::x86_64::*;
     let whole = len - len % 8;
     for group in (0..width).step_by(8) {
-        let mut sources: [Option<*const f64>; 8] = [None; 8];
-        for (j, s) in sources.iter_mut().enumerate().filter(|(j, _)| group + j < count) {
-            // SAFETY: source group + j exists.
-            *s = Some(unsafe { src.offset((group + j) as isize * stride) });
-        }
+        let sources: [Option<*const f64>; 8] = sources(src, stride, group, count);
         for p in (0..whole).step_by(8) {
             // SAFETY: p + 8 ≤ len elements of each source; the stores stay in row p + q.
             unsafe {
@@ -288,11 +258,36 @@ pub(super) unsafe fn panel_f64_wide(
                 }
             }
         }
-        for p in whole..len {
-            for (j, s) in sources.iter().enumerate() {
-                // SAFETY: p < len; the element is inside row p of the panel.
-                unsafe { *out.add(p * width + group + j) = s.map_or(0.0, |s| *s.add(p)) };
-            }
+        // SAFETY: forwarded; rows whole..len of the panel.
+        unsafe { tail(&sources, whole..len, width, group, sources.len(), out) };
+    }
+}
+
+/// The sources `group..group + N` of a panel, `None` from `count` on.
+#[inline(always)]
+fn sources<T, const N: usize>(src: *const T, stride: isize, group: usize, count: usize) -> [Option<*const T>; N] {
+    std::array::from_fn(|j| (group + j < count).then(|| src.wrapping_offset((group + j) as isize * stride)))
+}
+
+/// Rows `rows` of a panel, one element at a time: columns `group..group + lanes` from
+/// `sources`, zero where a source is missing.
+///
+/// # Safety
+/// Each source holds `rows.end` elements; `out` holds `rows.end · width`.
+#[inline(always)]
+unsafe fn tail<T: Copy + Default>(
+    sources: &[Option<*const T>],
+    rows: std::ops::Range<usize>,
+    width: usize,
+    group: usize,
+    lanes: usize,
+    out: *mut T,
+) {
+    for p in rows {
+        for (j, s) in sources.iter().enumerate().take(lanes) {
+            // SAFETY: the element is inside row p of the panel and of its source (the
+            // caller's promise).
+            unsafe { *out.add(p * width + group + j) = s.map_or(T::default(), |s| *s.add(p)) };
         }
     }
 }
