@@ -82,16 +82,16 @@ impl Init {
     /// Samples a tensor of `shape` from `rng`, into memory mapped now (see [`crate::resident`]).
     pub fn sample<T: Float>(self, shape: &[usize], rng: &mut ChaCha8Rng) -> Vec<T> {
         let len = shape.iter().product();
-        let mut values = crate::resident::zeros::<T>(len);
+        let mut values = crate::resident::with_capacity::<T>(len);
         match self.distribution(shape) {
-            InitDistribution::Normal { std } => values.iter_mut().for_each(|v| {
+            InitDistribution::Normal { std } => values.extend((0..len).map(|_| {
                 let z: f64 = StandardNormal.sample(rng);
-                *v = T::from_f64(std * z);
-            }),
+                T::from_f64(std * z)
+            })),
             InitDistribution::Uniform { limit } => {
-                values.iter_mut().for_each(|v| *v = T::from_f64(limit * (2.0 * rng.random::<f64>() - 1.0)))
+                values.extend((0..len).map(|_| T::from_f64(limit * (2.0 * rng.random::<f64>() - 1.0))))
             }
-            InitDistribution::Constant { value } => values.fill(T::from_f64(value)),
+            InitDistribution::Constant { value } => values.resize(len, T::from_f64(value)),
         }
         values
     }

@@ -22,12 +22,19 @@ pub fn zeros<T: Copy + num_traits::Zero>(len: usize) -> Vec<T> {
     buffer
 }
 
+/// An empty buffer with room for `len` elements, its pages mapped: for values computed one
+/// by one (the parameters' initial values), which would otherwise be written twice.
+pub fn with_capacity<T>(len: usize) -> Vec<T> {
+    let mut buffer = Vec::with_capacity(len);
+    map_spare_capacity(&mut buffer);
+    buffer
+}
+
 /// `buffer.resize(len, fill)`, with new memory mapped now (every new element is written).
 /// Elements kept keep their values; shrinking keeps the allocation.
 pub fn resize<T: Copy>(buffer: &mut Vec<T>, len: usize, fill: T) {
     if len > buffer.capacity() {
-        let mut grown = Vec::with_capacity(len);
-        map_spare_capacity(&mut grown);
+        let mut grown = with_capacity(len);
         grown.extend_from_slice(buffer);
         *buffer = grown;
     }

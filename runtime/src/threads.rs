@@ -12,6 +12,7 @@
 //! using it) runs its job alone, with the same result.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 /// How long a worker that has finished a job watches for the next before it sleeps. A step
@@ -19,7 +20,6 @@ use std::time::{Duration, Instant};
 /// costs tens of microseconds on a virtual machine: W1's step on two threads ran at 1.3–1.4×
 /// its one-thread speed in some runs when every job had to wake its worker.
 const WATCH: Duration = Duration::from_micros(200);
-use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
 
 /// A job's parts, borrowed for the duration of [`Pool::run`] (the lifetime is erased: `run`
 /// does not return before every worker has let go of it).
