@@ -290,31 +290,11 @@ pub fn fused_kernel(
     // Parameters: external inputs (shared), then stored members (written).
     let mut external: BTreeMap<NodeId, Ident> = BTreeMap::new();
     let (mut params, mut args) = (Vec::new(), Vec::new());
-    for &m in members {
-        for o in graph.operands(m) {
-            if set.contains(&o) || external.contains_key(&o) || matches!(graph.op(o), Op::Const(_)) {
-                continue;
-            }
-            let (param_name, arg) = match graph.op(o) {
-                Op::Input => (ident("x"), quote!(x)),
-                Op::Targets => (ident("targets"), quote!(targets)),
-                Op::Param { name, .. } => {
-                    let index = super::names::param_const(name);
-                    (format_ident!("param_{}", snake(name)), quote!(params.value(#index)))
-                }
-                Op::LayerTraining { layer } => {
-                    (format_ident!("training_{}", snake(layer)), super::kernel::training_flag(graph, layer))
-                }
-                _ => {
-                    let field = ident(names.buffer(o));
-                    (field.clone(), quote!(&buffers.#field))
-                }
-            };
-            let elem = if graph.op(o).is_index() { quote!(usize) } else { t.clone() };
-            params.push(quote!(#param_name: &[#elem]));
-            args.push(arg);
-            external.insert(o, param_name);
-        }
+    for (o, param_name, arg) in outside_operands(graph, members, &set, names) {
+        let elem = if graph.op(o).is_index() { quote!(usize) } else { t.clone() };
+        params.push(quote!(#param_name: &[#elem]));
+        args.push(arg);
+        external.insert(o, param_name);
     }
     let mut storage: BTreeMap<NodeId, Ident> = BTreeMap::new();
     let mut locals = Vec::new();
@@ -323,7 +303,7 @@ pub fn fused_kernel(
         if stored.contains(&m) {
             let field = ident(names.buffer(m));
             params.push(quote!(#field: &mut [#t]));
-            args.push(quote!(&mut buffers.#field));
+            args.push(stored_argument(&field));
             storage.insert(m, field.clone());
             if kind[&m] == Kind::RowSum {
                 locals.push(quote!(#field.fill(0.0);));
@@ -597,6 +577,59 @@ pub fn fused_kernel(
     };
     let call = quote!(#fn_name(#batch_arg #(#args,)*););
     Kernel { item, call, uses_batch: fused.uses_batch, uses_rng: false, scratch }
+}
+
+/// The values a group reads from outside it, once each in the order its kernel takes them:
+/// the node, the kernel's parameter name for it, and the argument its call passes.
+fn outside_operands(
+    graph: &Graph,
+    members: &[NodeId],
+    set: &BTreeSet<NodeId>,
+    names: &Names,
+) -> Vec<(NodeId, Ident, TokenStream)> {
+    let mut outside: Vec<(NodeId, Ident, TokenStream)> = Vec::new();
+    for &m in members {
+        for o in graph.operands(m) {
+            if set.contains(&o) || outside.iter().any(|e| e.0 == o) || matches!(graph.op(o), Op::Const(_)) {
+                continue;
+            }
+            let (param_name, arg) = match graph.op(o) {
+                Op::Input => (ident("x"), quote!(x)),
+                Op::Targets => (ident("targets"), quote!(targets)),
+                Op::Param { name, .. } => {
+                    let index = super::names::param_const(name);
+                    (format_ident!("param_{}", snake(name)), quote!(params.value(#index)))
+                }
+                Op::LayerTraining { layer } => {
+                    (format_ident!("training_{}", snake(layer)), super::kernel::training_flag(graph, layer))
+                }
+                _ => {
+                    let field = ident(names.buffer(o));
+                    (field.clone(), quote!(&buffers.#field))
+                }
+            };
+            outside.push((o, param_name, arg));
+        }
+    }
+    outside
+}
+
+/// The argument for a stored member's buffer.
+fn stored_argument(field: &Ident) -> TokenStream {
+    quote!(&mut buffers.#field)
+}
+
+/// The call of a group's kernel named `name`, built without the kernel itself: for a group
+/// whose code an earlier group's kernel already is (see `shared_kernels`), the arguments in
+/// the order that kernel takes them. Not for groups headed by a convolution, whose kernel
+/// also takes a workspace of its own.
+pub fn fused_call(graph: &Graph, members: &[NodeId], name: &Ident, uses_batch: bool, names: &Names) -> TokenStream {
+    let set: BTreeSet<NodeId> = members.iter().copied().collect();
+    let stored = stored_members(graph, members, names);
+    let outside = outside_operands(graph, members, &set, names).into_iter().map(|(_, _, arg)| arg);
+    let written = members.iter().filter(|m| stored.contains(m)).map(|&m| stored_argument(&ident(names.buffer(m))));
+    let batch = uses_batch.then(|| quote!(batch,));
+    quote!(#name(#batch #(#outside,)* #(#written,)*);)
 }
 
 /// Whether `tokens` use the identifier `name`.

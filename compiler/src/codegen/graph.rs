@@ -6,9 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::quote;
 
-use super::fused::{fused_kernel, stored_members};
-use super::kernel::{Scratch, ScratchKind, float_type, kernel, usize_lit};
+use super::fused::{fused_call, fused_kernel, stored_members};
+use super::kernel::{Kernel, Scratch, ScratchKind, float_type, kernel, usize_lit};
 use super::names::{Names, ident, param_const, snake};
+use super::shared_kernels::{SharedKernels, alias, kernel_key};
 use crate::ir::{DType, Graph, Mode, NodeId, Op, Output, Phase, node_lines};
 
 /// The module body for `graph`.
@@ -85,18 +86,15 @@ fn emit_kernels(graph: &Graph, names: &Names, lines: &BTreeMap<NodeId, String>) 
     }
     let mut emitted_groups = BTreeSet::new();
     let mut kernel_names: BTreeSet<String> = names.all_buffers().cloned().collect();
+    let mut shared = SharedKernels::default();
     for &n in &order {
         if !names.has_buffer(n) {
             continue;
         }
         let k = match graph.node(n).group {
             Some(g) if !emitted_groups.insert(g) => None,
-            Some(g) => {
-                let members = &group_members[&g];
-                let kernel_name = group_name(graph, members, &mut kernel_names);
-                Some(fused_kernel(graph, members, &kernel_name, lines, names))
-            }
-            None => Some(kernel(graph, n, names.buffer(n), &lines[&n], names)),
+            Some(g) => Some(group_kernel(graph, &group_members[&g], &mut kernel_names, &mut shared, lines, names)),
+            None => Some(node_kernel(graph, n, &mut shared, lines, names)),
         };
         let side_effect = graph.op(n).has_side_effect();
         if let Some(k) = k {
@@ -118,6 +116,65 @@ fn emit_kernels(graph: &Graph, names: &Names, lines: &BTreeMap<NodeId, String>) 
         }
     }
     emitted
+}
+
+/// The kernel of a fused group, or a `use` of an earlier group's with the same code.
+fn group_kernel(
+    graph: &Graph,
+    members: &[NodeId],
+    kernel_names: &mut BTreeSet<String>,
+    shared: &mut SharedKernels,
+    lines: &BTreeMap<NodeId, String>,
+    names: &Names,
+) -> Kernel {
+    let name = group_name(graph, members, kernel_names);
+    // A convolution's kernel also takes a workspace named after it: never shared.
+    let convolution = members.iter().any(|&m| matches!(graph.op(m), Op::Conv2d(_) | Op::Conv2dGradInput(_)));
+    let key = (!convolution).then(|| kernel_key(graph, members, &stored_members(graph, members, names)));
+    if let Some(first) = key.as_ref().and_then(|key| shared.earlier(key)) {
+        #[cfg(test)]
+        shared.check(key.as_ref().expect("a key"), &fused_kernel(graph, members, &name, lines, names).item);
+        let name = ident(&name);
+        let member_lines: Vec<&str> = members.iter().map(|m| lines[m].as_str()).collect();
+        return Kernel {
+            item: alias(&first.name, &name, &member_lines),
+            call: fused_call(graph, members, &name, first.uses_batch, names),
+            uses_batch: first.uses_batch,
+            uses_rng: false,
+            scratch: None,
+        };
+    }
+    let kernel = fused_kernel(graph, members, &name, lines, names);
+    if let Some(key) = key {
+        shared.record(key, ident(&name), &kernel.item, kernel.uses_batch);
+    }
+    kernel
+}
+
+/// The kernel of node `n`, or a `use` of an earlier node's with the same code.
+fn node_kernel(
+    graph: &Graph,
+    n: NodeId,
+    shared: &mut SharedKernels,
+    lines: &BTreeMap<NodeId, String>,
+    names: &Names,
+) -> Kernel {
+    let name = names.buffer(n);
+    let mut kernel = kernel(graph, n, name, &lines[&n], names);
+    // A kernel with a buffer of its own (a max pool's saved positions) is never shared.
+    if kernel.scratch.is_some() {
+        return kernel;
+    }
+    let key = kernel_key(graph, &[n], &BTreeSet::from([n]));
+    match shared.earlier(&key) {
+        Some(first) => {
+            #[cfg(test)]
+            shared.check(&key, &kernel.item);
+            kernel.item = alias(&first.name, &ident(name), &[lines[&n].as_str()]);
+        }
+        None => shared.record(key, ident(name), &kernel.item, kernel.uses_batch),
+    }
+    kernel
 }
 
 /// The buffer struct: one field per stored node, its byte count and its resizing.

@@ -3,7 +3,8 @@
 //! The output is one struct (the user's), its `impl`s, and one private module holding the
 //! network's tables and a submodule per compiled graph (`forward`, `train`, and `fine_tune`
 //! for networks with a trainable batch norm), each with its
-//! buffer struct, its run functions and one documented kernel function per IR node.
+//! buffer struct, its run functions and one documented kernel function per IR node (or
+//! fused group); a kernel whose code repeats an earlier one's is a documented `use` of it.
 
 mod api;
 mod fused;
@@ -11,6 +12,7 @@ mod graph;
 mod kernel;
 mod names;
 mod scalar;
+mod shared_kernels;
 
 use proc_macro2::TokenStream;
 use quote::quote;
