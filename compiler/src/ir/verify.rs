@@ -1,4 +1,5 @@
-//! The graph verifier. Tests run it after every pass. Invariants:
+//! The graph verifier, run by `passes::run` after every pass in builds with debug assertions
+//! (the tests) and after the last pass of each pipeline otherwise. Invariants:
 //!
 //! 1. The graph is acyclic (a topological order covers every node).
 //! 2. Every node has exactly `op.arity()` operands, at positions `0..arity`.
