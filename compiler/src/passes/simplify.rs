@@ -48,7 +48,7 @@ impl Pass for Simplify {
     }
 
     fn run(&self, graph: &mut Graph) -> syn::Result<()> {
-        for _ in 0..MAX_SWEEPS {
+        for sweep in 0..MAX_SWEEPS {
             let mut changed = false;
             for node in graph.topological_order() {
                 for (name, rule) in RULES {
@@ -67,10 +67,15 @@ impl Pass for Simplify {
                     }
                 }
             }
-            if !self.no_cse {
-                changed |= merge_common_subexpressions(graph);
+            // After the first sweep, one whose rules changed nothing leaves the graph as the
+            // last merge left it, and one merge takes every common subexpression (it walks in
+            // topological order, so merged operands make their users equal before it reaches
+            // them): nothing is left to do.
+            if !changed && sweep > 0 {
+                break;
             }
-            if !changed {
+            let merged = !self.no_cse && merge_common_subexpressions(graph);
+            if !changed && !merged {
                 break;
             }
         }
