@@ -14,54 +14,106 @@
 //! order of first binding).
 
 use std::collections::{BTreeSet, HashMap};
-use std::fmt::Write as _;
 
 #[cfg(test)]
 use proc_macro2::{Delimiter, Spacing, TokenTree};
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
-use crate::ir::{Graph, NodeId, Op};
+use crate::ir::{DType, Graph, NodeId, Op, Shape};
 
-/// What a kernel's code is made from: its nodes (`members`, in schedule order; one for an
-/// unfused node) and which of them it stores.
-pub fn kernel_key(graph: &Graph, members: &[NodeId], stored: &BTreeSet<NodeId>) -> String {
-    let mut key = format!("{:?}", graph.dtype);
+/// What a kernel's code is made from, names left out: compared whole, so two kernels share
+/// only when everything their code depends on is equal.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct KernelKey {
+    dtype: DType,
+    members: Vec<Member>,
+    outside: Vec<Outside>,
+}
+
+/// A node of the kernel.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Member {
+    op: Op,
+    shape: Shape,
+    stored: bool,
+    /// A max pool whose gradient is taken also saves the positions of its maxima.
+    saves_argmax: bool,
+    operands: Vec<Operand>,
+}
+
+/// Where a member's operand comes from.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Operand {
+    /// An earlier member, by position.
+    Member(usize),
+    /// A value from outside the kernel, by order of first use.
+    Outside(usize),
+}
+
+/// A value the kernel reads from outside.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Outside {
+    kind: OutsideKind,
+    shape: Shape,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum OutsideKind {
+    Param,
+    Training,
+    /// The input, or a constant (by value).
+    Leaf(Op),
+    /// A buffer of another node; whether it holds indices (labels).
+    Buffer {
+        index: bool,
+    },
+}
+
+/// The key of a kernel of `members` (in schedule order; one for an unfused node), `stored`
+/// being those it writes to buffers.
+pub fn kernel_key(graph: &Graph, members: &[NodeId], stored: &BTreeSet<NodeId>) -> KernelKey {
     let mut outside: Vec<NodeId> = Vec::new();
-    for (index, &m) in members.iter().enumerate() {
-        let node = graph.node(m);
-        let _ = write!(key, "|{index}:{:?} {} {}", node.op, node.shape, stored.contains(&m));
-        // A pool's kernel also saves the positions of its maxima when its gradient is taken.
-        if matches!(node.op, Op::MaxPool2d(_)) {
-            let saves = graph.users(m).iter().any(|&u| matches!(graph.op(u), Op::MaxPool2dGrad(_)));
-            let _ = write!(key, " argmax {saves}");
-        }
-        for o in graph.operands(m) {
-            match members.iter().position(|&x| x == o) {
-                Some(member) => {
-                    let _ = write!(key, " m{member}");
-                }
-                None => {
-                    let at = outside.iter().position(|&x| x == o).unwrap_or_else(|| {
+    let members_key = members
+        .iter()
+        .map(|&m| {
+            let node = graph.node(m);
+            let saves_argmax = matches!(node.op, Op::MaxPool2d(_))
+                && graph.users(m).iter().any(|&u| matches!(graph.op(u), Op::MaxPool2dGrad(_)));
+            let operands = graph
+                .operands(m)
+                .into_iter()
+                .map(|o| match members.iter().position(|&x| x == o) {
+                    Some(member) => Operand::Member(member),
+                    None => Operand::Outside(outside.iter().position(|&x| x == o).unwrap_or_else(|| {
                         outside.push(o);
                         outside.len() - 1
-                    });
-                    let _ = write!(key, " o{at}");
-                }
+                    })),
+                })
+                .collect();
+            Member {
+                op: node.op.clone(),
+                shape: node.shape.clone(),
+                stored: stored.contains(&m),
+                saves_argmax,
+                operands,
             }
-        }
-    }
-    for &o in &outside {
-        let node = graph.node(o);
-        let kind = match &node.op {
-            Op::Param { .. } => "param".to_string(),
-            Op::LayerTraining { .. } => "training".to_string(),
-            op @ (Op::Input | Op::Const(_)) => format!("{op:?}"),
-            op => format!("buffer index {}", op.is_index()),
-        };
-        let _ = write!(key, "|{kind} {}", node.shape);
-    }
-    key
+        })
+        .collect();
+    let outside = outside
+        .iter()
+        .map(|&o| {
+            let node = graph.node(o);
+            let kind = match &node.op {
+                Op::Param { .. } => OutsideKind::Param,
+                Op::LayerTraining { .. } => OutsideKind::Training,
+                op @ (Op::Input | Op::Const(_)) => OutsideKind::Leaf(op.clone()),
+                op => OutsideKind::Buffer { index: op.is_index() },
+            };
+            Outside { kind, shape: node.shape.clone() }
+        })
+        .collect();
+    KernelKey { dtype: graph.dtype, members: members_key, outside }
 }
 
 /// The first kernel emitted with a key: its name and what its call passes besides buffers.
@@ -76,21 +128,21 @@ pub struct First {
 /// The kernels of one graph module seen so far, by their key.
 #[derive(Default)]
 pub struct SharedKernels {
-    first: HashMap<String, First>,
+    first: HashMap<KernelKey, First>,
     /// The first kernel's token key, by kernel key, for the check in tests.
     #[cfg(test)]
-    tokens: HashMap<String, String>,
+    tokens: HashMap<KernelKey, String>,
 }
 
 impl SharedKernels {
     /// The kernel emitted earlier with `key`, if any.
-    pub fn earlier(&self, key: &str) -> Option<&First> {
+    pub fn earlier(&self, key: &KernelKey) -> Option<&First> {
         self.first.get(key)
     }
 
     /// Records the kernel `name` (its `item` and whether its call passes the batch size) as
     /// the first with `key`.
-    pub fn record(&mut self, key: String, name: Ident, item: &TokenStream, uses_batch: bool) {
+    pub fn record(&mut self, key: KernelKey, name: Ident, item: &TokenStream, uses_batch: bool) {
         #[cfg(test)]
         self.tokens.insert(key.clone(), token_key(item));
         let _ = item;
@@ -100,8 +152,8 @@ impl SharedKernels {
     /// In the compiler's tests: asserts that `item`, the kernel a later node would have had,
     /// is the first kernel with `key` up to the names it binds.
     #[cfg(test)]
-    pub fn check(&self, key: &str, item: &TokenStream) {
-        assert_eq!(self.tokens[key], token_key(item), "kernels with one key differ:\n{key}");
+    pub fn check(&self, key: &KernelKey, item: &TokenStream) {
+        assert_eq!(self.tokens[key], token_key(item), "kernels with one key differ:\n{key:?}");
     }
 }
 
@@ -380,11 +432,12 @@ mod tests {
                 k::relu(x, out);
             }
         );
-        assert!(shared.earlier("relu").is_none());
-        shared.record("relu".into(), Ident::new("a", Span::call_site()), &first, true);
-        let earlier = shared.earlier("relu").expect("recorded");
+        let key = |dtype| KernelKey { dtype, members: vec![], outside: vec![] };
+        assert!(shared.earlier(&key(DType::F32)).is_none());
+        shared.record(key(DType::F32), Ident::new("a", Span::call_site()), &first, true);
+        let earlier = shared.earlier(&key(DType::F32)).expect("recorded");
         assert!(earlier.name == "a" && earlier.uses_batch);
-        assert!(shared.earlier("tanh").is_none());
+        assert!(shared.earlier(&key(DType::F64)).is_none());
         let text = alias(&earlier.name, &Ident::new("b", Span::call_site()), &["%7 = relu %6"]).to_string();
         assert!(text.contains("use self :: a as b"), "{text}");
         assert!(text.contains("%7 = relu %6") && text.contains("The same code as `a`"), "{text}");

@@ -72,7 +72,7 @@ impl Mode {
 }
 
 /// The float type of a graph.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DType {
     /// 32-bit floats.
     F32,
