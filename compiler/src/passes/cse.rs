@@ -6,7 +6,7 @@
 //! random masks (each draw differs) and side effects. Constants are merged by value.
 //! Simplify also runs this inside its fixpoint, where merging and rewriting enable each other.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use super::Pass;
 use crate::ir::{Graph, NodeId, Op, Shape};
@@ -27,7 +27,7 @@ impl Pass for CommonSubexpressions {
 
 /// Merges every node into the first equal one; whether anything changed.
 pub fn merge_common_subexpressions(graph: &mut Graph) -> bool {
-    let mut seen: BTreeMap<(Op, Shape, Vec<NodeId>), NodeId> = BTreeMap::new();
+    let mut seen: HashMap<(Op, Shape, Vec<NodeId>), NodeId> = HashMap::new();
     let mut changed = false;
     for n in graph.topological_order() {
         let op = graph.op(n);
