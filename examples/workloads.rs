@@ -237,8 +237,12 @@ fn main() {
     // `cargo run --release --example workloads -- W2` times only the workloads named so.
     let only: Vec<String> = std::env::args().skip(1).collect();
     workloads.retain(|w| only.is_empty() || only.iter().any(|o| w.name.starts_with(o.as_str())));
-    // `GRADC_PROFILE_STEPS=2000 perf record … workloads W1`: only the steps, on one thread.
+    // `GRADC_PROFILE_STEPS=2000 perf record … workloads W1`: only the steps, on one thread
+    // (or on `GRADC_THREADS`).
     if let Some(steps) = std::env::var("GRADC_PROFILE_STEPS").ok().and_then(|s| s.parse::<usize>().ok()) {
+        if let Some(threads) = std::env::var("GRADC_THREADS").ok().and_then(|s| s.parse::<usize>().ok()) {
+            gradc::set_threads(threads);
+        }
         for _ in 0..steps {
             (workloads[0].step)();
         }
