@@ -7,16 +7,16 @@ use proc_macro2::{Ident, Literal, TokenStream};
 use quote::quote;
 
 use super::fused::{fused_call, fused_kernel, stored_members};
-use super::kernel::{Kernel, Scratch, ScratchKind, float_type, kernel, usize_lit};
+use super::kernel::{Kernel, Scratch, ScratchKind, float_type, has_scratch, kernel, shared_kernel_call, usize_lit};
 use super::names::{Names, ident, param_const, snake};
 use super::shared_kernels::{SharedKernels, alias, kernel_key};
-use crate::ir::{DType, Graph, Mode, NodeId, Op, Output, Phase, node_lines};
+use crate::ir::{DType, Graph, Mode, NodeId, Op, Output, Phase};
 
-/// The module body for `graph`.
-pub fn graph_module(graph: &Graph) -> TokenStream {
+/// The module body for `graph`, whose IR lines are `node_lines`.
+pub fn graph_module(graph: &Graph, node_lines: &BTreeMap<NodeId, String>) -> TokenStream {
     let names = Names::of(graph);
     // The IR line of every node, squeezed, for the doc attributes of kernels and buffers.
-    let lines: BTreeMap<NodeId, String> = node_lines(graph).into_iter().map(|(n, l)| (n, compact(&l))).collect();
+    let lines: BTreeMap<NodeId, String> = node_lines.iter().map(|(&n, l)| (n, compact(l))).collect();
     let emitted = emit_kernels(graph, &names, &lines);
     let buffers = buffer_struct(graph, &names, &lines, &emitted.stored, &emitted.scratch);
     let run = match graph.mode {
@@ -24,14 +24,13 @@ pub fn graph_module(graph: &Graph) -> TokenStream {
         Mode::Inspection => inspect_function(graph, &names, &emitted),
         Mode::Training | Mode::FineTuning => training_functions(graph, &names, &emitted),
     };
-    let kernels = &emitted.kernels;
-    quote! {
+    // Assembled by moving the parts in: interpolating them would copy every token again.
+    let mut body = quote!(
         use super::*;
-
-        #buffers
-        #run
-        #(#kernels)*
-    }
+    );
+    body.extend([buffers, run]);
+    body.extend(emitted.kernels);
+    body
 }
 
 /// The kernels of a graph and the statements that call them, in schedule order.
@@ -160,21 +159,31 @@ fn node_kernel(
     names: &Names,
 ) -> Kernel {
     let name = names.buffer(n);
-    let mut kernel = kernel(graph, n, name, &lines[&n], names);
     // A kernel with a buffer of its own (a max pool's saved positions) is never shared.
-    if kernel.scratch.is_some() {
-        return kernel;
+    if has_scratch(graph, n) {
+        return kernel(graph, n, name, &lines[&n], names);
     }
     let key = kernel_key(graph, &[n], &BTreeSet::from([n]));
     match shared.earlier(&key) {
         Some(first) => {
+            let mut call = shared_kernel_call(graph, n, name, names, first.uses_batch);
             #[cfg(test)]
-            shared.check(&key, &kernel.item);
-            kernel.item = alias(&first.name, &ident(name), &[lines[&n].as_str()]);
+            {
+                // The whole kernel, built in tests only: its code is the first's, and its call
+                // is the one built without it.
+                let whole = kernel(graph, n, name, &lines[&n], names);
+                shared.check(&key, &whole.item);
+                assert_eq!(call.call.to_string(), whole.call.to_string(), "the call of {name}");
+            }
+            call.item = alias(&first.name, &ident(name), &[lines[&n].as_str()]);
+            call
         }
-        None => shared.record(key, ident(name), &kernel.item, kernel.uses_batch),
+        None => {
+            let kernel = kernel(graph, n, name, &lines[&n], names);
+            shared.record(key, ident(name), &kernel.item, kernel.uses_batch);
+            kernel
+        }
     }
-    kernel
 }
 
 /// The buffer struct: one field per stored node, its byte count and its resizing.

@@ -287,6 +287,23 @@ fn update_rule(rule: UpdateRule, dtype: DType) -> TokenStream {
 
 /// Builds the kernel of node `n`, named `name`, documented with `doc` (its IR line).
 pub fn kernel(graph: &Graph, n: NodeId, name: &str, doc: &str, names: &Names) -> Kernel {
+    build(graph, n, name, doc, names, None)
+}
+
+/// The call of node `n`'s kernel, which shares the code of an earlier one (whose call passes
+/// the batch size if `uses_batch`); the kernel's `item` is empty.
+pub fn shared_kernel_call(graph: &Graph, n: NodeId, name: &str, names: &Names, uses_batch: bool) -> Kernel {
+    build(graph, n, name, "", names, Some(uses_batch))
+}
+
+/// Whether node `n`'s kernel keeps a buffer of its own besides its result (convolution
+/// columns, max-pool positions).
+pub fn has_scratch(graph: &Graph, n: NodeId) -> bool {
+    let op = graph.op(n);
+    columns_per_example(op).is_some() || matches!(op, Op::MaxPool2d(_)) && saves_argmax(graph, n)
+}
+
+fn build(graph: &Graph, n: NodeId, name: &str, doc: &str, names: &Names, shared_uses_batch: Option<bool>) -> Kernel {
     let dtype = graph.dtype;
     let t = float_type(dtype);
     let node = graph.node(n);
@@ -343,6 +360,11 @@ pub fn kernel(graph: &Graph, n: NodeId, name: &str, doc: &str, names: &Names) ->
 
     let mut uses_batch = false;
     let body = match &node.op {
+        // A kernel that shares an earlier one's code needs only its call; no body is built.
+        _ if shared_uses_batch.is_some() => {
+            uses_batch = shared_uses_batch == Some(true);
+            TokenStream::new()
+        }
         Op::MatMul { transpose_a, transpose_b } => {
             let (m, kk) = matrix(graph.shape(operands[0]), *transpose_a);
             let (_, nn) = matrix(graph.shape(operands[1]), *transpose_b);

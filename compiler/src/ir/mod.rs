@@ -26,7 +26,7 @@ pub use axes::Axes;
 pub use dot::to_dot;
 pub use infer::{Broadcast, broadcast};
 pub use op::{Activation, Binary, Const, Num, Op, ParamKind, Real, Unary, UpdateRule, Window};
-pub use print::{node_lines, numbering};
+pub use print::{listing, node_lines, numbering};
 pub use shape::{Dim, Shape};
 pub use topo::kahn;
 pub use verify::verify;

@@ -74,19 +74,27 @@ fn lines(graph: &Graph, order: &[NodeId]) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// The whole listing of `graph` from its [`node_lines`] (so a caller that needs both
+/// formats each line once).
+pub fn listing(graph: &Graph, node_lines: &BTreeMap<NodeId, String>) -> String {
+    let order = graph.order();
+    let mut text = format!("graph {} {{\n", graph.name);
+    for n in &order {
+        text.push_str("  ");
+        text.push_str(&node_lines[n]);
+        text.push('\n');
+    }
+    text.push_str("}\n");
+    let number: BTreeMap<NodeId, usize> = order.iter().enumerate().map(|(i, &n)| (n, i)).collect();
+    for (output, n) in graph.outputs() {
+        let at = number.get(&n).map_or("%?".to_string(), |i| format!("%{i}"));
+        text.push_str(&format!("output {output} = {at}\n"));
+    }
+    text
+}
+
 impl fmt::Display for Graph {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let order = self.order();
-        let node_lines = node_lines(self);
-        writeln!(f, "graph {} {{", self.name)?;
-        for n in &order {
-            writeln!(f, "  {}", node_lines[n])?;
-        }
-        writeln!(f, "}}")?;
-        let number = numbering(self);
-        for (output, n) in self.outputs() {
-            writeln!(f, "output {output} = {}", number.get(&n).map_or("%?".to_string(), |i| format!("%{i}")))?;
-        }
-        Ok(())
+        f.write_str(&listing(self, &node_lines(self)))
     }
 }

@@ -7,6 +7,7 @@
 //! Simplify also runs this inside its fixpoint, where merging and rewriting enable each other.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use super::Pass;
 use crate::ir::{Graph, NodeId, Op, Shape};
@@ -27,22 +28,25 @@ impl Pass for CommonSubexpressions {
 
 /// Merges every node into the first equal one; whether anything changed.
 pub fn merge_common_subexpressions(graph: &mut Graph) -> bool {
-    let mut seen: HashMap<(Op, Shape, Vec<NodeId>), NodeId> = HashMap::new();
+    let order = graph.topological_order();
+    // Sized for every node, and hashed once per node (`entry`), as this runs in every sweep of
+    // simplify's fixpoint.
+    let mut seen: HashMap<(Op, Shape, Vec<NodeId>), NodeId> = HashMap::with_capacity(order.len());
     let mut changed = false;
-    for n in graph.topological_order() {
+    for n in order {
         let op = graph.op(n);
         if op.has_side_effect() || op.is_random() || (op.is_leaf() && !matches!(op, Op::Const(_))) {
             continue;
         }
         let key = (op.clone(), graph.shape(n).clone(), graph.operands(n));
-        match seen.get(&key) {
-            Some(&first) => {
-                graph.replace_uses(n, first);
+        match seen.entry(key) {
+            Entry::Occupied(first) => {
+                graph.replace_uses(n, *first.get());
                 graph.remove(n);
                 changed = true;
             }
-            None => {
-                seen.insert(key, n);
+            Entry::Vacant(slot) => {
+                slot.insert(n);
             }
         }
     }
