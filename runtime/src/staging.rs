@@ -89,6 +89,41 @@ impl<T: Float> UpdateStaging<T> {
         Staged { old, new, state: &[], new_state: &mut [], step: 0 }
     }
 
+    /// The optimizer update of parameter `index`, if it is trainable: runs `update` on its
+    /// staged buffers with its learning rate (`lr` times its layer's scale, computed in f64 as
+    /// PyTorch's parameter groups do); `Err(index)` if what it wrote is not all finite.
+    #[inline]
+    pub fn update_parameter(
+        &mut self,
+        params: &ParamStore<T>,
+        optimizer: &OptimizerState<T>,
+        index: usize,
+        lr: f64,
+        update: impl FnOnce(Staged<'_, T>, T) -> bool,
+    ) -> Result<(), usize> {
+        if !params.is_trainable(index) {
+            return Ok(());
+        }
+        let lr = T::from_f64(lr * params.lr_scale(index));
+        if update(self.optimized(params, optimizer, index), lr) { Ok(()) } else { Err(index) }
+    }
+
+    /// The update of running statistic (or counter) `index`, unless its layer is frozen at run
+    /// time (it then keeps its statistics): runs `update` on its staged buffer; `Err(index)` if
+    /// what it wrote is not all finite.
+    #[inline]
+    pub fn update_statistic(
+        &mut self,
+        params: &ParamStore<T>,
+        index: usize,
+        update: impl FnOnce(Staged<'_, T>) -> bool,
+    ) -> Result<(), usize> {
+        if !params.is_training(index) {
+            return Ok(());
+        }
+        if update(self.statistic(params, index)) { Ok(()) } else { Err(index) }
+    }
+
     /// Makes every staged update current: swaps the new buffers in and advances the step
     /// counts of the optimized parameters.
     pub fn commit(&mut self, params: &mut ParamStore<T>, optimizer: &mut OptimizerState<T>) {

@@ -532,10 +532,8 @@ fn build(graph: &Graph, n: NodeId, name: &str, doc: &str, names: &Names, shared_
             _ => unreachable!("verified: side effects write parameters"),
         };
         let (rest_params, rest_args) = (&params[1..], &args[1..]);
-        let (lr_param, lr_arg, staged) = match &node.op {
-            Op::Update { .. } => (quote!(lr: #t,), quote!(lr,), quote!(staging.optimized(params, state, #param))),
-            _ => (quote!(), quote!(), quote!(staging.statistic(params, #param))),
-        };
+        let optimizer = node.op.is_optimizer_update();
+        let lr_param = optimizer.then(|| quote!(lr: #t,));
         let item = quote! {
             #[doc = #doc]
             #[inline]
@@ -543,31 +541,22 @@ fn build(graph: &Graph, n: NodeId, name: &str, doc: &str, names: &Names, shared_
                 #body
             }
         };
-        let invoke = quote! {
-            if !#fn_name(#batch_arg #staged, #(#rest_args,)* #lr_arg) {
-                return ::core::result::Result::Err(#param);
-            }
-        };
-        // Optimizer updates skip parameters the user made non-trainable, count their own
-        // steps (Adam's bias correction restarts for a parameter that starts training late, as
-        // PyTorch's per-parameter `step`), and scale the learning rate by the parameter's
-        // layer scale, in f64 as PyTorch's parameter groups do.
-        let scaled_lr = match dtype {
-            DType::F32 => quote!((lr * params.lr_scale(#param)) as f32),
-            DType::F64 => quote!(lr * params.lr_scale(#param)),
-        };
-        let call = if matches!(node.op, Op::RunningUpdate { .. } | Op::CountBatch) {
-            // A batch norm frozen at run time keeps its running statistics.
-            quote!(if params.is_training(#param) { #invoke })
-        } else if node.op.is_optimizer_update() {
-            quote! {
-                if params.is_trainable(#param) {
-                    let lr = #scaled_lr;
-                    #invoke
-                }
-            }
-        } else {
-            invoke
+        // The staging runs the kernel on the parameter's second buffers and turns "not all
+        // finite" into `Err(parameter)`. Optimizer updates skip parameters the user made
+        // non-trainable, count their own steps (Adam's bias correction restarts for a
+        // parameter that starts training late, as PyTorch's per-parameter `step`), and get the
+        // learning rate scaled by their layer's scale; a batch norm frozen at run time keeps
+        // its running statistics.
+        let call = match (optimizer, uses_batch || !rest_args.is_empty()) {
+            (true, _) => quote! {
+                staging.update_parameter(params, state, #param, lr, |staged, lr| {
+                    #fn_name(#batch_arg staged, #(#rest_args,)* lr)
+                })?;
+            },
+            (false, true) => quote! {
+                staging.update_statistic(params, #param, |staged| #fn_name(#batch_arg staged, #(#rest_args,)*))?;
+            },
+            (false, false) => quote!(staging.update_statistic(params, #param, #fn_name)?;),
         };
         return Kernel { item, call, uses_batch, uses_rng: false, scratch: None };
     }
