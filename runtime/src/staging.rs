@@ -63,7 +63,7 @@ impl<T: Float> UpdateStaging<T> {
 
     /// Starts the optimizer update of parameter `index`.
     #[inline]
-    pub fn optimized<'a>(
+    fn optimized<'a>(
         &'a mut self,
         params: &'a ParamStore<T>,
         optimizer: &'a OptimizerState<T>,
@@ -82,7 +82,7 @@ impl<T: Float> UpdateStaging<T> {
 
     /// Starts the update of running statistic (or counter) `index`.
     #[inline]
-    pub fn statistic<'a>(&'a mut self, params: &'a ParamStore<T>, index: usize) -> Staged<'a, T> {
+    fn statistic<'a>(&'a mut self, params: &'a ParamStore<T>, index: usize) -> Staged<'a, T> {
         let old = params.value(index);
         self.staged.push((index, Kind::Statistic));
         let new = sized(&mut self.params[index], old.len());
