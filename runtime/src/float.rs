@@ -28,6 +28,10 @@ pub trait Float:
     fn extend_le_bytes(self, out: &mut Vec<u8>);
     /// A slice of this type as the buffer a collective operation takes.
     fn values(slice: &mut [Self]) -> crate::distributed::Values<'_>;
+    /// Zero exactly when `self` is finite. OR-ing these over a loop checks its results
+    /// with integer lanes that vectorize and unroll freely: `x − x` is +0 for a finite `x`
+    /// and NaN otherwise, and a NaN's upper 32 bits are never zero.
+    fn not_finite_bits(self) -> u32;
 }
 
 macro_rules! impl_float {
@@ -53,6 +57,10 @@ macro_rules! impl_float {
             }
             fn values(slice: &mut [Self]) -> crate::distributed::Values<'_> {
                 crate::distributed::Values::$dtype(slice)
+            }
+            #[inline(always)]
+            fn not_finite_bits(self) -> u32 {
+                ((self - self).to_bits() >> (8 * std::mem::size_of::<$t>() - 32)) as u32
             }
         }
     };
