@@ -87,6 +87,20 @@ impl<T> Stripe<'_, T> {
     }
 }
 
+/// The columns a fused kernel's row sums accumulate at a time, in registers, for a batch
+/// `width` columns wide: 32 or 16 where they divide `width`, else 8. Every stripe of a
+/// [`columns`] split is a whole number of them, so a kernel that blocks its columns by
+/// this (a generated one does when `width` is a multiple of 16) needs no remainder loop.
+pub const fn column_block(width: usize) -> usize {
+    if width.is_multiple_of(32) {
+        32
+    } else if width.is_multiple_of(16) {
+        16
+    } else {
+        8
+    }
+}
+
 /// Runs `work` over the columns `0..width` of a batch, cut into one stripe of columns per
 /// thread when `rows × width` reaches [`PARALLEL_MIN_ELEMENTS`]. `buffers` are the
 /// row-major matrices `width` wide that the work writes (a `[B, width]` activation, or a
@@ -122,8 +136,9 @@ where
         crate::simd::wide(|| work(cols, &mut stripes[..count]));
     };
     let threads = if rows.saturating_mul(width) < PARALLEL_MIN_ELEMENTS { 1 } else { crate::threads::threads() };
-    // Stripes of whole vectors (8 f32 lanes), and no more of them than columns allow.
-    let stripe = width.div_ceil(threads).next_multiple_of(8);
+    // Stripes of whole blocks (at least whole vectors of 8 f32 lanes), and no more of them
+    // than columns allow.
+    let stripe = width.div_ceil(threads).next_multiple_of(column_block(width));
     if threads <= 1 || stripe >= width {
         return run(0..width);
     }
@@ -153,10 +168,12 @@ mod tests {
     #[test]
     fn column_stripes_are_disjoint_and_cover_the_buffers() {
         crate::threads::set_threads(3);
-        for (rows, width) in [(1, 1), (3, 7), (128, 512), (256, 333)] {
+        for (rows, width) in [(1, 1), (3, 7), (128, 512), (256, 333), (300, 48), (400, 96), (200, 200)] {
             let mut matrix = vec![0u32; rows * width];
             let mut sums = vec![0u32; width];
+            let stripes_seen = std::sync::Mutex::new(Vec::new());
             columns(rows, width, &mut [&mut matrix, &mut sums], &|cols, stripes| {
+                stripes_seen.lock().unwrap().push(cols.clone());
                 let [matrix, sums] = stripes else { unreachable!() };
                 let sums = sums.row(0);
                 for r in 0..rows {
@@ -169,6 +186,15 @@ mod tests {
             });
             assert!(matrix.iter().enumerate().all(|(i, &v)| v == i as u32 + 1), "{rows}x{width}");
             assert!(sums.iter().all(|&s| s == rows as u32), "{rows}x{width}");
+            // Blocked kernels rely on whole blocks in every stripe.
+            let stripes_seen = stripes_seen.into_inner().unwrap();
+            assert!(stripes_seen.len() > 1 || rows * width < PARALLEL_MIN_ELEMENTS, "{rows}x{width} was not split");
+            for cols in stripes_seen {
+                assert!(
+                    cols.len().is_multiple_of(column_block(width).min(width)) || !width.is_multiple_of(16),
+                    "{cols:?}"
+                );
+            }
         }
     }
 }

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
+use super::column_blocks::{self, RowBindings};
 use super::kernel::{Kernel, Scratch, ScratchKind, columns_per_example, float, float_type, usize_lit, window};
 use super::names::{Names, ident, snake};
 use super::scalar;
@@ -176,6 +177,13 @@ impl Fused<'_> {
                 quote!(#name)
             }
         }
+    }
+
+    /// Every per-column slice a dense kernel's passes index by `j`: its column members'
+    /// storage and the per-column inputs read so far.
+    fn column_slices(&self) -> Vec<Ident> {
+        let members = self.kind.iter().filter(|(_, k)| matches!(k, Kind::Column | Kind::RowSum));
+        members.map(|(m, _)| self.storage[m].clone()).chain(self.columns_read.iter().cloned()).collect()
     }
 
     /// The storage of a per-column member at the current column: a column local `s[c]`, or
@@ -420,6 +428,7 @@ pub fn fused_kernel(
         // One pass over the rows: stored row values and row sums of this stage.
         let mut inner = Body { lets: vec![], bound: BTreeMap::new() };
         let mut statements = Vec::new();
+        let mut sums = Vec::new();
         for &m in members {
             let in_stage = stage.get(&m) == Some(&boundary);
             match kind[&m] {
@@ -432,6 +441,7 @@ pub fn fused_kernel(
                     let v = fused.value(graph.operands(m)[0], &mut inner);
                     let slot = fused.column_slot(m);
                     statements.push(quote!(#slot += #v;));
+                    sums.push(fused.storage[&m].clone());
                 }
                 _ => {}
             }
@@ -441,6 +451,7 @@ pub fn fused_kernel(
         let reads_rows = std::mem::take(&mut fused.uses_row_index);
         let uses_row = std::mem::take(&mut fused.uses_row) || reads_rows;
         let row = if uses_row { quote!(r) } else { quote!(_r) };
+        let (rows_written, rows_read) = (fused.rows_written.clone(), fused.rows_read.clone());
         let mut row_stripes: Vec<TokenStream> = std::mem::take(&mut fused.rows_written)
             .into_iter()
             .map(|buffer| {
@@ -487,6 +498,11 @@ pub fn fused_kernel(
                         }
                     }
                 }
+            }
+            (false, _) if dense && column_blocks::blocks(width, &sums) => {
+                let pass = quote!(#(#lets)* #(#statements)*);
+                let rows = RowBindings { written: &rows_written, read: &rows_read, striped, width };
+                column_blocks::blocked_pass(&pass, &sums, &fused.column_slices(), &rows)
             }
             (false, _) if dense => quote! {
                 for #row in 0..batch {
@@ -633,7 +649,7 @@ pub fn fused_call(graph: &Graph, members: &[NodeId], name: &Ident, uses_batch: b
 }
 
 /// Whether `tokens` use the identifier `name`.
-fn mentions(tokens: TokenStream, name: &str) -> bool {
+pub(super) fn mentions(tokens: TokenStream, name: &str) -> bool {
     tokens.into_iter().any(|tree| match tree {
         proc_macro2::TokenTree::Ident(i) => i == name,
         proc_macro2::TokenTree::Group(g) => mentions(g.stream(), name),

@@ -7,6 +7,7 @@
 //! fused group); a kernel whose code repeats an earlier one's is a documented `use` of it.
 
 mod api;
+mod column_blocks;
 mod fused;
 mod graph;
 mod kernel;

@@ -32,32 +32,42 @@ pub fn ident(name: &str) -> Ident {
 /// inside fused loops (indices), and the graph module's own functions: a node named like one
 /// of them takes its IR number too. (A plain kernel's parameters may share its name.)
 const RESERVED: &[&str] = &[
+    "BLOCK",
+    "b0",
+    "base",
     "batch",
     "buffers",
     "c",
+    "c0",
+    "cols",
     "forward",
     "gradient",
     "i",
     "inspect",
+    "j",
     "labels",
+    "len",
     "loss_and_grads",
     "lr",
+    "p",
     "params",
     "r",
     "rng",
     "staging",
     "state",
     "step",
+    "stripes",
     "targets",
     "training",
     "update",
     "x",
 ];
 
-/// Whether `name` is reserved, shaped like a fused kernel's locals (`v12`, `col3`) or like a
-/// kernel's own extra buffer (`conv1_columns`, `pool1_argmax`).
+/// Whether `name` is reserved, shaped like a fused kernel's locals (`v12`, `col3`, a buffer's
+/// `fc1_row` or `col3_block`) or like a kernel's own extra buffer (`conv1_columns`,
+/// `pool1_argmax`).
 fn is_reserved(name: &str) -> bool {
-    if name.ends_with("_columns") || name.ends_with("_argmax") {
+    if ["_columns", "_argmax", "_row", "_block"].iter().any(|suffix| name.ends_with(suffix)) {
         return true;
     }
     let numbered = |prefix: &str| {
