@@ -41,16 +41,16 @@ pub fn resize<T: Copy>(buffer: &mut Vec<T>, len: usize, fill: T) {
     buffer.resize(len, fill);
 }
 
-/// [`resize`] as a method, for generated code: `self.act1.resize_mapped(batch * 64, 0.0)`.
-pub trait ResizeMapped<T> {
-    /// See [`resize`].
-    fn resize_mapped(&mut self, len: usize, fill: T);
-}
-
-impl<T: Copy> ResizeMapped<T> for Vec<T> {
-    fn resize_mapped(&mut self, len: usize, fill: T) {
-        resize(self, len, fill);
+/// [`resize`] for each of `buffers`, for generated code: one call per length a network's
+/// buffers share (`resize_all(&mut [&mut self.act1, &mut self.act2], batch * 64, 0.0)`).
+/// Returns the bytes they hold now (their capacity).
+pub fn resize_all<T: Copy>(buffers: &mut [&mut Vec<T>], len: usize, fill: T) -> usize {
+    let mut capacity = 0;
+    for buffer in buffers {
+        resize(buffer, len, fill);
+        capacity += buffer.capacity();
     }
+    capacity * std::mem::size_of::<T>()
 }
 
 /// Maps the pages of the unused capacity of `buffer` in one call, before any is touched.

@@ -191,7 +191,7 @@ pub fn api(net: &Network, texts: &GraphTexts, fine_tune: bool) -> TokenStream {
             }
 
             fn workspace_bytes(&self) -> usize {
-                self.train_buffers.bytes() + self.fine_tune_buffers.bytes()
+                self.train_buffers.bytes + self.fine_tune_buffers.bytes
             }
 
             fn gradient(&self, index: usize) -> ::core::option::Option<&[#t]> {
@@ -227,7 +227,7 @@ pub fn api(net: &Network, texts: &GraphTexts, fine_tune: bool) -> TokenStream {
             }
 
             fn workspace_bytes(&self) -> usize {
-                self.train_buffers.bytes()
+                self.train_buffers.bytes
             }
 
             fn gradient(&self, index: usize) -> ::core::option::Option<&[#t]> {

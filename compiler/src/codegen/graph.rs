@@ -205,7 +205,7 @@ fn buffer_struct(
         .chain(scratch.iter().map(|s| if s.kind == ScratchKind::Argmax { quote!(0) } else { quote!(0.0) }))
         .collect();
     let docs = stored.iter().map(|n| format!(" `{}`", lines[n])).chain(scratch.iter().map(Scratch::doc));
-    let lens = stored
+    let lens: Vec<TokenStream> = stored
         .iter()
         .map(|&n| {
             let shape = graph.shape(n);
@@ -215,50 +215,46 @@ fn buffer_struct(
         .chain(scratch.iter().map(|s| {
             let len = usize_lit(s.per_example);
             quote!(batch * #len)
-        }));
+        }))
+        .collect();
+    // One resizing call per length and fill the buffers share (most are `[B, width]`).
+    let mut groups: Vec<(String, &TokenStream, &TokenStream, Vec<&Ident>)> = Vec::new();
+    for ((field, len), zero) in fields.iter().zip(&lens).zip(&zeros) {
+        let key = format!("{len} {zero}");
+        match groups.iter_mut().find(|g| g.0 == key) {
+            Some(group) => group.3.push(field),
+            None => groups.push((key, len, zero, vec![field])),
+        }
+    }
+    let resizes = groups.iter().map(|(_, len, zero, fields)| {
+        quote!(::gradc::__private::resident::resize_all(&mut [#(&mut self.#fields),*], #len, #zero))
+    });
+    let total = match groups.is_empty() {
+        true => quote!(0),
+        false => quote!(#(#resizes)+*),
+    };
     let name = match graph.mode {
         Mode::Inference => ident("ForwardBuffers"),
         Mode::Inspection => ident("InspectBuffers"),
         Mode::Training | Mode::FineTuning => ident("TrainBuffers"),
     };
     let doc = format!(" Buffers of `{}` for one batch size.", graph.name);
-    // Float fields, then index fields: one sum of capacities per element type.
-    let float_fields: Vec<Ident> = stored
-        .iter()
-        .map(|&n| ident(names.buffer(n)))
-        .chain(scratch.iter().filter(|s| s.kind == ScratchKind::Columns).map(|s| s.field.clone()))
-        .collect();
-    let index_fields: Vec<&Ident> =
-        scratch.iter().filter(|s| s.kind == ScratchKind::Argmax).map(|s| &s.field).collect();
-    let bytes = match (float_fields.is_empty(), index_fields.is_empty()) {
-        (true, true) => quote!(0),
-        (false, true) => quote!((#(self.#float_fields.capacity())+*) * ::core::mem::size_of::<#t>()),
-        (true, false) => quote!((#(self.#index_fields.capacity())+*) * ::core::mem::size_of::<u32>()),
-        (false, false) => quote! {
-            (#(self.#float_fields.capacity())+*) * ::core::mem::size_of::<#t>()
-                + (#(self.#index_fields.capacity())+*) * ::core::mem::size_of::<u32>()
-        },
-    };
     quote! {
         #[doc = #doc]
         #[derive(Clone, Default)]
         pub struct #name {
             /// The batch size the buffers are sized for (0 before the first run).
             pub batch: usize,
-            #(#[doc = #docs] pub #fields: ::std::vec::Vec<#elements>,)*
+            /// Bytes held by the buffers (their capacity), as of the last resizing.
+            pub bytes: usize,
+            #(#[doc = #docs] pub #fields: Vec<#elements>,)*
         }
 
         impl #name {
-            /// Bytes held by the buffers (their capacity).
-            pub fn bytes(&self) -> usize {
-                #bytes
-            }
-
             /// Sizes every buffer for `batch` examples; shrinking keeps the allocation.
             pub fn resize(&mut self, batch: usize) {
-                use ::gradc::__private::resident::ResizeMapped as _;
                 self.batch = batch;
-                #(self.#fields.resize_mapped(#lens, #zeros);)*
+                self.bytes = #total;
             }
         }
     }

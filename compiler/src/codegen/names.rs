@@ -37,6 +37,7 @@ const RESERVED: &[&str] = &[
     "base",
     "batch",
     "buffers",
+    "bytes",
     "c",
     "c0",
     "cols",
