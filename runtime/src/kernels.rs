@@ -337,7 +337,10 @@ mod tests {
         // for two blocks of depth.
         let shapes =
             [(137, 261, 19), (9, 5, 2050), (1, 300, 3), (130, 2, 17), (70, 33, 10), (10, 33, 70), (10, 300, 70)];
-        for &(m, k, n) in shapes.iter().chain(&[(18, 40, 64), (70, 300, 10), (128, 256, 10), (4, 7, 40)]) {
+        // W3's shapes and whole-panel ones two blocks deep: a transposed A is read in place.
+        let more =
+            [(18, 40, 64), (70, 300, 10), (128, 256, 10), (4, 7, 40), (64, 256, 64), (256, 64, 64), (64, 300, 100)];
+        for &(m, k, n) in shapes.iter().chain(&more) {
             let a: Vec<f64> = (0..m * k).map(|i| ((i * 7) % 23) as f64 - 11.0).collect();
             let b: Vec<f64> = (0..k * n).map(|i| ((i * 5) % 19) as f64 - 9.0).collect();
             for (ta, tb) in [(false, true), (true, false), (false, false), (true, true)] {

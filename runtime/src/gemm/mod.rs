@@ -34,6 +34,9 @@ const KC: usize = 256;
 const MC: usize = 128;
 /// Columns of B per packed block.
 const NC: usize = 2048;
+/// A is read in place when at most this many tiles of columns reuse a panel (16 made W1 no
+/// faster).
+const A_IN_PLACE_MAX_TILES: usize = 4;
 
 /// `op(M)` as a pointer and strides: element (r, c) is at `ptr + r·rs + c·cs`.
 #[derive(Clone, Copy)]
@@ -292,6 +295,11 @@ unsafe fn blocked_tiles<T: Float, const MR: usize, const NR: usize>(
     // it, while it is still in L1: packing the whole block first would write it out to L2 or
     // beyond and read it back (x·Wᵀ with n = 10, computed as Cᵀ, packs all of x).
     let pack_each_panel = m <= MR && !b_in_place;
+    // Where few tiles of columns reuse a panel of A (W3's n = 64: two), packing it costs more
+    // than the tile kernel reading it in place: a column-major A (a weight gradient's dYᵀ)
+    // holds each panel's MR rows contiguous per column, a.cs apart; a row-major one holds
+    // them a.rs apart, each row contiguous along k. (W3: 600-605 -> 637-664 steps/s.)
+    let a_in_place = (a.rs == 1 || a.cs == 1) && a.rs > 0 && a.cs > 0 && n.div_ceil(NR) <= A_IN_PLACE_MAX_TILES;
     for jc in (0..n).step_by(NC) {
         let nc = NC.min(n - jc);
         let in_place_columns = if b_in_place { nc - nc % NR } else { 0 };
@@ -304,7 +312,16 @@ unsafe fn blocked_tiles<T: Float, const MR: usize, const NR: usize>(
                     unsafe { pack_b::<T, NR>(&mut ws.b, b, pc, jc + jr, kc, NR.min(nc - jr)) };
                     // SAFETY: the tile's rows × cols corner is inside C.
                     let tile = unsafe { out.tile(0, jc + jr, m, NR.min(nc - jr), pc == 0) };
-                    unsafe { tile_kernel::<T, MR, NR>(kernel, kc, &ws.a[..MR * kc], ws.b.as_ptr(), NR, tile) };
+                    unsafe {
+                        tile_kernel::<T, MR, NR>(
+                            kernel,
+                            kc,
+                            PanelA { ptr: ws.a.as_ptr(), step: MR, row: 1 },
+                            ws.b.as_ptr(),
+                            NR,
+                            tile,
+                        )
+                    };
                 }
                 continue;
             }
@@ -312,8 +329,12 @@ unsafe fn blocked_tiles<T: Float, const MR: usize, const NR: usize>(
             unsafe { pack_b::<T, NR>(&mut ws.b, b, pc, jc + in_place_columns, kc, nc - in_place_columns) };
             for ic in (0..m).step_by(MC) {
                 let mc = MC.min(m - ic);
-                // SAFETY: as above, for A.
-                unsafe { pack_a::<T, MR>(&mut ws.a, a, ic, pc, mc, kc) };
+                // Whole panels of an A read in place start here; the rest is packed.
+                let packed_from = if a_in_place { mc - mc % MR } else { 0 };
+                if packed_from < mc {
+                    // SAFETY: as above, for A.
+                    unsafe { pack_a::<T, MR>(&mut ws.a, a, ic + packed_from, pc, mc - packed_from, kc) };
+                }
                 for jr in (0..nc).step_by(NR) {
                     let (bp, b_step) = if jr < in_place_columns {
                         // SAFETY: row pc, column jc + jr of B; NR columns of kc rows follow.
@@ -322,10 +343,18 @@ unsafe fn blocked_tiles<T: Float, const MR: usize, const NR: usize>(
                         (ws.b[(jr - in_place_columns) * kc..].as_ptr(), NR)
                     };
                     for ir in (0..mc).step_by(MR) {
-                        let ap = &ws.a[ir * kc..(ir + MR) * kc];
+                        let panel = if ir < packed_from {
+                            // SAFETY: row ic + ir, column pc of A, which holds MR rows of kc
+                            // columns from there (column-major or row-major).
+                            let ptr = unsafe { a.ptr.offset((ic + ir) as isize * a.rs + pc as isize * a.cs) };
+                            PanelA { ptr, step: a.cs as usize, row: a.rs as usize }
+                        } else {
+                            let ptr = ws.a[(ir - packed_from) * kc..(ir - packed_from + MR) * kc].as_ptr();
+                            PanelA { ptr, step: MR, row: 1 }
+                        };
                         // SAFETY: the tile's rows × cols corner is inside C.
                         let tile = unsafe { out.tile(ic + ir, jc + jr, MR.min(mc - ir), NR.min(nc - jr), pc == 0) };
-                        unsafe { tile_kernel::<T, MR, NR>(kernel, kc, ap, bp, b_step, tile) };
+                        unsafe { tile_kernel::<T, MR, NR>(kernel, kc, panel, bp, b_step, tile) };
                     }
                 }
             }
@@ -401,6 +430,21 @@ unsafe fn pack_b<T: Float, const NR: usize>(buf: &mut [T], b: View<T>, p0: usize
     unsafe { pack_a::<T, NR>(buf, transposed, j0, p0, nc, kc) }
 }
 
+/// A panel of A as a tile kernel reads it: element (i, p) at `ptr + p·step + i·row`. Packed,
+/// `step` is MR and `row` 1; read in place, they are A's own strides.
+#[derive(Clone, Copy)]
+struct PanelA<T> {
+    ptr: *const T,
+    step: usize,
+    row: usize,
+}
+
+impl<T> PanelA<T> {
+    fn cast<U>(self) -> PanelA<U> {
+        PanelA { ptr: self.ptr.cast(), step: self.step, row: self.row }
+    }
+}
+
 /// Where a tile's results go: its corner of C, and whether to overwrite or accumulate.
 #[derive(Clone, Copy)]
 struct Tile<T> {
@@ -431,7 +475,7 @@ impl<T: Float> Tile<T> {
 unsafe fn tile_kernel<T: Float, const MR: usize, const NR: usize>(
     kernel: Kernel,
     kc: usize,
-    ap: &[T],
+    a: PanelA<T>,
     bp: *const T,
     b_step: usize,
     tile: Tile<T>,
@@ -460,40 +504,43 @@ unsafe fn tile_kernel<T: Float, const MR: usize, const NR: usize>(
         // the CPU has the kernel's features (checked by `kernel()`).
         match kernel {
             Kernel::Avx512 if is_f32 && (MR, NR) == WIDE => {
-                return unsafe { tile_f32_avx512(kc, ap.as_ptr().cast(), bp.cast(), b_step, f32_tile(tile)) };
+                return unsafe { tile_f32_avx512(kc, a.cast(), bp.cast(), b_step, f32_tile(tile)) };
             }
             Kernel::Avx512 if is_f64 && (MR, NR) == WIDE_F64 => {
-                return unsafe { tile_f64_avx512(kc, ap.as_ptr().cast(), bp.cast(), b_step, f64_tile(tile)) };
+                return unsafe { tile_f64_avx512(kc, a.cast(), bp.cast(), b_step, f64_tile(tile)) };
             }
             Kernel::Avx512 if is_f32 && (MR, NR) == (10, 32) => {
-                return unsafe { tile_f32_avx512_10(kc, ap.as_ptr().cast(), bp.cast(), b_step, f32_tile(tile)) };
+                return unsafe { tile_f32_avx512_10(kc, a.cast(), bp.cast(), b_step, f32_tile(tile)) };
             }
             Kernel::Avx512 if is_f64 && (MR, NR) == (10, 16) => {
-                return unsafe { tile_f64_avx512_10(kc, ap.as_ptr().cast(), bp.cast(), b_step, f64_tile(tile)) };
+                return unsafe { tile_f64_avx512_10(kc, a.cast(), bp.cast(), b_step, f64_tile(tile)) };
             }
             Kernel::Avx2Fma if is_f32 && (MR, NR) == (6, 16) => {
-                return unsafe { tile_f32_avx2(kc, ap.as_ptr().cast(), bp.cast(), b_step, f32_tile(tile)) };
+                return unsafe { tile_f32_avx2(kc, a.cast(), bp.cast(), b_step, f32_tile(tile)) };
             }
             Kernel::Avx2Fma if is_f64 && (MR, NR) == (6, 8) => {
-                return unsafe { tile_f64_avx2(kc, ap.as_ptr().cast(), bp.cast(), b_step, f64_tile(tile)) };
+                return unsafe { tile_f64_avx2(kc, a.cast(), bp.cast(), b_step, f64_tile(tile)) };
             }
             Kernel::Avx2Fma if is_f32 && (MR, NR) == (5, 16) => {
-                return unsafe { tile_f32_avx2_5(kc, ap.as_ptr().cast(), bp.cast(), b_step, f32_tile(tile)) };
+                return unsafe { tile_f32_avx2_5(kc, a.cast(), bp.cast(), b_step, f32_tile(tile)) };
             }
             Kernel::Avx2Fma if is_f64 && (MR, NR) == (5, 8) => {
-                return unsafe { tile_f64_avx2_5(kc, ap.as_ptr().cast(), bp.cast(), b_step, f64_tile(tile)) };
+                return unsafe { tile_f64_avx2_5(kc, a.cast(), bp.cast(), b_step, f64_tile(tile)) };
             }
             _ => {}
         }
     }
     let _ = kernel;
     let mut acc = [T::zero(); MAX_TILE];
-    for (p, a) in ap.chunks_exact(MR).take(kc).enumerate() {
+    for p in 0..kc {
         // SAFETY: row p of the B panel holds NR elements.
         let b = unsafe { std::slice::from_raw_parts(bp.add(p * b_step), NR) };
+        // SAFETY: the A panel holds MR rows of kc columns.
+        let column: [T; MAX_TILE_ROWS] =
+            std::array::from_fn(|i| if i < MR { unsafe { *a.ptr.add(p * a.step + i * a.row) } } else { T::zero() });
         for i in 0..MR {
             for j in 0..NR {
-                acc[i * NR + j] += a[i] * b[j];
+                acc[i * NR + j] += column[i] * b[j];
             }
         }
     }
@@ -509,7 +556,7 @@ macro_rules! tile_kernel {
      $zero:ident, $load:ident, $store:ident, $set1:ident, $fmadd:ident, $add:ident) => {
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = $feature)]
-        unsafe fn $name(kc: usize, ap: *const $t, bp: *const $t, b_step: usize, tile: Tile<$t>) {
+        unsafe fn $name(kc: usize, a: PanelA<$t>, bp: *const $t, b_step: usize, tile: Tile<$t>) {
             use std::arch::x86_64::*;
             const MR: usize = $mr;
             const NR: usize = $nr;
@@ -528,17 +575,17 @@ macro_rules! tile_kernel {
             let mut acc = [[$zero(); VECTORS]; MR];
             // One step of depth: a row of the B panel times a column of the A panel.
             let step = |p: usize, acc: &mut [[_; VECTORS]; MR]| {
-                // SAFETY: the A panel holds kc × MR elements, B kc rows of NR from bp
-                // on, b_step apart; p < kc.
+                // SAFETY: the A panel holds kc columns of MR rows, and B kc rows of NR
+                // from bp on, b_step apart; p < kc.
                 unsafe {
                     let b = bp.add(p * b_step);
                     let mut bs = [$zero(); VECTORS];
                     for (v, bv) in bs.iter_mut().enumerate() {
                         *bv = $load(b.add(v * $lanes));
                     }
-                    let a = ap.add(p * MR);
+                    let column = a.ptr.add(p * a.step);
                     for (i, acc) in acc.iter_mut().enumerate() {
-                        let ai = $set1(*a.add(i));
+                        let ai = $set1(*column.add(i * a.row));
                         for (acc, bv) in acc.iter_mut().zip(bs) {
                             *acc = $fmadd(ai, bv, *acc);
                         }
