@@ -340,21 +340,26 @@ mod tests {
         // W3's shapes and whole-panel ones two blocks deep: a transposed A is read in place.
         let more =
             [(18, 40, 64), (70, 300, 10), (128, 256, 10), (4, 7, 40), (64, 256, 64), (256, 64, 64), (64, 300, 100)];
-        for &(m, k, n) in shapes.iter().chain(&more) {
-            let a: Vec<f64> = (0..m * k).map(|i| ((i * 7) % 23) as f64 - 11.0).collect();
-            let b: Vec<f64> = (0..k * n).map(|i| ((i * 5) % 19) as f64 - 9.0).collect();
-            for (ta, tb) in [(false, true), (true, false), (false, false), (true, true)] {
-                let mut out = vec![f64::NAN; m * n];
-                matmul(m, k, n, &a, ta, &b, tb, &mut out);
-                assert_eq!(out, naive(m, k, n, &a, ta, &b, tb), "{m}x{k}x{n} ta={ta} tb={tb}");
-                let (a32, b32): (Vec<f32>, Vec<f32>) =
-                    (a.iter().map(|&v| v as f32).collect(), b.iter().map(|&v| v as f32).collect());
-                let mut out32 = vec![f32::NAN; m * n];
-                matmul(m, k, n, &a32, ta, &b32, tb, &mut out32);
-                let want = naive(m, k, n, &a, ta, &b, tb);
-                assert!(out32.iter().zip(&want).all(|(x, y)| (f64::from(*x) - y).abs() <= 1e-6 * y.abs().max(1.0)));
+        // Every tile kernel this CPU has, so that an AVX-512 machine tests the AVX2 and portable
+        // ones too (products this small run on the calling thread).
+        crate::gemm::with_each_kernel(|kernel| {
+            for &(m, k, n) in shapes.iter().chain(&more) {
+                let a: Vec<f64> = (0..m * k).map(|i| ((i * 7) % 23) as f64 - 11.0).collect();
+                let b: Vec<f64> = (0..k * n).map(|i| ((i * 5) % 19) as f64 - 9.0).collect();
+                for (ta, tb) in [(false, true), (true, false), (false, false), (true, true)] {
+                    let mut out = vec![f64::NAN; m * n];
+                    matmul(m, k, n, &a, ta, &b, tb, &mut out);
+                    assert_eq!(out, naive(m, k, n, &a, ta, &b, tb), "{kernel}: {m}x{k}x{n} ta={ta} tb={tb}");
+                    let (a32, b32): (Vec<f32>, Vec<f32>) =
+                        (a.iter().map(|&v| v as f32).collect(), b.iter().map(|&v| v as f32).collect());
+                    let mut out32 = vec![f32::NAN; m * n];
+                    matmul(m, k, n, &a32, ta, &b32, tb, &mut out32);
+                    let want = naive(m, k, n, &a, ta, &b, tb);
+                    let close = |(x, y): (&f32, &f64)| (f64::from(*x) - y).abs() <= 1e-6 * y.abs().max(1.0);
+                    assert!(out32.iter().zip(&want).all(close), "{kernel}: {m}x{k}x{n} ta={ta} tb={tb}");
+                }
             }
-        }
+        });
     }
 
     #[test]

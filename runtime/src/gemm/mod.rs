@@ -66,7 +66,7 @@ thread_local! {
 }
 
 /// Which tile kernel this CPU runs.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Kernel {
     Portable,
     #[cfg(target_arch = "x86_64")]
@@ -76,6 +76,10 @@ enum Kernel {
 }
 
 fn kernel() -> Kernel {
+    #[cfg(test)]
+    if let Some(forced) = FORCED_KERNEL.with(std::cell::Cell::get) {
+        return forced;
+    }
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
@@ -86,6 +90,33 @@ fn kernel() -> Kernel {
         }
     }
     Kernel::Portable
+}
+
+#[cfg(test)]
+thread_local! {
+    /// The kernel this thread's products use in tests, instead of the CPU's best.
+    static FORCED_KERNEL: std::cell::Cell<Option<Kernel>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `f` once with each tile kernel this CPU can run (its best, then the simpler ones),
+/// on the calling thread: so that one machine tests them all.
+#[cfg(test)]
+pub(crate) fn with_each_kernel(mut f: impl FnMut(&str)) {
+    let mut kernels = vec![(Kernel::Portable, "portable")];
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            kernels.push((Kernel::Avx2Fma, "avx2"));
+        }
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            kernels.push((Kernel::Avx512, "avx512"));
+        }
+    }
+    for (kernel, name) in kernels.into_iter().rev() {
+        FORCED_KERNEL.with(|k| k.set(Some(kernel)));
+        f(name);
+    }
+    FORCED_KERNEL.with(|k| k.set(None));
 }
 
 /// `C[m×n] = op(A)[m×k] · op(B)[k×n]`, C row-major with row stride `n`, overwritten.
