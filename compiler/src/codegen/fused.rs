@@ -451,9 +451,11 @@ pub fn fused_kernel(
         let reads_rows = std::mem::take(&mut fused.uses_row_index);
         let uses_row = std::mem::take(&mut fused.uses_row) || reads_rows;
         let row = if uses_row { quote!(r) } else { quote!(_r) };
-        let (rows_written, rows_read) = (fused.rows_written.clone(), fused.rows_read.clone());
-        let mut row_stripes: Vec<TokenStream> = std::mem::take(&mut fused.rows_written)
-            .into_iter()
+        // This pass's rows, written and read (the next pass starts with none).
+        let rows_written = std::mem::take(&mut fused.rows_written);
+        let rows_read = std::mem::take(&mut fused.rows_read);
+        let mut row_stripes: Vec<TokenStream> = rows_written
+            .iter()
             .map(|buffer| {
                 let name = format_ident!("{}_row", buffer);
                 match (dense, striped) {
@@ -463,7 +465,7 @@ pub fn fused_kernel(
                 }
             })
             .collect();
-        row_stripes.extend(std::mem::take(&mut fused.rows_read).into_iter().map(|buffer| {
+        row_stripes.extend(rows_read.iter().map(|buffer| {
             let name = format_ident!("{}_row", buffer);
             quote!(let #name = &#buffer[r * #n + c0..][..len];)
         }));
