@@ -110,6 +110,7 @@ fn every_pass_preserves_what_the_graph_computes() {
         let mut modes = vec![
             (Mode::Training, passes::training_pipeline(&options)),
             (Mode::Inference, passes::inference_pipeline(&options)),
+            (Mode::Inspection, passes::inspection_pipeline(&options)),
         ];
         if fine_tunes {
             modes.push((Mode::FineTuning, passes::training_pipeline(&options)));
@@ -117,7 +118,7 @@ fn every_pass_preserves_what_the_graph_computes() {
         for (mode, pipeline) in modes {
             let lowered = lower::lower(&network, mode).unwrap();
             let mut data = inputs(&mut g, &lowered, 3);
-            // Freeze about half of the batch norms a fine-tuning graph can switch.
+            // Freeze about half of the batch norms a fine-tuning or inspection graph can switch.
             for n in lowered.node_ids() {
                 if let Op::LayerTraining { layer } = lowered.op(n)
                     && g.chance(50)
@@ -139,7 +140,7 @@ fn every_pass_preserves_what_the_graph_computes() {
     // The comparisons must have happened: outputs and updates exist after the passes.
     assert!(compared > cases() * 10, "only {compared} comparisons over {checked} graphs");
     eprintln!(
-        "{checked} graphs (training, inference, fine-tuning), {compared} outputs and updates compared across passes"
+        "{checked} graphs (training, inference, inspection, fine-tuning), {compared} outputs and updates compared across passes"
     );
 }
 

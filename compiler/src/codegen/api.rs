@@ -13,7 +13,7 @@ use crate::ir::{DType, ParamKind};
 
 /// The runtime's `Init` value that starts a parameter.
 fn init_tokens(init: ParamInit) -> TokenStream {
-    let path = quote!(::gradc::__private::Init);
+    let path = quote!(rt::Init);
     match init {
         ParamInit::Constant(v) => {
             let v = float(v, DType::F64);
@@ -52,7 +52,7 @@ fn to_snake_case(camel: &str) -> String {
 pub fn tables(net: &Network) -> TokenStream {
     let decls = net.params();
     let count = decls.len();
-    let rt = quote!(::gradc::__private);
+    let rt = quote!(rt);
     let consts = decls.iter().enumerate().map(|(i, p)| {
         let c = param_const(&p.name);
         let i = usize_lit(i);

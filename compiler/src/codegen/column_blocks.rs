@@ -66,7 +66,7 @@ pub fn blocked_pass(body: &TokenStream, sums: &[Ident], columns: &[Ident], rows:
     });
     let row = if rows.written.is_empty() && rows.read.is_empty() { quote!(_r) } else { quote!(r) };
     quote! {{
-        const BLOCK: usize = ::gradc::__private::split::column_block(#n);
+        const BLOCK: usize = rt::split::column_block(#n);
         for b0 in (0..len).step_by(BLOCK) {
             #(#slices)*
             for #row in 0..batch {

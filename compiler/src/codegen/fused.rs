@@ -236,7 +236,7 @@ pub fn fused_kernel(
     names: &Names,
 ) -> Kernel {
     let t = float_type(graph.dtype);
-    let k = quote!(::gradc::__private::kernels);
+    let k = quote!(rt::kernels);
     let set: BTreeSet<NodeId> = members.iter().copied().collect();
     let stored = stored_members(graph, members, names);
     let head = members.iter().copied().find(|&m| graph.op(m).is_product());
@@ -367,7 +367,7 @@ pub fn fused_kernel(
         args.push(quote!(&mut buffers.#field));
         let per_example = columns_per_example(graph.op(h)).expect("a convolution");
         scratch = Some(Scratch { field, per_example, kind: ScratchKind::Columns });
-        body.push(quote!(::gradc::__private::conv::#f(#window, #a, #b, #out, columns);));
+        body.push(quote!(rt::conv::#f(#window, #a, #b, #out, columns);));
     } else if let Some(h) = head {
         let out = fused.storage[&h].clone();
         fused.external.insert(h, out.clone());
@@ -565,7 +565,7 @@ pub fn fused_kernel(
         body = head_body;
         body.push(quote! {
             #head_read
-            ::gradc::__private::split::columns(batch, #n, &mut [#(#buffers),*], &|cols, stripes| {
+            rt::split::columns(batch, #n, &mut [#(#buffers),*], &|cols, stripes| {
                 let [#(#buffers),*] = stripes else { unreachable!("one stripe per written buffer") };
                 #(#prelude)*
                 #(#passes_body)*
@@ -576,18 +576,18 @@ pub fn fused_kernel(
     } else {
         body = head_body.into_iter().chain(body).collect();
     }
-    let docs = members.iter().map(|m| {
-        let line = format!(" `{}`", lines[m]);
-        quote!(#[doc = #line])
-    });
     let space = if pixels == 1 { format!("`[B, {width}]`") } else { format!("`[B, {width}]` × {pixels} pixels") };
-    let summary = format!(" Fused kernel: {} node(s), {passes} pass(es) over {space}.", members.len());
+    let mut summary = format!(" Fused kernel: {} node(s), {passes} pass(es) over {space}.", members.len());
+    for m in members {
+        summary.push_str("\n `");
+        summary.push_str(&lines[m]);
+        summary.push('`');
+    }
     let fn_name = ident(name);
     let (batch_param, batch_arg) =
         if fused.uses_batch { (quote!(batch: usize,), quote!(batch,)) } else { (quote!(), quote!()) };
     let item = quote! {
         #[doc = #summary]
-        #(#docs)*
         #[allow(clippy::too_many_arguments)]
         fn #fn_name(#batch_param #(#params,)*) {
             #(#body)*

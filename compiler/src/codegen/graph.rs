@@ -226,9 +226,9 @@ fn buffer_struct(
             None => groups.push((key, len, zero, vec![field])),
         }
     }
-    let resizes = groups.iter().map(|(_, len, zero, fields)| {
-        quote!(::gradc::__private::resident::resize_all(&mut [#(&mut self.#fields),*], #len, #zero))
-    });
+    let resizes = groups
+        .iter()
+        .map(|(_, len, zero, fields)| quote!(rt::resident::resize_all(&mut [#(&mut self.#fields),*], #len, #zero)));
     let total = match groups.is_empty() {
         true => quote!(0),
         false => quote!(#(#resizes)+*),
@@ -276,11 +276,11 @@ fn forward_function(graph: &Graph, names: &Names, emitted: &Emitted) -> TokenStr
     let compute = &emitted.compute;
     quote! {
         #[doc = #doc]
-        pub fn forward(params: &::gradc::__private::ParamStore<#t>, x: &[#t], batch: usize) -> ::std::vec::Vec<#t> {
+        pub fn forward(params: &rt::ParamStore<#t>, x: &[#t], batch: usize) -> ::std::vec::Vec<#t> {
             let mut buffers = ForwardBuffers::default();
             buffers.resize(batch);
             // The kernels inlined here use AVX2 where the CPU has it (same results).
-            ::gradc::__private::simd::wide(|| {
+            rt::simd::wide(|| {
                 #(#compute)*
             });
             #result
@@ -320,7 +320,7 @@ fn inspect_function(graph: &Graph, names: &Names, emitted: &Emitted) -> TokenStr
     quote! {
         #[doc = #doc]
         pub fn inspect(
-            params: &::gradc::__private::ParamStore<#t>,
+            params: &rt::ParamStore<#t>,
             x: &[#t],
             batch: usize,
             #training: bool,
@@ -328,7 +328,7 @@ fn inspect_function(graph: &Graph, names: &Names, emitted: &Emitted) -> TokenStr
             let mut buffers = InspectBuffers::default();
             buffers.resize(batch);
             // The kernels inlined here use AVX2 where the CPU has it (same results).
-            ::gradc::__private::simd::wide(|| {
+            rt::simd::wide(|| {
                 #(#compute)*
             });
             ::std::vec![#(#layers),*]
@@ -434,16 +434,16 @@ fn training_functions(graph: &Graph, names: &Names, emitted: &Emitted) -> TokenS
     quote! {
         #[doc = #run_doc]
         pub fn loss_and_grads(
-            params: &::gradc::__private::ParamStore<#t>,
+            params: &rt::ParamStore<#t>,
             buffers: &mut TrainBuffers,
             x: &[#t],
             #labels: &[usize],
             #targets: &[#t],
-            #rng_arg: &mut ::gradc::__private::Rng,
+            #rng_arg: &mut rt::Rng,
         ) -> f64 {
             #body_batch
             // The kernels inlined here use AVX2 where the CPU has it (same results).
-            ::gradc::__private::simd::wide(|| {
+            rt::simd::wide(|| {
                 #(#compute)*
                 #(#finish)*
             });
@@ -453,7 +453,7 @@ fn training_functions(graph: &Graph, names: &Names, emitted: &Emitted) -> TokenS
         /// Re-runs the kernels that read only the finished gradients (the `clip_norm` factor),
         /// after the gradients were replaced.
         pub fn finish_gradients(
-            #finish_params: &::gradc::__private::ParamStore<#t>,
+            #finish_params: &rt::ParamStore<#t>,
             #finish_buffers: &mut TrainBuffers,
         ) {
             #(#finish)*
@@ -461,9 +461,9 @@ fn training_functions(graph: &Graph, names: &Names, emitted: &Emitted) -> TokenS
 
         #[doc = #update_doc]
         pub fn update(
-            #params_arg: &::gradc::__private::ParamStore<#t>,
-            #state_arg: &::gradc::__private::OptimizerState<#t>,
-            #staging_arg: &mut ::gradc::__private::UpdateStaging<#t>,
+            #params_arg: &rt::ParamStore<#t>,
+            #state_arg: &rt::OptimizerState<#t>,
+            #staging_arg: &mut rt::UpdateStaging<#t>,
             #buffers_arg: &TrainBuffers,
             #lr_arg: f64,
         ) -> ::core::result::Result<(), usize> {

@@ -136,7 +136,7 @@ pub(super) fn window(w: &Window) -> TokenStream {
     };
     let (kernel, stride, dilation) = (pair(kernel), pair(stride), pair(dilation));
     let [t, l, b, r] = padding.map(usize_lit);
-    quote!(&::gradc::__private::conv::Window {
+    quote!(&rt::conv::Window {
         channels_in: #ci, channels_out: #co, groups: #g, height: #h, width: #wd,
         kernel: #kernel, stride: #stride, padding: [#t, #l, #b, #r], dilation: #dilation,
     })
@@ -282,7 +282,7 @@ fn update_rule(rule: UpdateRule, dtype: DType) -> TokenStream {
         };
         quote!(#name: #value)
     });
-    quote!(::gradc::__private::optim::#ty { #(#fields),* })
+    quote!(rt::optim::#ty { #(#fields),* })
 }
 
 /// Builds the kernel of node `n`, named `name`, documented with `doc` (its IR line).
@@ -309,7 +309,7 @@ fn build(graph: &Graph, n: NodeId, name: &str, doc: &str, names: &Names, shared_
     let node = graph.node(n);
     let operands = graph.operands(n);
     let roles = operand_names(&node.op);
-    let k = quote!(::gradc::__private::kernels);
+    let k = quote!(rt::kernels);
 
     // Operands: slices become parameters, constants are folded into the body.
     let mut params = Vec::new();
@@ -492,11 +492,11 @@ fn build(graph: &Graph, n: NodeId, name: &str, doc: &str, names: &Names, shared_
                 _ => quote!(conv2d_grad_weight),
             };
             let (window, a, b) = (window(w), slice(0), slice(1));
-            quote!(::gradc::__private::conv::#f(#window, #a, #b, out, columns);)
+            quote!(rt::conv::#f(#window, #a, #b, out, columns);)
         }
         Op::MaxPool2d(w) if saves_argmax(graph, n) => {
             let (window, x) = (window(w), slice(0));
-            quote!(::gradc::__private::conv::max_pool2d_argmax(#window, #x, out, argmax);)
+            quote!(rt::conv::max_pool2d_argmax(#window, #x, out, argmax);)
         }
         Op::MaxPool2d(w) | Op::AvgPool2d(w) | Op::AvgPool2dGrad(w) => {
             let f = match node.op {
@@ -505,11 +505,11 @@ fn build(graph: &Graph, n: NodeId, name: &str, doc: &str, names: &Names, shared_
                 _ => quote!(avg_pool2d_grad),
             };
             let (window, x) = (window(w), slice(0));
-            quote!(::gradc::__private::conv::#f(#window, #x, out);)
+            quote!(rt::conv::#f(#window, #x, out);)
         }
         Op::MaxPool2dGrad(w) => {
             let (window, argmax, g) = (window(w), slice(0), slice(1));
-            quote!(::gradc::__private::conv::max_pool2d_grad(#window, #argmax, #g, out);)
+            quote!(rt::conv::max_pool2d_grad(#window, #argmax, #g, out);)
         }
         Op::Reshape { .. } => {
             let x = slice(0);
@@ -537,7 +537,7 @@ fn build(graph: &Graph, n: NodeId, name: &str, doc: &str, names: &Names, shared_
         let item = quote! {
             #[doc = #doc]
             #[inline]
-            fn #fn_name(#batch_param staged: ::gradc::__private::Staged<'_, #t>, #(#rest_params,)* #lr_param) -> bool {
+            fn #fn_name(#batch_param staged: rt::Staged<'_, #t>, #(#rest_params,)* #lr_param) -> bool {
                 #body
             }
         };
@@ -565,7 +565,7 @@ fn build(graph: &Graph, n: NodeId, name: &str, doc: &str, names: &Names, shared_
         let item = quote! {
             #[doc = #doc]
             #[inline]
-            fn #fn_name(rng: &mut ::gradc::__private::Rng, out: &mut [#t]) {
+            fn #fn_name(rng: &mut rt::Rng, out: &mut [#t]) {
                 #body
             }
         };

@@ -9,11 +9,11 @@ use super::kernel::float;
 use super::names::ident;
 use crate::ir::{Binary, DType, Real, Unary};
 
-/// `::gradc::__private::scalar::NAME(v, constants..)`.
+/// `rt::scalar::NAME(v, constants..)`.
 fn call(function: &str, v: TokenStream, constants: &[Real], dtype: DType) -> TokenStream {
     let f = ident(function);
     let constants = constants.iter().map(|c| float(c.0, dtype));
-    quote!(::gradc::__private::scalar::#f(#v #(, #constants)*))
+    quote!(rt::scalar::#f(#v #(, #constants)*))
 }
 
 /// The expression computing `op` of the value `v`.

@@ -160,12 +160,15 @@ impl SharedKernels {
 /// A kernel that is the code of `first`: a `use` of it under its own `name`, documented with
 /// its own IR lines and the kernel it shares.
 pub fn alias(first: &Ident, name: &Ident, lines: &[&str]) -> TokenStream {
-    let docs = lines.iter().map(|line| format!(" `{line}`"));
-    let note = format!(" The same code as `{first}`, called with this kernel's buffers.");
+    let mut doc = String::new();
+    for line in lines {
+        doc.push_str(" `");
+        doc.push_str(line);
+        doc.push_str("`\n");
+    }
+    doc.push_str(&format!("\n The same code as `{first}`, called with this kernel's buffers."));
     quote! {
-        #(#[doc = #docs])*
-        #[doc = ""]
-        #[doc = #note]
+        #[doc = #doc]
         use self::#first as #name;
     }
 }

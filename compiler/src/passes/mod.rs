@@ -95,11 +95,16 @@ pub fn inference_pipeline(options: &Options) -> Vec<Box<dyn Pass>> {
 
 /// The passes that turn the lowered inspection graph into the compiled `activations`: the
 /// inference pipeline without batch-norm folding, which would leave the layers before each
-/// batch norm without an output of their own, and without fusion: every layer's output is
-/// kept anyway, and unfused kernels are quicker to generate and compile for a graph that
-/// only inspection runs (W3's expansion: 116 ms against 129 ms fused).
-pub fn inspection_pipeline(_options: &Options) -> Vec<Box<dyn Pass>> {
-    vec![Box::new(Simplify::default()), Box::new(DeadCodeElimination), Box::new(Schedule)]
+/// batch norm without an output of their own. Fusion keeps every layer's output (each is an
+/// output of the graph) and, now that repeated fused kernels are shared, makes the module
+/// smaller: W3's has 11,200 tokens fused against 24,600 unfused (a node per kernel).
+pub fn inspection_pipeline(options: &Options) -> Vec<Box<dyn Pass>> {
+    let mut passes: Vec<Box<dyn Pass>> = vec![Box::new(Simplify::default()), Box::new(DeadCodeElimination)];
+    if options.fusion {
+        passes.push(Box::new(FuseElementwise));
+    }
+    passes.push(Box::new(Schedule));
+    passes
 }
 
 /// Runs `passes` in order, verifying the graph and showing it to `observe` after each.
