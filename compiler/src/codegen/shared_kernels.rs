@@ -158,7 +158,7 @@ impl SharedKernels {
 }
 
 /// A kernel that is the code of `first`: a `use` of it under its own `name`, documented with
-/// its own IR lines and the kernel it shares.
+/// its own IR lines and the kernel it shares, in one doc attribute (as a fused kernel's).
 pub fn alias(first: &Ident, name: &Ident, lines: &[&str]) -> TokenStream {
     let mut doc = String::new();
     for line in lines {
