@@ -52,7 +52,6 @@ fn to_snake_case(camel: &str) -> String {
 pub fn tables(net: &Network) -> TokenStream {
     let decls = net.params();
     let count = decls.len();
-    let rt = quote!(rt);
     let consts = decls.iter().enumerate().map(|(i, p)| {
         let c = param_const(&p.name);
         let i = usize_lit(i);
@@ -68,14 +67,14 @@ pub fn tables(net: &Network) -> TokenStream {
             ParamKind::Counter => quote!(Counter),
         };
         let lr_scale = float(p.lr_scale, DType::F64);
-        quote!(#rt::ParamSpec { name: #name, layer: #layer, shape: &[#(#shape),*], init: #init, differentiable: #differentiable, kind: #rt::ParamKind::#kind, lr_scale: #lr_scale })
+        quote!(rt::ParamSpec { name: #name, layer: #layer, shape: &[#(#shape),*], init: #init, differentiable: #differentiable, kind: rt::ParamKind::#kind, lr_scale: #lr_scale })
     });
 
     let (count, layer_count) = (usize_lit(count), usize_lit(net.layers.len()));
     let layers = net.layers.iter().map(|l| {
         let shape = l.output_shape.iter().map(|&d| usize_lit(d));
         let (name, kind, description, frozen) = (&l.name, l.kind.name(), l.kind.describe(), l.frozen);
-        quote!(#rt::LayerInfo {
+        quote!(rt::LayerInfo {
             name: #name,
             kind: #kind,
             description: #description,
@@ -93,25 +92,25 @@ pub fn tables(net: &Network) -> TokenStream {
     let penalties = crate::lower::penalties(net).into_iter().map(|(i, l1, l2)| {
         let param = format!("{}.weight", net.layers[i].name);
         let (l1, l2) = (float(l1, DType::F64), float(l2, DType::F64));
-        quote!(#rt::Penalty { param: #param, l1: #l1, l2: #l2 })
+        quote!(rt::Penalty { param: #param, l1: #l1, l2: #l2 })
     });
     quote! {
         #(#consts)*
 
         /// Every parameter: weights-file name, layer, shape, initializer.
-        pub static PARAMS: [#rt::ParamSpec; #count] = [#(#specs),*];
+        pub static PARAMS: [rt::ParamSpec; #count] = [#(#specs),*];
 
         /// Every layer, as `summary()` shows it.
-        pub static LAYERS: [#rt::LayerInfo; #layer_count] = [#(#layers),*];
+        pub static LAYERS: [rt::LayerInfo; #layer_count] = [#(#layers),*];
 
         /// What the runtime needs to know about the network.
-        pub static INFO: #rt::NetworkInfo = #rt::NetworkInfo {
+        pub static INFO: rt::NetworkInfo = rt::NetworkInfo {
             name: #name,
             input_width: #input_width,
             input_shape: &[#(#input_shape),*],
             output_width: #output_width,
             min_train_batch: #min_train_batch,
-            loss: #rt::LossKind::#loss,
+            loss: rt::LossKind::#loss,
             optimizer: #optimizer,
             layers: &LAYERS,
             params: &PARAMS,

@@ -80,17 +80,7 @@ pub fn training_pipeline(options: &Options) -> Vec<Box<dyn Pass>> {
 
 /// The passes that turn the lowered inference graph into the compiled `forward`.
 pub fn inference_pipeline(options: &Options) -> Vec<Box<dyn Pass>> {
-    let mut passes: Vec<Box<dyn Pass>> = vec![Box::new(Simplify::default())];
-    if options.fusion {
-        // Evaluation-mode batch norm becomes part of the dense layer's weights and bias.
-        passes.push(Box::new(FoldBatchNorm));
-    }
-    passes.push(Box::new(DeadCodeElimination));
-    if options.fusion {
-        passes.push(Box::new(FuseElementwise));
-    }
-    passes.push(Box::new(Schedule));
-    passes
+    evaluation_pipeline(options, true)
 }
 
 /// The passes that turn the lowered inspection graph into the compiled `activations`: the
@@ -99,7 +89,18 @@ pub fn inference_pipeline(options: &Options) -> Vec<Box<dyn Pass>> {
 /// output of the graph) and, now that repeated fused kernels are shared, makes the module
 /// smaller: W3's has 11,200 tokens fused against 24,600 unfused (a node per kernel).
 pub fn inspection_pipeline(options: &Options) -> Vec<Box<dyn Pass>> {
-    let mut passes: Vec<Box<dyn Pass>> = vec![Box::new(Simplify::default()), Box::new(DeadCodeElimination)];
+    evaluation_pipeline(options, false)
+}
+
+/// The passes of a graph that only evaluates, folding batch norm into the layer before it if
+/// `fold_batch_norm`.
+fn evaluation_pipeline(options: &Options, fold_batch_norm: bool) -> Vec<Box<dyn Pass>> {
+    let mut passes: Vec<Box<dyn Pass>> = vec![Box::new(Simplify::default())];
+    if options.fusion && fold_batch_norm {
+        // Evaluation-mode batch norm becomes part of the dense layer's weights and bias.
+        passes.push(Box::new(FoldBatchNorm));
+    }
+    passes.push(Box::new(DeadCodeElimination));
     if options.fusion {
         passes.push(Box::new(FuseElementwise));
     }
